@@ -1,0 +1,1 @@
+"""The `benign` command line: thin typer commands over `theory`, `empirical` and `grids`."""

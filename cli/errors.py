@@ -1,0 +1,46 @@
+"""One line and exit code 2 for bad input, never a traceback (set BENIGN_DEBUG=1 to see one)."""
+from __future__ import annotations
+
+import os
+import sys
+
+import click
+from typer.core import TyperGroup
+
+
+class BadInput(click.ClickException):
+    exit_code = 2
+
+    def show(self, file=None) -> None:
+        click.echo(f"error: {self.format_message()}", err=True)
+
+
+# Errors that, raised from a command, mean the user's input was impossible or unreadable.
+USER_ERRORS = (ValueError, FileNotFoundError, IsADirectoryError, PermissionError, KeyError, OSError)
+
+
+class OneLineErrors(TyperGroup):
+    """A typer group whose errors are one line on stderr with exit code 2 (130 on Ctrl-C)."""
+
+    def main(self, *args, **kwargs):
+        kwargs["standalone_mode"] = False
+        debug = os.environ.get("BENIGN_DEBUG") == "1"
+        try:
+            code = super().main(*args, **kwargs)
+        except click.exceptions.Exit as e:
+            code = e.exit_code
+        except click.ClickException as e:
+            if debug:
+                raise
+            click.echo(f"error: {e.format_message()}", err=True)
+            code = 2
+        except (KeyboardInterrupt, click.exceptions.Abort):
+            click.echo("interrupted: everything finished so far is saved; rerun the same command to resume", err=True)
+            code = 130
+        except USER_ERRORS as e:
+            if debug:
+                raise
+            msg = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+            click.echo(f"error: {msg}", err=True)
+            code = 2
+        sys.exit(code if isinstance(code, int) else 0)

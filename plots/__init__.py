@@ -1,0 +1,4 @@
+"""Pictures of result files (matplotlib, Agg backend): one module per kind of picture."""
+import matplotlib
+
+matplotlib.use("Agg")

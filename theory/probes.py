@@ -1,0 +1,136 @@
+"""Probes of a representation: k-NN (section 4, "Probing") and linear (table 4).
+
+The k-NN probe follows the authors' code: K = 20 neighbours, uniform votes, Euclidean distance on
+L2-normalised features. The DINO-style vote (Caron et al., 2021) weighs each neighbour by
+exp(cos / T), T = 0.07. Both are computed in chunks of queries so that memory stays bounded
+(about `max_chunk_bytes` for the similarity block) whatever the sizes.
+"""
+from __future__ import annotations
+
+from typing import Literal
+
+import torch
+from torch import Tensor
+
+Vote = Literal["uniform", "cosine"]
+
+
+def _as_tensor(x, device=None) -> Tensor:
+    return x if isinstance(x, Tensor) else torch.as_tensor(x, device=device)
+
+
+def knn_predict(
+    reference: Tensor,
+    reference_labels: Tensor,
+    queries: Tensor,
+    num_classes: int,
+    k: int = 20,
+    vote: Vote = "uniform",
+    temperature: float = 0.07,
+    normalize: bool = True,
+    max_chunk_bytes: int = 256 * 2**20,
+) -> Tensor:
+    """Predict the class of each query by its k nearest reference points.
+
+    reference: (N, D) features, reference_labels: (N,) ints in [0, num_classes),
+    queries: (Q, D). Returns (Q,) int64 predictions. With `normalize` the features are
+    L2-normalised first, so that Euclidean ranking equals cosine ranking; without it, plain
+    Euclidean distance ranks (only `vote="uniform"` makes sense then). Vote ties go to the
+    smallest class index; k is capped at N.
+    """
+    reference = _as_tensor(reference)
+    queries = _as_tensor(queries, reference.device)
+    labels = _as_tensor(reference_labels, reference.device).long()
+    if reference.ndim != 2 or queries.ndim != 2 or reference.shape[1] != queries.shape[1]:
+        raise ValueError(f"need (N, D) reference and (Q, D) queries, got {tuple(reference.shape)} and {tuple(queries.shape)}")
+    if labels.shape != reference.shape[:1]:
+        raise ValueError("reference_labels must have one label per reference row")
+    if vote not in ("uniform", "cosine"):
+        raise ValueError(f"vote must be 'uniform' or 'cosine', got {vote!r}")
+    if vote == "cosine" and not normalize:
+        raise ValueError("the cosine vote needs normalised features")
+    n_ref = reference.shape[0]
+    k = min(k, n_ref)
+    if normalize:
+        reference = torch.nn.functional.normalize(reference, dim=1)
+        queries = torch.nn.functional.normalize(queries, dim=1)
+    else:
+        ref_sq = (reference * reference).sum(1)
+    rows = max(1, max_chunk_bytes // (n_ref * reference.element_size()))
+    out = torch.empty(queries.shape[0], dtype=torch.long, device=reference.device)
+    for start in range(0, queries.shape[0], rows):
+        q = queries[start : start + rows]
+        # score = similarity for normalised features; -(|r|^2 - 2 q.r) ranks like -|q - r|^2 otherwise
+        score = q @ reference.T
+        if not normalize:
+            score.mul_(2).sub_(ref_sq)
+        top_score, top_idx = score.topk(k, dim=1)
+        del score
+        if vote == "uniform":
+            weight = torch.ones_like(top_score)
+        else:
+            weight = (top_score / temperature).exp()
+        votes = torch.zeros(q.shape[0], num_classes, dtype=weight.dtype, device=q.device)
+        votes.scatter_add_(1, labels[top_idx], weight)
+        out[start : start + rows] = votes.argmax(1)
+    return out
+
+
+def knn_accuracy(
+    reference: Tensor,
+    reference_labels: Tensor,
+    queries: Tensor,
+    query_labels: Tensor,
+    num_classes: int,
+    **kwargs,
+) -> float:
+    """Share of queries whose k-NN prediction equals `query_labels` (see `knn_predict`)."""
+    pred = knn_predict(reference, reference_labels, queries, num_classes, **kwargs)
+    return (pred == _as_tensor(query_labels, pred.device).long()).double().mean().item()
+
+
+class LinearProbe:
+    """Multinomial logistic regression on frozen features (table 4), full-batch L-BFGS.
+
+    Features are standardised with the training set's mean and spread; `l2` is the ridge penalty
+    on the weights (mean loss + l2/2 |W|^2). Follows scikit-learn's conventions: `fit` returns self,
+    learned attributes end in `_`.
+    """
+
+    def __init__(self, num_classes: int, l2: float = 1e-4, max_iter: int = 200):
+        self.num_classes = num_classes
+        self.l2 = l2
+        self.max_iter = max_iter
+
+    def fit(self, features: Tensor, labels: Tensor) -> "LinearProbe":
+        x = _as_tensor(features).double()
+        y = _as_tensor(labels, x.device).long()
+        self.mean_ = x.mean(0)
+        self.scale_ = x.std(0, unbiased=False).clamp_min(1e-12)
+        z = (x - self.mean_) / self.scale_
+        weight = torch.zeros(z.shape[1], self.num_classes, dtype=z.dtype, device=z.device, requires_grad=True)
+        bias = torch.zeros(self.num_classes, dtype=z.dtype, device=z.device, requires_grad=True)
+        opt = torch.optim.LBFGS([weight, bias], max_iter=self.max_iter, line_search_fn="strong_wolfe",
+                                tolerance_grad=1e-9, tolerance_change=1e-12)
+
+        def closure():
+            opt.zero_grad()
+            loss = torch.nn.functional.cross_entropy(z @ weight + bias, y) + 0.5 * self.l2 * weight.pow(2).sum()
+            loss.backward()
+            return loss
+
+        opt.step(closure)
+        self.coef_ = weight.detach()
+        self.intercept_ = bias.detach()
+        return self
+
+    def decision_function(self, features: Tensor) -> Tensor:
+        z = (_as_tensor(features, self.coef_.device).double() - self.mean_) / self.scale_
+        return z @ self.coef_ + self.intercept_
+
+    def predict(self, features: Tensor) -> Tensor:
+        return self.decision_function(features).argmax(1)
+
+    def score(self, features: Tensor, labels: Tensor) -> float:
+        pred = self.predict(features)
+        return (pred == _as_tensor(labels, pred.device).long()).double().mean().item()
