@@ -23,8 +23,9 @@ demo: venv
 	$(VENV)/bin/benign plot heatmap $(DEMO_OUT)/fig14.nc --out $(DEMO_OUT)/fig14.png
 	@echo "results: $(DEMO_OUT)/fig14.nc   picture: $(DEMO_OUT)/fig14.png"
 
+# Benchmarks run once each, untimed (--benchmark-disable), so that they are tested too.
 test: venv
-	$(PY) -m pytest -q -p no:cacheprovider --hypothesis-profile=ci
+	$(PY) -m pytest -q -p no:cacheprovider --hypothesis-profile=ci --benchmark-disable
 
 bench: venv
 	$(PY) -m pytest -q tests/benchmarks --benchmark-only --benchmark-columns=min,median,mean,rounds

@@ -39,11 +39,6 @@ def _models(C, d, d1, sigma, centre_scale, K, steps, lr, batch_size, train_proto
         raise BadInput(str(e)) from None
 
 
-def _check_K(K: int, C: int, label_classes: int | None):
-    if K < (label_classes or C):
-        raise BadInput(f"--K must be at least the number of label classes ({label_classes or C}) so each has a prototype")
-
-
 @app.command()
 def grid(
     n: str = typer.Option(DEFAULT_N, "--n", help="training-set sizes, comma-separated"),
@@ -79,7 +74,6 @@ def grid(
         raise BadInput("--vote must be uniform or cosine")
     mixture, training = _models(C, d, d1, sigma, centre_scale, K, steps, lr, batch_size, train_prototypes,
                                 label_classes or None, label_noise)
-    _check_K(K, C, label_classes or None)
     dev = resolve_device(device)
     probe = ProbeSetup(n_probe=n_probe, n_test=n_test, k=knn_k, vote=vote)
     config = {"mixture": mixture.to_dict(), "training": training.to_dict(), "probe": probe.to_dict(),
@@ -142,8 +136,6 @@ def capacity_cmd(
         raise BadInput("--R, --B and --n-max must be positive")
     if predict not in ("soft", "hard"):
         raise BadInput("--predict must be soft or hard")
-    for k in Ks:
-        _check_K(k, C, None)
     mixture, _ = _models(C, d, d1, sigma, centre_scale, Ks[0], ts[0], lr, batch_size, train_prototypes, None, 1.0)
     dev = resolve_device(device)
     n_grid = [2**i for i in range(int(math.log2(n_max)) + 1)]

@@ -48,6 +48,7 @@ class CellGrid:
             data["status"] = (self.dims, np.full(shape, TODO, dtype=np.int8), STATUS_ATTRS)
             self.ds = xr.Dataset(data, coords={d: (d, np.asarray(v), _coord_attrs(d)) for d, v in coords.items()},
                                  attrs=provenance_attrs(title, config, command))
+            self.save()  # the file exists (every cell to do) from the start, so its status can be read
 
     def cells(self, status: int | None = None) -> list[dict]:
         """Cells as {dim: value}, in grid order; only those with `status` if given."""

@@ -98,12 +98,13 @@ def hard_projector_capacity_bound(K: int, d: int, C: int) -> int:
     the arrangement of the n K(K-1)/2 hyperplanes {(a_i - a_j) . x_p + b_i - b_j = 0} through the origin
     of the D = K(d+1) dimensional parameter space, which has at most 2 sum_{k<D} binom(m-1, k)
     regions (m = n K(K-1)/2; Cover 1965). Memorising all C^n labellings needs at least C^n of them,
-    so n <= the largest n with n log C <= log(2 sum_{k<D} binom(m-1, k)).
+    so n <= the largest n with n log C <= log(2 sum_{k<D} binom(m-1, k)). With K < C some label has
+    no prototype at all and the capacity is 0.
     """
     if K < 1 or d < 1 or C < 2:
         raise ValueError("need K >= 1, d >= 1, C >= 2")
-    if K == 1:
-        return 0  # one prototype predicts one label: not even two points with different labels
+    if K < C:
+        return 0  # a class without a prototype: one point carrying that label cannot be memorised
     D = K * (d + 1)
 
     def log_regions(n: int) -> float:

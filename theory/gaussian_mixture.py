@@ -5,10 +5,9 @@ the rest is noise x[d1:] ~ N(0, Sigma2). An augmentation adds a with a[:d1] = 0,
 a[d1:] ~ N(0, Sigma3), and Sigma3 = Sigma2 = 10 Sigma1 = sigma^2 I (the paper's choice).
 The centres mu_k ~ N(0, centre_scale^2 I) are drawn once per seed.
 
-Every draw is a counter-based function of (seed, stream, index, ...) (theory.counter_random), so
-that point i of a seed is the same whatever n is (grids over n are nested), the bank of B fixed
-augmentations of point i contains the bank of any B' < B, and a whole grid of cells draws its data
-in one vectorised call.
+Every draw is a function of (seed, stream, index, ...) (theory.counter_random), so that point i of a
+seed is the same whatever n is (grids over n are nested), the bank of B fixed augmentations of point
+i contains the bank of any B' < B, and a whole grid of cells draws its data in one vectorised call.
 """
 from __future__ import annotations
 
@@ -22,6 +21,7 @@ from theory import counter_random as cr
 
 # Streams keep the draws of different roles independent.
 TRAIN, PROBE, TEST, AUGMENT, LABEL, CENTRE, MODEL = range(1, 8)
+BANK_BLOCK = 64
 
 
 @dataclass(frozen=True)
@@ -69,11 +69,25 @@ class GaussianMixture:
         x[..., : self.d1] += torch.take_along_dim(mu, z[..., None, None].expand(*z.shape, 1, self.d1), dim=-2)[..., 0, :]
         return x, z
 
-    def bank_noise(self, seed, index, aug_index, dtype=torch.float32) -> Tensor:
-        """The fixed augmentation a[d1:] number `aug_index` of point `index`: (..., d - d1)."""
-        seed, index, aug_index = torch.broadcast_tensors(*(torch.as_tensor(t) for t in (seed, index, aug_index)))
-        coord = torch.arange(self.d - self.d1)
-        return self.sigma * cr.normal(seed[..., None], AUGMENT, index[..., None], aug_index[..., None], coord, dtype=dtype)
+    def augmentation_bank(self, seed: int, n: int, B: int, dtype=torch.float32) -> Tensor:
+        """The fixed augmentations a[d1:] of points 0..n-1 of `seed`: (n, B, d - d1); a_0 = 0, the identity.
+
+        Drawn in blocks of BANK_BLOCK points x BANK_BLOCK augmentations, each from a generator seeded
+        by hash(seed, block): entry (i, b) does not depend on n or B, so banks are nested (the bank
+        for B contains the bank for any B' < B), at the cost of one randn call per block.
+        """
+        if n < 1 or B < 1:
+            raise ValueError("n and B must be positive")
+        D, blk = self.d - self.d1, BANK_BLOCK
+        out = torch.empty(n, B, D, dtype=dtype)
+        for bi in range(0, n, blk):
+            for bb in range(0, B, blk):
+                g = torch.Generator().manual_seed(int(cr.hash_keys(seed, AUGMENT, bi // blk, bb // blk, D)))
+                block = torch.randn(blk, blk, D, generator=g, dtype=dtype)
+                out[bi : bi + blk, bb : bb + blk] = block[: min(blk, n - bi), : min(blk, B - bb)]
+        out *= self.sigma
+        out[:, 0] = 0
+        return out
 
     def augment(self, x: Tensor, generator: torch.Generator | None = None) -> Tensor:
         """A fresh online augmentation of every row of x (..., d)."""

@@ -18,7 +18,11 @@ from theory import counter_random as cr
 
 def squared_distances(h: Tensor, prototypes: Tensor) -> Tensor:
     """|h - v|^2 for h (..., m, D) and prototypes (..., K, D): (..., m, K), clamped at >= tiny."""
-    sq = (h * h).sum(-1, keepdim=True) - 2 * h @ prototypes.transpose(-1, -2) + (prototypes * prototypes).sum(-1)[..., None, :]
+    norms = (h * h).sum(-1, keepdim=True) + (prototypes * prototypes).sum(-1)[..., None, :]
+    if h.ndim == 3 and prototypes.ndim == 3:  # the batched toy: one fused kernel for |h|^2 + |v|^2 - 2 h.v
+        sq = torch.baddbmm(norms, h, prototypes.transpose(-1, -2), alpha=-2)
+    else:
+        sq = norms - 2 * h @ prototypes.transpose(-1, -2)
     return sq.clamp_min(torch.finfo(h.dtype).tiny)
 
 
@@ -43,12 +47,13 @@ def balanced_prototype_labels(K: int, C: int, seed, device=None) -> Tensor:
 
     The paper draws l_i at random from {e_1..e_C}; we draw a random permutation of a balanced
     assignment instead, so that no class is left without a prototype (which would make every
-    labelling that uses it impossible to memorise, whatever n).
+    labelling that uses it impossible to memorise, whatever n). With K < C only K distinct classes,
+    chosen at random, have a prototype, and the capacity is 0 (theory.capacity).
     """
-    if K < C:
-        raise ValueError(f"need K >= C prototypes so that every class has one, got K={K}, C={C}")
+    if K < 1 or C < 1:
+        raise ValueError(f"need K >= 1 and C >= 1, got K={K}, C={C}")
     seed = torch.as_tensor(seed, device=device)
-    keys = cr.uniform(seed[..., None], 0xC1A55, torch.arange(K, device=device), dtype=torch.float64)
-    order = keys.argsort(-1)
+    keys = cr.uniform(seed[..., None], 0xC1A55, torch.arange(max(K, C), device=device), dtype=torch.float64)
+    order = keys.argsort(-1)[..., :K]
     classes = order % C
     return torch.nn.functional.one_hot(classes, C).to(torch.float32)

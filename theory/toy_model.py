@@ -38,6 +38,8 @@ class ToyTraining:
     def __post_init__(self):
         if self.K < 1 or self.steps < 0 or self.batch_size < 1 or not self.lr > 0:
             raise ValueError("need K >= 1, steps >= 0, batch_size >= 1, lr > 0")
+        if not 0.0 <= self.label_noise <= 1.0 or (self.label_classes is not None and self.label_classes < 1):
+            raise ValueError("need 0 <= label_noise <= 1 and label_classes >= 1")
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -71,22 +73,29 @@ class BatchedToy:
             raise ValueError("n and B must be positive")
         self.num_labels_ = tr.label_classes or mx.C
         n_max = int(self.n_.max())
-        index = torch.arange(n_max, device=dev)
-        self.x_train_, self.z_train_ = mx.points(self.seed_[:, None].cpu(), index.cpu(), dtype=self.dtype)
-        self.x_train_, self.z_train_ = self.x_train_.to(dev), self.z_train_.to(dev)
-        self.labels_ = mx.random_labels(self.seed_[:, None].cpu(), index.cpu(), self.num_labels_, tr.label_noise).to(dev)
+        # Points and labels depend on (seed, index) only: draw them once per distinct seed.
+        seeds, self.seed_slot_ = torch.unique(self.seed_, return_inverse=True)
+        index = torch.arange(n_max)
+        x, z = mx.points(seeds[:, None].cpu(), index, dtype=self.dtype)
+        labels = mx.random_labels(seeds[:, None].cpu(), index, self.num_labels_, tr.label_noise)
+        slot = self.seed_slot_.cpu()
+        self.x_train_, self.z_train_, self.labels_ = x[slot].to(dev), z[slot].to(dev), labels[slot].to(dev)
         self.targets_ = torch.nn.functional.one_hot(self.labels_, self.num_labels_).to(self.dtype)
-        # The augmentation banks, flattened: cell m's row for (i, b) is offset_m + i * B_m + b.
-        sizes = self.n_ * self.B_
-        self.offsets_ = torch.cumsum(sizes, 0) - sizes
-        cell = torch.repeat_interleave(torch.arange(len(sizes), device=dev), sizes)
-        local = torch.arange(int(sizes.sum()), device=dev) - self.offsets_[cell]
-        aug = local % self.B_[cell]
-        self.bank_ = mx.bank_noise(self.seed_[cell].cpu(), (local // self.B_[cell]).cpu(), aug.cpu(), dtype=self.dtype).to(dev)
-        # Augmentation 0 is the identity: B = 1 trains on the clean points, as in figure 14's first column.
-        self.bank_[aug == 0] = 0
+        # One dense bank per distinct seed, (S, n_max, B_max, d - d1): cells of a seed share it.
+        self.B_max_ = int(self.B_.max())
+        self.bank_ = torch.zeros(len(seeds), n_max, self.B_max_, mx.d - mx.d1, dtype=self.dtype)
+        for slot, s in enumerate(seeds.tolist()):
+            mine = self.seed_ == s
+            n_s, B_s = int(self.n_[mine].max()), int(self.B_[mine].max())
+            self.bank_[slot, :n_s, :B_s] = mx.augmentation_bank(s, n_s, B_s, dtype=self.dtype)
+        self.bank_ = self.bank_.to(dev)
         golden = (math.sqrt(5) - 1) / 2
         self._weyl = torch.remainder(torch.arange(tr.batch_size, device=dev, dtype=torch.float64) * golden, 1.0)
+
+    def _rows(self, m, i, b):
+        """Flat indices into the bank (viewed as (-1, d - d1)) of cell(s) m, point i, augmentation b."""
+        n_max = self.x_train_.shape[1]
+        return (self.seed_slot_[m] * n_max + i) * self.B_max_ + b
 
     def _init_params(self):
         mx, tr, dev = self.mixture, self.training, self.device
@@ -113,10 +122,12 @@ class BatchedToy:
         frac = torch.remainder(u[:, None] + self._weyl[:m], 1.0)
         size = self.n_ * self.B_
         r = torch.minimum((frac * size[:, None]).long(), size[:, None] - 1)
-        i = r // self.B_[:, None]
-        x = torch.take_along_dim(self.x_train_, i[..., None], dim=1)
-        x[..., self.mixture.d1 :] += self.bank_[self.offsets_[:, None] + r]
-        y = torch.take_along_dim(self.targets_, i[..., None], dim=1)
+        i, b = r // self.B_[:, None], r % self.B_[:, None]
+        M, n_max, d = self.x_train_.shape
+        cell = torch.arange(M, device=self.device)[:, None]
+        x = self.x_train_.reshape(-1, d)[cell * n_max + i]
+        x[..., self.mixture.d1 :] += self.bank_.reshape(-1, d - self.mixture.d1)[self._rows(cell, i, b)]
+        y = self.targets_.reshape(M * n_max, -1)[cell * n_max + i]
         return x, y
 
     def forward(self, x: Tensor, W: Tensor | None = None) -> Tensor:
@@ -171,7 +182,7 @@ class BatchedToy:
             for start in range(0, n * B, chunk):
                 rows = torch.arange(start, min(start + chunk, n * B), device=self.device)
                 xa = x[rows // B].clone()
-                xa[:, d1:] += self.bank_[self.offsets_[m] + rows]
+                xa[:, d1:] += self.bank_.reshape(-1, self.mixture.d - d1)[self._rows(m, rows // B, rows % B)]
                 h = xa @ W[m].T
                 out = kernel_projector(h, V[m], L[m])
                 hits += int((label_of(out, h) == y[rows // B]).sum())

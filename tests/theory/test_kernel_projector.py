@@ -76,3 +76,9 @@ def test_balanced_labels_use_every_class(C, extra, seed):
     counts = L.sum(0)
     assert L.shape == (K, C) and (L.sum(1) == 1).all()
     assert counts.min() >= K // C and counts.max() <= -(-K // C)
+
+
+@given(st.integers(2, 8), st.integers(0, 1000))
+def test_fewer_prototypes_than_classes_get_distinct_classes(C, seed):
+    L = balanced_prototype_labels(C - 1, C, seed)
+    assert L.shape == (C - 1, C) and L.sum(0).max() == 1

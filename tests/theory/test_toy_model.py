@@ -12,9 +12,13 @@ def test_points_are_nested_in_n_and_banks_nested_in_B():
     x10, z10 = MX.points(0, torch.arange(10))
     x5, z5 = MX.points(0, torch.arange(5))
     assert torch.equal(x10[:5], x5) and torch.equal(z10[:5], z5)
-    a = MX.bank_noise(0, torch.arange(5)[:, None], torch.arange(8))
-    b = MX.bank_noise(0, torch.arange(5)[:, None], torch.arange(4))
-    assert torch.equal(a[:, :4], b)
+    a = MX.augmentation_bank(0, 70, 130)
+    b = MX.augmentation_bank(0, 5, 4)
+    assert torch.equal(a[:5, :4], b)
+    assert (a[:, 0] == 0).all() and a[:, 1:].std() > 0.9  # augmentation 0 is the identity
+    assert not torch.equal(MX.augmentation_bank(1, 5, 4), b)
+    flat = a[:, 1:].reshape(-1, a.shape[-1])
+    assert torch.unique(flat, dim=0).shape[0] == flat.shape[0]  # no two augmentations alike
     assert not torch.equal(MX.points(0, torch.arange(5), PROBE)[0], x5)
 
 

@@ -1,0 +1,32 @@
+"""`benign`: the paper's experiments, one command each."""
+from __future__ import annotations
+
+import typer
+
+from cli.errors import OneLineErrors
+from cli import plot, toy
+from cli import train as train_cmd, probe as probe_cmd
+from cli import memscore
+from cli import profiles
+
+app = typer.Typer(
+    cls=OneLineErrors,
+    help="Benign memorization: the toy of appendix E, its capacity, random-label training and probing.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+app.add_typer(toy.app, name="toy")
+app.add_typer(plot.app, name="plot")
+app.command("train")(train_cmd.train)
+app.command("probe")(probe_cmd.probe)
+app.add_typer(memscore.app, name="memscore")
+app.add_typer(profiles.app, name="profiles")
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,133 @@
+"""`benign memscore`: memorization scores by turn-over dropout (companion paper 3)."""
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+app = typer.Typer(help="Memorization scores by turn-over dropout and per-example gradient statistics "
+                       "(companion paper 3).", no_args_is_help=True)
+
+# Presets: "small" runs on a laptop CPU in minutes; "paper" is appendix A (200 epochs, full data).
+PRESETS = {
+    ("small", "mlp"): dict(n_train=12000, n_test=2000, corrupt_fraction=0.25, epochs=8, lr=0.06, momentum=0.0,
+                           milestones=[], hidden=4096, width=1.0, grad_every=24, influence_targets=8),
+    ("small", "vgg11"): dict(n_train=4000, n_test=1000, corrupt_fraction=0.25, epochs=5, lr=0.01, momentum=0.9,
+                             milestones=[], hidden=4096, width=0.25, grad_every=8, influence_targets=4),
+    ("paper", "mlp"): dict(n_train=0, n_test=0, corrupt=20000, epochs=200, lr=0.06, momentum=0.0,
+                           milestones=[], hidden=4096, width=1.0, grad_every=200, influence_targets=32),
+    ("paper", "vgg11"): dict(n_train=0, n_test=0, corrupt=0, epochs=200, lr=0.01, momentum=0.9,
+                             milestones=[100, 150], hidden=4096, width=1.0, grad_every=200, influence_targets=32),
+}
+
+
+def resolve_device(device: str) -> str:
+    import torch
+
+    if device == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    if device not in ("cpu", "cuda"):
+        raise ValueError(f"--device must be auto, cpu or cuda, not {device!r}")
+    if device == "cuda" and not torch.cuda.is_available():
+        raise ValueError("--device cuda: no CUDA device is available")
+    return device
+
+
+@app.command("run")
+def run_cmd(
+    out: Path = typer.Option(..., "--out", help="result file (.nc)"),
+    dataset: str = typer.Option("fashion-mnist", help="fashion-mnist, mnist, cifar10, ... or synthetic"),
+    data_root: Optional[Path] = typer.Option(None, help="data folder (default: $BENIGN_DATA_ROOT or data/)"),
+    scale: str = typer.Option("small", help="preset: small (CPU, minutes) or paper (appendix A)"),
+    model: str = typer.Option("mlp", help="mlp (one hidden layer) or vgg11 (no batch norm)"),
+    n_train: Optional[int] = typer.Option(None, help="training pool size, class-balanced (0: whole split)"),
+    n_test: Optional[int] = typer.Option(None, help="test examples (0: whole split)"),
+    corrupt: Optional[int] = typer.Option(None, help="number of training labels replaced by random ones "
+                                         "(default: a quarter of the pool at --scale small, 20000 for the paper's MLP)"),
+    allow_true_label: bool = typer.Option(False, help="a random label may equal the true one (default: never)"),
+    epochs: Optional[int] = typer.Option(None),
+    lr: Optional[float] = typer.Option(None, help="SGD learning rate"),
+    momentum: Optional[float] = typer.Option(None),
+    milestones: Optional[str] = typer.Option(None, help="comma-separated epochs where lr is divided by 10"),
+    batch_size: int = typer.Option(256),
+    hidden: Optional[int] = typer.Option(None, help="MLP hidden units (even)"),
+    width: Optional[float] = typer.Option(None, help="VGG-11 channel multiplier (1.0 = 64..512)"),
+    grad_every: Optional[int] = typer.Option(None, help="per-example gradient statistics every N steps (0: off)"),
+    grad_chunk: int = typer.Option(16, help="examples per vmap chunk (bounds memory)"),
+    influence_targets: Optional[int] = typer.Option(None, help="test examples whose influence matrix is stored"),
+    show: int = typer.Option(4, help="lowest/highest-scoring examples per class kept for the image grids"),
+    scores_from: Optional[Path] = typer.Option(None, help="earlier result whose scores define easy/difficult"),
+    train_subset: str = typer.Option("all", help="all, easy, difficult or not-difficult (needs --scores-from)"),
+    subset_fraction: float = typer.Option(1 / 6, help="size of the easy and difficult subsets (share of the pool)"),
+    seed: int = typer.Option(0),
+    device: str = typer.Option("auto", help="auto, cpu or cuda"),
+):
+    """Train with turn-over dropout, then store every example's memorization score (and more) as netCDF."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from empirical.memscore.experiment import TITLE, RunConfig, config_dict, run
+    from grids.netcdf import save_atomic
+    from grids.provenance import provenance_attrs
+
+    if (scale, model) not in PRESETS:
+        raise ValueError(f"--scale must be small or paper and --model mlp or vgg11 (got {scale}, {model})")
+    if out.exists() and out.is_dir():
+        raise ValueError(f"--out {out} is a directory")
+    p = dict(PRESETS[(scale, model)])
+    given = dict(n_train=n_train, n_test=n_test, corrupt=corrupt, epochs=epochs, lr=lr, momentum=momentum,
+                 hidden=hidden, width=width, grad_every=grad_every, influence_targets=influence_targets)
+    p.update({k: v for k, v in given.items() if v is not None})
+    if milestones is not None:
+        try:
+            p["milestones"] = [int(m) for m in milestones.split(",") if m.strip()]
+        except ValueError:
+            raise ValueError(f"--milestones must be comma-separated integers, got {milestones!r}") from None
+    if scores_from is not None and not scores_from.is_file():
+        raise FileNotFoundError(f"--scores-from: no such file: {scores_from}")
+    cfg = RunConfig(dataset=dataset, data_root=str(data_root) if data_root else None, model=model,
+                    allow_true_label=allow_true_label, batch_size=batch_size, grad_chunk=grad_chunk, show=show,
+                    scores_from=str(scores_from) if scores_from else None, train_subset=train_subset,
+                    subset_fraction=subset_fraction, seed=seed, device=resolve_device(device), **p)
+    if cfg.batch_size < 1:
+        raise ValueError("--batch-size must be >= 1")
+    t0 = time.time()
+    with Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
+                  TimeElapsedColumn(), transient=False) as progress:
+        task = progress.add_task("training steps", total=None)
+
+        def on_epoch(epoch, rec):
+            if epoch == 0:
+                progress.update(task, total=rec.total_steps)
+            acc = float(rec.correct_seen[-1].float().mean())
+            progress.update(task, description=f"epoch {epoch}/{cfg.epochs} seen-acc {acc:.3f} "
+                                              f"test {rec.test_accuracy[-1]:.3f}")
+
+        ds = run(cfg, on_step=lambda: progress.advance(task), on_epoch=on_epoch, log=progress.console.print)
+    ds.attrs.update(provenance_attrs(TITLE, config_dict(cfg)))
+    save_atomic(ds, out)
+    score, corrupted = ds["score"].values, ds["corrupted"].values.astype(bool)
+    msg = f"wrote {out} ({ds.sizes['example']} examples, {time.time() - t0:.0f} s); mean score {score.mean():.3f}"
+    if corrupted.any() and (~corrupted).any():
+        top = score >= __import__("numpy").quantile(score, 0.9)
+        msg += (f"; corrupted {score[corrupted].mean():.3f} vs clean {score[~corrupted].mean():.3f}; "
+                f"corrupted share of the top decile {corrupted[top].mean():.3f} (overall {corrupted.mean():.3f})")
+    typer.echo(msg)
+
+
+@app.command("plot")
+def plot_cmd(
+    result: Path = typer.Argument(..., help="a `memscore run` result file"),
+    out: Path = typer.Option(..., "--out", help="folder for the PNG files"),
+):
+    """Figures 2-6 and 9 and the appendix-C image grids of a run."""
+    from empirical.memscore.experiment import TITLE
+    from empirical.memscore.plots import plot_all
+    from grids.netcdf import load_result
+
+    ds = load_result(result, require_title=TITLE, require_vars=("score", "correct_seen", "showcase_image"))
+    if out.exists() and not out.is_dir():
+        raise ValueError(f"--out {out} exists and is not a folder")
+    for p in plot_all(ds, out):
+        typer.echo(str(p))

@@ -1,0 +1,345 @@
+"""Image datasets as one uint8 tensor (N, C, H, W) on the device, read from their usual on-disk formats.
+
+Formats (the files torchvision's dataset classes download and read):
+  cifar10       <root>/cifar-10-batches-py/{data_batch_1..5, test_batch, batches.meta}   (pickled dicts)
+  cifar100      <root>/cifar-100-python/{train, test, meta}                               (pickled dicts)
+  mnist         <root>/MNIST/raw/{train,t10k}-{images-idx3,labels-idx1}-ubyte[.gz]        (idx)
+  fashion-mnist <root>/FashionMNIST/raw/... (idx), or Debian's /usr/share/datasets/fashion-mnist/
+  stl10         <root>/stl10_binary/{train,test}_{X,y}.bin                                (raw binary)
+  tinyimagenet  <root>/tiny-imagenet-200/{wnids.txt, train/<wnid>/images/*.JPEG,
+                                         val/images/*.JPEG, val/val_annotations.txt}     (JPEG tree, 64x64)
+
+The files are parsed here rather than through torchvision's classes because those check md5 sums of
+the full archives, which makes small test fixtures in the real formats unreadable; torchvision is
+still what downloads them (`download=True`).
+"""
+from __future__ import annotations
+
+import gzip
+import os
+import pickle
+import struct
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import Tensor
+
+from theory.counter_random import uniform
+
+DEBIAN_FASHION_MNIST = Path("/usr/share/datasets/fashion-mnist")
+NAMES = ("cifar10", "cifar100", "tinyimagenet", "stl10", "mnist", "fashion-mnist")
+
+
+@dataclass
+class ImageDataset:
+    images: Tensor  # uint8 (N, C, H, W) on the device
+    labels: Tensor  # int64 (N,) on the device
+    num_classes: int
+    name: str
+    mean: tuple  # per channel, in [0, 1], of the training split
+    std: tuple
+
+    def __len__(self) -> int:
+        return self.images.shape[0]
+
+    @property
+    def channels(self) -> int:
+        return self.images.shape[1]
+
+    def to(self, device) -> "ImageDataset":
+        return replace(self, images=self.images.to(device), labels=self.labels.to(device))
+
+
+# Per-channel statistics of the training splits (fixed, so a test split or a subset is normalised
+# exactly like the data the network was trained on).
+_STATS = {
+    "cifar10": ((0.4914, 0.4822, 0.4465), (0.2470, 0.2435, 0.2616)),
+    "cifar100": ((0.5071, 0.4865, 0.4409), (0.2673, 0.2564, 0.2762)),
+    "tinyimagenet": ((0.4802, 0.4481, 0.3975), (0.2770, 0.2691, 0.2821)),
+    "stl10": ((0.4467, 0.4398, 0.4066), (0.2603, 0.2566, 0.2713)),
+    "mnist": ((0.1307,), (0.3081,)),
+    "fashion-mnist": ((0.2860,), (0.3530,)),
+}
+_NUM_CLASSES = {"cifar10": 10, "cifar100": 100, "tinyimagenet": 200, "stl10": 10, "mnist": 10, "fashion-mnist": 10}
+_FOLDER = {
+    "cifar10": "cifar-10-batches-py",
+    "cifar100": "cifar-100-python",
+    "tinyimagenet": "tiny-imagenet-200",
+    "stl10": "stl10_binary",
+    "mnist": "MNIST/raw",
+    "fashion-mnist": "FashionMNIST/raw",
+}
+TINYIMAGENET_URL = "http://cs231n.stanford.edu/tiny-imagenet-200.zip"
+
+
+def default_root() -> Path:
+    return Path(os.environ.get("BENIGN_DATA_ROOT", "data"))
+
+
+def _missing(name: str, path: Path) -> FileNotFoundError:
+    return FileNotFoundError(
+        f"{name} not found at {path}; fetch it with `benign train --dataset {name} --download` "
+        f"(or put the files there, see data/README.md)"
+    )
+
+
+def _corrupt(name: str, path: Path, why: str) -> ValueError:
+    return ValueError(f"{name} at {path} is corrupt or not in the expected format ({why}); delete it and re-download")
+
+
+# --- readers -------------------------------------------------------------------------------------
+
+def _unpickle(path: Path, name: str) -> dict:
+    try:
+        with open(path, "rb") as f:
+            return pickle.load(f, encoding="latin1")
+    except FileNotFoundError:
+        raise
+    except Exception as e:
+        raise _corrupt(name, path, type(e).__name__) from None
+
+
+def _read_cifar(folder: Path, name: str, train: bool):
+    if name == "cifar10":
+        files = [f"data_batch_{i}" for i in range(1, 6)] if train else ["test_batch"]
+        key = "labels"
+    else:
+        files = ["train" if train else "test"]
+        key = "fine_labels"
+    xs, ys = [], []
+    for fname in files:
+        path = folder / fname
+        if not path.is_file():
+            raise _missing(name, path)
+        batch = _unpickle(path, name)
+        try:
+            data = np.asarray(batch["data"], dtype=np.uint8)
+            xs.append(data.reshape(-1, 3, 32, 32))
+            ys.append(np.asarray(batch[key], dtype=np.int64))
+        except (KeyError, ValueError, TypeError) as e:
+            raise _corrupt(name, path, f"{type(e).__name__}: {e}") from None
+        if len(xs[-1]) != len(ys[-1]):
+            raise _corrupt(name, path, "image and label counts differ")
+    return np.concatenate(xs), np.concatenate(ys)
+
+
+def _read_idx(path: Path, name: str) -> np.ndarray:
+    """The idx format (LeCun): magic 0x0000 08 ndim, big-endian int32 sizes, then uint8 data."""
+    opener = gzip.open if path.suffix == ".gz" else open
+    try:
+        with opener(path, "rb") as f:
+            raw = f.read()
+    except FileNotFoundError:
+        raise
+    except (OSError, EOFError) as e:
+        raise _corrupt(name, path, type(e).__name__) from None
+    if len(raw) < 4 or raw[0] != 0 or raw[1] != 0 or raw[2] != 0x08:
+        raise _corrupt(name, path, "bad idx magic number")
+    ndim = raw[3]
+    dims = struct.unpack(f">{ndim}i", raw[4 : 4 + 4 * ndim])
+    data = np.frombuffer(raw, dtype=np.uint8, offset=4 + 4 * ndim)
+    if data.size != int(np.prod(dims)):
+        raise _corrupt(name, path, f"expected {int(np.prod(dims))} bytes of data, found {data.size}")
+    return data.reshape(dims).copy()
+
+
+def _idx_file(folder: Path, stem: str) -> Path | None:
+    for candidate in (folder / stem, folder / f"{stem}.gz"):
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def _read_mnist_like(folders: list[Path], name: str, train: bool):
+    prefix = "train" if train else "t10k"
+    stems = (f"{prefix}-images-idx3-ubyte", f"{prefix}-labels-idx1-ubyte")
+    for folder in folders:
+        files = [_idx_file(folder, s) for s in stems]
+        if all(files):
+            x = _read_idx(files[0], name)
+            y = _read_idx(files[1], name).astype(np.int64)
+            if x.ndim != 3 or y.ndim != 1 or len(x) != len(y):
+                raise _corrupt(name, folder, "image and label files do not match")
+            return x[:, None], y
+    raise _missing(name, folders[0] / f"{stems[0]}.gz")
+
+
+def _read_stl10(folder: Path, train: bool):
+    split = "train" if train else "test"
+    xp, yp = folder / f"{split}_X.bin", folder / f"{split}_y.bin"
+    for p in (xp, yp):
+        if not p.is_file():
+            raise _missing("stl10", p)
+    x = np.fromfile(xp, dtype=np.uint8)
+    y = np.fromfile(yp, dtype=np.uint8).astype(np.int64) - 1  # stored 1..10
+    if x.size % (3 * 96 * 96) or x.size // (3 * 96 * 96) != y.size or (y.size and (y.min() < 0 or y.max() > 9)):
+        raise _corrupt("stl10", folder, "sizes or labels do not match the STL-10 binary layout")
+    # column-major 96x96 planes, as in torchvision's STL10
+    return x.reshape(-1, 3, 96, 96).transpose(0, 1, 3, 2).copy(), y
+
+
+def _read_tinyimagenet(folder: Path, train: bool):
+    from torchvision.io import ImageReadMode, decode_image, read_file
+
+    wnids_path = folder / "wnids.txt"
+    if not wnids_path.is_file():
+        raise _missing("tinyimagenet", wnids_path)
+    wnids = [w.strip() for w in wnids_path.read_text().split() if w.strip()]
+    index = {w: i for i, w in enumerate(wnids)}
+    if train:
+        items = []
+        for w in wnids:
+            d = folder / "train" / w / "images"
+            if not d.is_dir():
+                raise _missing("tinyimagenet", d)
+            items += [(p, index[w]) for p in sorted(d.iterdir()) if p.suffix.lower() in (".jpeg", ".jpg", ".png")]
+    else:
+        ann = folder / "val" / "val_annotations.txt"
+        if not ann.is_file():
+            raise _missing("tinyimagenet", ann)
+        items = []
+        for line in ann.read_text().splitlines():
+            parts = line.split("\t")
+            if len(parts) < 2:
+                continue
+            if parts[1] not in index:
+                raise _corrupt("tinyimagenet", ann, f"unknown class {parts[1]!r}")
+            items.append((folder / "val" / "images" / parts[0], index[parts[1]]))
+    if not items:
+        raise _corrupt("tinyimagenet", folder, "no images")
+    x = np.empty((len(items), 3, 64, 64), dtype=np.uint8)
+    for i, (p, _) in enumerate(items):
+        try:
+            img = decode_image(read_file(str(p)), mode=ImageReadMode.RGB)
+        except FileNotFoundError:
+            raise _missing("tinyimagenet", p) from None
+        except RuntimeError as e:
+            raise _corrupt("tinyimagenet", p, str(e).splitlines()[0]) from None
+        if img.shape[1:] != (64, 64):
+            img = torch.nn.functional.interpolate(img[None].float(), size=(64, 64), mode="bilinear",
+                                                  antialias=True)[0].round().clamp(0, 255).byte()
+        x[i] = img.numpy()
+    return x, np.array([c for _, c in items], dtype=np.int64)
+
+
+def _cached(folder: Path, train: bool, read):
+    """TinyImageNet decodes 110k JPEGs: keep a uint8 .npz next to the tree after the first read."""
+    cache = folder / f".benign-{'train' if train else 'val'}-uint8.npz"
+    if cache.is_file():
+        try:
+            with np.load(cache) as z:
+                return z["x"], z["y"]
+        except Exception:
+            cache.unlink(missing_ok=True)
+    x, y = read()
+    try:
+        tmp = cache.with_suffix(".tmp.npz")
+        np.savez(tmp, x=x, y=y)
+        os.replace(tmp, cache)
+    except OSError:
+        pass  # a read-only data folder is fine
+    return x, y
+
+
+def _download(name: str, root: Path) -> None:
+    import torchvision.datasets as tvd
+    from torchvision.datasets.utils import download_and_extract_archive
+
+    root.mkdir(parents=True, exist_ok=True)
+    try:
+        if name == "cifar10":
+            tvd.CIFAR10(str(root), train=True, download=True)
+        elif name == "cifar100":
+            tvd.CIFAR100(str(root), train=True, download=True)
+        elif name == "mnist":
+            tvd.MNIST(str(root), train=True, download=True)
+        elif name == "fashion-mnist":
+            tvd.FashionMNIST(str(root), train=True, download=True)
+        elif name == "stl10":
+            tvd.STL10(str(root), split="train", download=True)
+        elif name == "tinyimagenet":
+            download_and_extract_archive(TINYIMAGENET_URL, str(root))
+    except (OSError, RuntimeError) as e:  # URLError is an OSError
+        raise OSError(f"could not download {name} into {root}: {str(e).splitlines()[0] if str(e) else type(e).__name__}") from None
+
+
+def _read(name: str, root: Path, train: bool):
+    folder = root / _FOLDER[name]
+    if name in ("cifar10", "cifar100"):
+        return _read_cifar(folder, name, train)
+    if name == "mnist":
+        return _read_mnist_like([folder], name, train)
+    if name == "fashion-mnist":
+        return _read_mnist_like([folder, DEBIAN_FASHION_MNIST], name, train)
+    if name == "stl10":
+        return _read_stl10(folder, train)
+    if not folder.is_dir():
+        raise _missing(name, folder)
+    return _cached(folder, train, lambda: _read_tinyimagenet(folder, train))
+
+
+def load_dataset(name: str, root=None, train: bool = True, device="cpu", download: bool = False) -> ImageDataset:
+    """Load a whole split as uint8 (N, C, H, W) and int64 labels on `device`.
+
+    Raises FileNotFoundError naming the expected path (and how to fetch it) when the data is absent,
+    ValueError when it is unreadable or the name unknown.
+    """
+    name = name.lower().replace("_", "-")
+    name = {"fashionmnist": "fashion-mnist", "tiny-imagenet": "tinyimagenet", "tiny-imagenet-200": "tinyimagenet"}.get(name, name)
+    if name not in NAMES:
+        raise ValueError(f"unknown dataset {name!r}; choose one of {', '.join(NAMES)}")
+    root = Path(root) if root is not None else default_root()
+    try:
+        x, y = _read(name, root, train)
+    except FileNotFoundError:
+        if not download:
+            raise
+        _download(name, root)
+        x, y = _read(name, root, train)
+    num_classes = _NUM_CLASSES[name]
+    if y.size and (y.min() < 0 or y.max() >= num_classes):
+        raise _corrupt(name, root / _FOLDER[name], f"labels outside [0, {num_classes})")
+    mean, std = _STATS[name]
+    return ImageDataset(
+        images=torch.from_numpy(np.ascontiguousarray(x)).to(device),
+        labels=torch.from_numpy(y).to(device),
+        num_classes=num_classes,
+        name=name,
+        mean=mean,
+        std=std,
+    )
+
+
+def subset_indices(labels: Tensor, n: int, seed: int, num_classes: int | None = None) -> Tensor:
+    """A class-balanced choice of n indices (n // C per class, the remainder to the first classes),
+    reproducible from the seed alone; sorted."""
+    labels = labels.cpu()
+    num_classes = num_classes or int(labels.max()) + 1
+    if not 0 < n <= len(labels):
+        raise ValueError(f"subset size must be in 1..{len(labels)}, got {n}")
+    per_class = [n // num_classes + (1 if c < n % num_classes else 0) for c in range(num_classes)]
+    # a random but seed-fixed rank of every index; take the lowest-ranked of each class
+    rank = uniform(seed, 0x5B5E7, torch.arange(len(labels)), dtype=torch.float64)
+    chosen = []
+    for c in range(num_classes):
+        idx = (labels == c).nonzero().flatten()
+        if len(idx) < per_class[c]:
+            raise ValueError(f"class {c} has {len(idx)} images, fewer than the {per_class[c]} a balanced subset of {n} needs")
+        chosen.append(idx[rank[idx].argsort()[: per_class[c]]])
+    return torch.cat(chosen).sort().values
+
+
+def subset(dataset: ImageDataset, n: int, seed: int = 0) -> ImageDataset:
+    """The paper's class-balanced subsets (e.g. 1000 images, table 3)."""
+    idx = subset_indices(dataset.labels, n, seed, dataset.num_classes).to(dataset.images.device)
+    return replace(dataset, images=dataset.images[idx], labels=dataset.labels[idx])
+
+
+def normalize(images: Tensor, dataset: ImageDataset) -> Tensor:
+    """uint8 or [0, 1] float images -> standardised float32, per channel."""
+    x = images.float() / 255 if images.dtype == torch.uint8 else images.float()
+    mean = torch.tensor(dataset.mean, device=x.device).view(1, -1, 1, 1)
+    std = torch.tensor(dataset.std, device=x.device).view(1, -1, 1, 1)
+    return (x - mean) / std

@@ -1,0 +1,152 @@
+"""Training with turn-over dropout: every example in a mini-batch runs (and updates) only its seen half.
+
+Plain SGD on the mean cross-entropy of the batch, each example under its own mask, so the muted half
+of an example receives exactly zero gradient from it (momentum only carries other examples'
+gradients). The paper's settings (appendix A): MLP lr 0.06 (0.01 for figure 3), no momentum;
+VGG-11 lr 0.01, momentum 0.9, divided by 10 at epochs 100 and 150; batch 256; 200 epochs (appendix
+D: scores stabilise after a few epochs). No weight decay (the paper names none).
+
+After every epoch (and at initialisation, epoch 0) every example of the pool is evaluated with its
+seen and its muted half; the per-example correctness gives any subset's training curve afterwards
+(figures 3, 5, 6, 9). With ``grad_every`` > 0, every that many steps the per-example gradients of the
+current mini-batch give eq. 3 within each group and eq. 4 (figure 4).
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Callable
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from empirical.memscore.per_example_gradients import gradient_statistics
+from empirical.memscore.scores import HalfEvaluation, evaluate_halves, to_float
+from empirical.memscore.turnover_dropout import MaskBank
+from theory.counter_random import uniform
+
+
+@dataclass
+class TrainConfig:
+    epochs: int = 5
+    lr: float = 0.06
+    momentum: float = 0.0
+    batch_size: int = 256
+    milestones: tuple[int, ...] = ()   # epochs after which lr is divided by 10
+    seed: int = 0
+    grad_every: int = 0                # 0: no per-example gradient statistics
+    grad_chunk: int = 16
+    eval_batch_size: int = 1024
+
+    def check(self) -> None:
+        if self.epochs < 1:
+            raise ValueError(f"epochs must be >= 1, got {self.epochs}")
+        if not self.lr > 0:
+            raise ValueError(f"learning rate must be positive, got {self.lr}")
+        if not 0 <= self.momentum < 1:
+            raise ValueError(f"momentum must be in [0, 1), got {self.momentum}")
+        if self.batch_size < 1 or self.grad_chunk < 1 or self.grad_every < 0:
+            raise ValueError("batch size and gradient chunk must be >= 1, grad_every >= 0")
+
+
+@dataclass
+class TrainRecord:
+    train_loss: list[float] = field(default_factory=list)         # per epoch (nan at epoch 0)
+    correct_seen: list[Tensor] = field(default_factory=list)      # per epoch, bool (n,)
+    correct_muted: list[Tensor] = field(default_factory=list)
+    test_accuracy: list[float] = field(default_factory=list)      # full network, per epoch
+    grad_step: list[int] = field(default_factory=list)
+    grad_epoch: list[float] = field(default_factory=list)
+    cosine: dict[str, list[float]] = field(default_factory=dict)        # eq. 3 per group
+    contribution: dict[str, list[float]] = field(default_factory=dict)  # eq. 4, mean over group members
+    final: HalfEvaluation | None = None
+    total_steps: int = 0
+
+
+def epoch_order(n: int, seed: int, epoch: int) -> Tensor:
+    """A deterministic shuffle of range(n) for one epoch."""
+    return torch.argsort(uniform(seed, 0xE9, epoch, torch.arange(n), dtype=torch.float64), stable=True)
+
+
+@torch.no_grad()
+def accuracy(model: nn.Module, images: Tensor, labels: Tensor, mean, std, batch_size: int = 1024) -> float:
+    """Accuracy of the full network (no mask: for one masked layer, the mean of any two halves)."""
+    model.eval()
+    device = next(model.parameters()).device
+    correct = 0
+    for s in range(0, images.shape[0], batch_size):
+        x = to_float(images[s:s + batch_size].to(device), mean, std)
+        correct += int((model(x).argmax(1).cpu() == labels[s:s + batch_size].cpu()).sum())
+    return correct / max(1, images.shape[0])
+
+
+def train_turnover(model: nn.Module, bank: MaskBank, images: Tensor, labels: Tensor, mean, std,
+                   cfg: TrainConfig, train_mask: Tensor | None = None,
+                   groups: dict[str, Tensor] | None = None,
+                   test: tuple[Tensor, Tensor] | None = None,
+                   on_step: Callable[[], None] | None = None,
+                   on_epoch: Callable[[int, TrainRecord], None] | None = None) -> TrainRecord:
+    """Train on the examples where train_mask is True (default all) of the pool (images, labels),
+    whose example j has mask bank.masks([j]). Returns the per-epoch record (epochs 0..cfg.epochs)."""
+    cfg.check()
+    n = images.shape[0]
+    if bank.n_examples != n or labels.shape[0] != n:
+        raise ValueError(f"{n} images, {labels.shape[0]} labels and a mask bank of {bank.n_examples} examples")
+    device = next(model.parameters()).device
+    trained = torch.arange(n) if train_mask is None else torch.nonzero(train_mask.cpu()).flatten()
+    if len(trained) == 0:
+        raise ValueError("no example to train on")
+    groups = groups or {}
+    opt = torch.optim.SGD(model.parameters(), lr=cfg.lr, momentum=cfg.momentum)
+    sched = torch.optim.lr_scheduler.MultiStepLR(opt, milestones=list(cfg.milestones), gamma=0.1)
+    rec = TrainRecord(cosine={k: [] for k in groups}, contribution={k: [] for k in [*groups, "all"]})
+    steps_per_epoch = math.ceil(len(trained) / cfg.batch_size)
+    rec.total_steps = steps_per_epoch * cfg.epochs
+
+    def evaluate(epoch: int, loss: float) -> None:
+        ev = evaluate_halves(model, bank, images, labels, mean, std, batch_size=cfg.eval_batch_size)
+        rec.correct_seen.append(ev.pred_seen == labels.cpu())
+        rec.correct_muted.append(ev.pred_muted == labels.cpu())
+        rec.train_loss.append(loss)
+        rec.test_accuracy.append(accuracy(model, *test, mean, std, cfg.eval_batch_size) if test else float("nan"))
+        rec.final = ev
+        if on_epoch:
+            on_epoch(epoch, rec)
+
+    evaluate(0, float("nan"))
+    step = 0
+    for epoch in range(1, cfg.epochs + 1):
+        order = trained[epoch_order(len(trained), cfg.seed, epoch)]
+        total, count = 0.0, 0
+        for s in range(0, len(order), cfg.batch_size):
+            model.train()
+            idx = order[s:s + cfg.batch_size]
+            x = to_float(images[idx].to(device), mean, std)
+            y = labels[idx].to(device)
+            masks = bank.masks(idx, device=device)
+            if cfg.grad_every and step % cfg.grad_every == 0:
+                st = gradient_statistics(model, x, y, masks, {k: g[idx].cpu() for k, g in groups.items()},
+                                         chunk=cfg.grad_chunk)
+                rec.grad_step.append(step)
+                rec.grad_epoch.append(epoch - 1 + s / len(order))
+                for k, g in groups.items():
+                    rec.cosine[k].append(st.cosine[k])
+                    sel = g[idx].cpu()
+                    rec.contribution[k].append(float(st.contribution[sel.to(st.contribution.device)].mean())
+                                               if sel.any() else float("nan"))
+                rec.contribution["all"].append(float(st.contribution.mean()))
+            opt.zero_grad(set_to_none=True)
+            loss = F.cross_entropy(model(x, masks), y)
+            loss.backward()
+            opt.step()
+            if not torch.isfinite(loss):
+                raise ValueError(f"training diverged (loss {loss.item()}) at epoch {epoch}: lower the learning rate")
+            total += loss.item() * len(idx)
+            count += len(idx)
+            step += 1
+            if on_step:
+                on_step()
+        sched.step()
+        evaluate(epoch, total / count)
+    return rec

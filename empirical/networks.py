@@ -1,0 +1,142 @@
+"""Encoder + projector (figure 1): ResNet18 (CIFAR stem, or stride-2 stem for 64x64), VGG11, a small CNN.
+
+The classifier is replaced by the projector MLP of appendix F: one hidden layer (width 65536 by
+default), no bias, no normalisation. Every probed representation (table 1, figure 4) has a name:
+layer1..layer4 (after each stage), embedding (the encoder's output), projector_hidden, output.
+`features(x, names)` returns them; conv maps are globally average-pooled unless pool='flatten'.
+"""
+from __future__ import annotations
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+from torch import Tensor
+
+LAYERS = ("layer1", "layer2", "layer3", "layer4", "embedding", "projector_hidden", "output")
+ARCHS = ("resnet18", "vgg11", "small_cnn")
+
+
+class Projector(nn.Module):
+    def __init__(self, in_dim: int, hidden: int, out_dim: int):
+        super().__init__()
+        self.hidden = nn.Linear(in_dim, hidden, bias=False)
+        self.out = nn.Linear(hidden, out_dim, bias=False)
+
+    def forward(self, h: Tensor):
+        z = F.relu(self.hidden(h))
+        return z, self.out(z)
+
+
+class BasicBlock(nn.Module):
+    def __init__(self, cin: int, cout: int, stride: int):
+        super().__init__()
+        self.conv1 = nn.Conv2d(cin, cout, 3, stride, 1, bias=False)
+        self.bn1 = nn.BatchNorm2d(cout)
+        self.conv2 = nn.Conv2d(cout, cout, 3, 1, 1, bias=False)
+        self.bn2 = nn.BatchNorm2d(cout)
+        self.shortcut = nn.Sequential()
+        if stride != 1 or cin != cout:
+            self.shortcut = nn.Sequential(nn.Conv2d(cin, cout, 1, stride, bias=False), nn.BatchNorm2d(cout))
+
+    def forward(self, x):
+        out = F.relu(self.bn1(self.conv1(x)))
+        return F.relu(self.bn2(self.conv2(out)) + self.shortcut(x))
+
+
+def conv_bn_relu(cin, cout, stride=1):
+    return [nn.Conv2d(cin, cout, 3, stride, 1, bias=False), nn.BatchNorm2d(cout), nn.ReLU(inplace=True)]
+
+
+class EncoderProjector(nn.Module):
+    """stem -> layer1..layer4 -> global average pool (embedding) -> projector."""
+
+    def __init__(self, stem: nn.Module, stages: list[nn.Module], embed_dim: int, num_outputs: int,
+                 projector_width: int):
+        super().__init__()
+        self.stem = stem
+        self.layer1, self.layer2, self.layer3, self.layer4 = stages
+        self.projector = Projector(embed_dim, projector_width, num_outputs)
+
+    def forward(self, x: Tensor) -> Tensor:
+        return self.features(x, ("output",))["output"]
+
+    def embed(self, x: Tensor) -> Tensor:
+        return self.features(x, ("embedding",))["embedding"]
+
+    def features(self, x: Tensor, names=LAYERS, pool: str = "avg") -> dict[str, Tensor]:
+        """The named representations of a batch, each (n, D). Stops as soon as all are computed."""
+        unknown = set(names) - set(LAYERS)
+        if unknown:
+            raise ValueError(f"unknown layer(s) {sorted(unknown)}; choose from {', '.join(LAYERS)}")
+        want, out = set(names), {}
+        flat = (lambda t: t.mean((2, 3))) if pool == "avg" else (lambda t: t.flatten(1))
+        h = self.stem(x)
+        for name in ("layer1", "layer2", "layer3", "layer4"):
+            h = getattr(self, name)(h)
+            if name in want:
+                out[name] = flat(h)
+            if want <= out.keys():
+                return out
+        h = h.mean((2, 3))
+        out["embedding"] = h
+        if want <= out.keys():
+            return {k: out[k] for k in names}
+        z, y = self.projector(h)
+        out["projector_hidden"], out["output"] = z, y
+        return {k: out[k] for k in names}
+
+
+def resnet18(num_outputs: int, in_channels: int = 3, projector_width: int = 65536, stem: str = "cifar"):
+    """ResNet18; 'cifar' stem: 3x3 conv stride 1, no max-pool; 'stride2': the same conv with stride 2
+    (the paper's TinyImageNet 64x64 variant, appendix F)."""
+    stride = {"cifar": 1, "stride2": 2}[stem]
+    stem_m = nn.Sequential(*conv_bn_relu(in_channels, 64, stride))
+    widths, stages, cin = (64, 128, 256, 512), [], 64
+    for i, w in enumerate(widths):
+        s = 1 if i == 0 else 2
+        stages.append(nn.Sequential(BasicBlock(cin, w, s), BasicBlock(w, w, 1)))
+        cin = w
+    return EncoderProjector(stem_m, stages, 512, num_outputs, projector_width)
+
+
+def vgg11(num_outputs: int, in_channels: int = 3, projector_width: int = 65536, stem: str = "cifar"):
+    """VGG11 with batch norm ([64, M, 128, M, 256, 256, M, 512, 512, M, 512, 512]); its last max-pool
+    is the global average pool. The four stages end after the 2nd, 3rd, 4th and 5th block of convs.
+    'stride2' makes the first conv stride 2 for 64x64 inputs (appendix F)."""
+    s = {"cifar": 1, "stride2": 2}[stem]
+    stem_m = nn.Sequential(*conv_bn_relu(in_channels, 64, s), nn.MaxPool2d(2))
+    stages = [
+        nn.Sequential(*conv_bn_relu(64, 128), nn.MaxPool2d(2)),
+        nn.Sequential(*conv_bn_relu(128, 256), *conv_bn_relu(256, 256), nn.MaxPool2d(2)),
+        nn.Sequential(*conv_bn_relu(256, 512), *conv_bn_relu(512, 512), nn.MaxPool2d(2)),
+        nn.Sequential(*conv_bn_relu(512, 512), *conv_bn_relu(512, 512)),
+    ]
+    return EncoderProjector(stem_m, stages, 512, num_outputs, projector_width)
+
+
+def small_cnn(num_outputs: int, in_channels: int = 1, projector_width: int = 4096, stem: str = "cifar",
+              width: int = 32):
+    """A conv stem at full resolution, then four conv-BN-ReLU stages (w, 2w, 4w, 4w channels; the
+    first three halve the resolution): about 3 GFLOP per 256 28x28 images, for CPU runs."""
+    stem_m = nn.Sequential(*conv_bn_relu(in_channels, width, 1 if stem == "cifar" else 2))
+    stages = [
+        nn.Sequential(*conv_bn_relu(width, width, 2)),
+        nn.Sequential(*conv_bn_relu(width, 2 * width, 2)),
+        nn.Sequential(*conv_bn_relu(2 * width, 4 * width, 2)),
+        nn.Sequential(*conv_bn_relu(4 * width, 4 * width)),
+    ]
+    return EncoderProjector(stem_m, stages, 4 * width, num_outputs, projector_width)
+
+
+def build_network(arch: str, num_outputs: int, in_channels: int, projector_width: int, stem: str = "cifar",
+                  cnn_width: int = 32):
+    if arch not in ARCHS:
+        raise ValueError(f"unknown architecture {arch!r}; choose from {', '.join(ARCHS)}")
+    if stem not in ("cifar", "stride2"):
+        raise ValueError(f"stem must be 'cifar' or 'stride2', got {stem!r}")
+    if projector_width < 1 or num_outputs < 1:
+        raise ValueError("projector width and number of outputs must be positive")
+    if arch == "small_cnn":
+        return small_cnn(num_outputs, in_channels, projector_width, stem, width=cnn_width)
+    return {"resnet18": resnet18, "vgg11": vgg11}[arch](
+        num_outputs, in_channels=in_channels, projector_width=projector_width, stem=stem)

@@ -1,0 +1,13 @@
+"""Memorization profiles of SimCLR, supervised and random-label training (companion paper 2).
+
+modes        the four training modes and their augmentations
+views        weak (pad-crop, flip) and strong (SimCLR + gaussian blur) augmentation, batched
+simclr       NT-Xent over the 2B-1 in-batch candidates
+recognition  which (network, augmentation) pairs recognise an example; p_t(x), p_t(x~)
+binomial     sorted profiles against sorted binomial noise (MAE, chi-square), epoch alignment
+trainer      training one network of one mode, recording recognition after every epoch
+run          N networks x M augmentations x epochs -> one netCDF (resumable)
+tsne         a small exact t-SNE (numpy) for appendix C.1
+actmax       activation maximisation in pixel space (appendix C.2)
+plots        figures 1-4 and appendix C
+"""

@@ -1,0 +1,96 @@
+"""Memorization profiles against binomial noise (section 4.1, appendix B).
+
+If every example (or example-augmentation pair) were equally hard, p_t(x~) would be Bin(N, p)/N
+with p estimated by the mean of p_t (appendix B, eq. 3). A profile is compared with that null by
+
+- the mean absolute error between the sorted profile and sorted binomial noise of the same size,
+  averaged over several draws; its null value (the `floor`) is the same MAE between two independent
+  binomial samples, so a profile "close to binomial" has MAE near the floor;
+- Pearson's chi-square test of the histogram of k = round(N p_t(x)) against K Bin(N, p_hat) pmf,
+  adjacent bins pooled until every expected count is >= 5, dof = bins - 2 (p is estimated).
+
+For p_t(x) averaged over M augmentations the binomial is only an approximation (appendix B); the
+paper still uses Bin(N, p_hat)/N, which is the default `trials` here (pass N*M to treat every
+(network, augmentation) pair as an independent coin).
+"""
+from __future__ import annotations
+
+import numpy as np
+from scipy import stats
+
+THRESHOLDS = (0.25, 0.5, 0.75)
+
+
+def sorted_profile(p) -> np.ndarray:
+    return np.sort(np.asarray(p, dtype=np.float64).ravel())
+
+
+def binomial_curve(p_hat: float, trials: int, size: int, rng: np.random.Generator) -> np.ndarray:
+    """Sorted Bin(trials, p_hat)/trials noise of `size` examples."""
+    return np.sort(rng.binomial(trials, min(max(p_hat, 0.0), 1.0), size) / trials)
+
+
+def mae_to_binomial(p, trials: int, draws: int = 20, seed: int = 0) -> tuple[float, float, float]:
+    """(MAE, its std over draws, floor): mean |sorted p - sorted Bin(trials, p_hat)/trials| over
+    `draws` noise samples, and the same between two independent noise samples (the null value)."""
+    s = sorted_profile(p)
+    rng = np.random.default_rng(seed)
+    p_hat = float(s.mean())
+    maes = np.array([np.abs(s - binomial_curve(p_hat, trials, s.size, rng)).mean() for _ in range(draws)])
+    floor = np.mean([np.abs(binomial_curve(p_hat, trials, s.size, rng) - binomial_curve(p_hat, trials, s.size, rng)).mean()
+                     for _ in range(draws)])
+    return float(maes.mean()), float(maes.std()), float(floor)
+
+
+def chi_square(p, trials: int, min_expected: float = 5.0) -> tuple[float, int, float]:
+    """(statistic, dof, p-value) of the counts of k = round(trials p_t) against Bin(trials, p_hat).
+    A profile with every value equal to 0 or to 1 is exactly binomial (p-value 1)."""
+    p = np.asarray(p, dtype=np.float64).ravel()
+    k = np.clip(np.rint(p * trials).astype(int), 0, trials)
+    p_hat = k.mean() / trials
+    if p_hat <= 0.0 or p_hat >= 1.0:
+        return 0.0, 0, 1.0
+    observed = np.bincount(k, minlength=trials + 1).astype(float)
+    expected = p.size * stats.binom.pmf(np.arange(trials + 1), trials, p_hat)
+    obs_bins, exp_bins, o, e = [], [], 0.0, 0.0
+    for oi, ei in zip(observed, expected):
+        o, e = o + oi, e + ei
+        if e >= min_expected:
+            obs_bins.append(o), exp_bins.append(e)
+            o, e = 0.0, 0.0
+    if e > 0 or o > 0:  # the tail left over joins the last bin
+        if exp_bins:
+            obs_bins[-1] += o
+            exp_bins[-1] += e
+        else:
+            obs_bins, exp_bins = [o], [e]
+    obs_bins, exp_bins = np.array(obs_bins), np.array(exp_bins)
+    dof = len(obs_bins) - 2
+    if dof < 1:
+        return 0.0, 0, 1.0
+    stat = float(((obs_bins - exp_bins) ** 2 / exp_bins).sum())
+    return stat, dof, float(stats.chi2.sf(stat, dof))
+
+
+def compare(p, trials: int, draws: int = 20, seed: int = 0) -> dict:
+    """Everything about one profile against binomial noise, as a flat dict."""
+    mae, mae_std, floor = mae_to_binomial(p, trials, draws, seed)
+    stat, dof, pval = chi_square(p, trials)
+    return {"p_hat": float(np.mean(p)), "mae": mae, "mae_std": mae_std, "floor": floor,
+            "chi2": stat, "dof": dof, "p_value": pval}
+
+
+def align_epochs(mean_p, epochs, thresholds=THRESHOLDS) -> list:
+    """For each threshold, the epoch whose mean p_t is closest to it (section 4.2)."""
+    mean_p = np.asarray(mean_p, dtype=np.float64)
+    epochs = np.asarray(epochs)
+    ok = np.isfinite(mean_p)
+    if not ok.any():
+        raise ValueError("no finished epoch to align")
+    m, e = mean_p[ok], epochs[ok]
+    return [e[int(np.argmin(np.abs(m - q)))].item() for q in thresholds]
+
+
+def augmentation_variance(fixed_p, aug_axis: int = 0) -> np.ndarray:
+    """Variance of p_t(x~) across the augmentations of each image (figure 4)."""
+    return np.asarray(fixed_p, dtype=np.float64).var(axis=aug_axis)

@@ -1,0 +1,58 @@
+"""From a result file to profiles and the MAE table (methods against binomial noise)."""
+from __future__ import annotations
+
+import numpy as np
+import xarray as xr
+
+from empirical.profiles.binomial import THRESHOLDS, align_epochs, augmentation_variance, compare
+from empirical.profiles.modes import mode_names
+
+
+def done(ds: xr.Dataset, method) -> np.ndarray:
+    """(seed, epoch, augmentation, example) indicators of the finished networks of a method."""
+    sel = ds.sel({"method": method})
+    ok = sel["status"].values == 1
+    return sel["recognised"].values[ok]
+
+
+def profiles(ds: xr.Dataset, method) -> tuple[np.ndarray, np.ndarray]:
+    """p_t(x) (epoch, example) and p_t(x~) (epoch, augmentation, example) over the finished seeds."""
+    r = done(ds, method).astype(np.float64)
+    if r.shape[0] == 0:
+        raise ValueError(f"no finished network for method {method}")
+    return r.mean(axis=(0, 2)), r.mean(axis=0)
+
+
+def mae_table(ds: xr.Dataset, draws: int = 20) -> list[dict]:
+    """One row per (method, epoch choice): the final epoch and the epochs aligned at mean p_t
+    0.25 / 0.5 / 0.75; MAE of p_t(x) and of p_t(x~) (augmentation 0) against Bin(N, p_hat)/N."""
+    rows = []
+    epochs = ds["epoch"].values
+    for code, name in zip(ds["method"].values, mode_names(ds["method"].values)):
+        r = done(ds, code)
+        if r.shape[0] == 0:
+            continue
+        n = r.shape[0]
+        p, pf = profiles(ds, code)
+        aligned = align_epochs(p.mean(1), epochs)
+        choices = [("final", epochs[-1])] + [(f"mean~{q:g}", e) for q, e in zip(THRESHOLDS, aligned)]
+        for label, e in choices:
+            t = int(np.where(epochs == e)[0][0])
+            avg = compare(p[t], n, draws)
+            fix = compare(pf[t, 0], n, draws)
+            rows.append({"method": name, "at": label, "epoch": int(e), "networks": n, "p_hat": avg["p_hat"],
+                         "mae": avg["mae"], "floor": avg["floor"], "chi2_p": avg["p_value"],
+                         "mae_fixed": fix["mae"], "floor_fixed": fix["floor"], "chi2_p_fixed": fix["p_value"],
+                         "aug_var": float(augmentation_variance(pf[t]).mean())})
+    return rows
+
+
+def format_table(rows: list[dict]) -> str:
+    head = (f"{'method':<11} {'at':<9} {'epoch':>5} {'N':>3} {'p_hat':>6} {'MAE':>6} {'floor':>6} {'chi2 p':>8}"
+            f" {'MAE~':>6} {'floor~':>6} {'chi2 p~':>8} {'var~':>6}")
+    lines = [head]
+    for r in rows:
+        lines.append(f"{r['method']:<11} {r['at']:<9} {r['epoch']:>5} {r['networks']:>3} {r['p_hat']:>6.3f} "
+                     f"{r['mae']:>6.3f} {r['floor']:>6.3f} {r['chi2_p']:>8.2g} {r['mae_fixed']:>6.3f} "
+                     f"{r['floor_fixed']:>6.3f} {r['chi2_p_fixed']:>8.2g} {r['aug_var']:>6.3f}")
+    return "\n".join(lines)

@@ -1,0 +1,406 @@
+"""Training an encoder-projector on (random) labels under augmentation (section 4, table 6).
+
+MSE on one-hot targets (cross-entropy optional), Adam (0.9, 0.999), no weight decay, no schedule,
+batch 256. Learning rate 3e-4 by default: the paper's table 6 reads 4e-3, the authors' published
+launch command uses 3e-4 (SPEC, "Training protocol").
+
+Reproducibility: the model is built under `seed`, the order of epoch e is a permutation seeded by
+(seed, e) and the augmentation/mixup draws of step t by (seed, t). So the full training state is
+(model, optimizer, step) and a resumed run is bit-for-bit the uninterrupted one. Checkpoints are
+written atomically every N epochs, at the end, and on Ctrl-C (after the step in flight).
+"""
+from __future__ import annotations
+
+import dataclasses
+import math
+import os
+import signal
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+import xarray as xr
+
+from empirical.augment import BankDraws, iid_bank, mixup, parse_augmentation
+from empirical.datasets import ImageDataset, load_dataset, normalize, subset_indices
+from empirical.labels import augmentation_labels, make_labels, num_label_classes, parse_labels
+from empirical.networks import ARCHS, build_network
+from grids.netcdf import save_atomic
+from grids.provenance import provenance_attrs
+from theory.counter_random import hash_keys
+from theory.probes import knn_accuracy
+
+CHECKPOINT = "checkpoint.pt"
+HISTORY = "history.nc"
+FORMAT = "benign-train-checkpoint/1"
+
+
+@dataclass
+class TrainConfig:
+    dataset: str = "fashion-mnist"
+    data_root: str | None = None
+    download: bool = False
+    subset: int = 0  # class-balanced training subset size; 0 = the whole training set
+    subset_seed: int = 0
+    test_subset: int = 0  # class-balanced test subset for the k-NN probe; 0 = all
+    arch: str = "small_cnn"
+    stem: str = "auto"  # cifar | stride2 | auto (stride2 for >= 64x64 inputs)
+    projector_width: int = 65536
+    cnn_width: int = 32  # channels of small_cnn's first stage
+    labels: str = "random"  # clean | random | noise:<f> | classes:<C'> | per-sample
+    label_seed: int = 0
+    augment: str = "simclr"  # none | simclr | randaugment:<level> | simclr+randaugment:<level>
+    mixup: str = "off"  # off | xy (paper) | x (authors' code: inputs only, 80% of batches)
+    mixup_alpha: float = 1.0
+    bank: int = 0  # B fixed augmentations per image (figure 6); 0 = a fresh draw every time
+    bank_labels: str = "image"  # image | random: labels of the bank's augmentations
+    iid: int = 0  # table 3: B i.i.d. same-class images as the "augmentations" (needs subset)
+    loss: str = "mse"
+    lr: float = 3e-4
+    batch_size: int = 256
+    epochs: int = 1
+    steps: int = 0  # > 0: the budget in steps instead of epochs
+    seed: int = 0
+    device: str = "auto"
+    compile: bool = False
+    eval_every: int = 1  # epochs between probes of the learning curve; 0 = only at the end
+    checkpoint_every: int = 1  # epochs between checkpoints
+    knn_k: int = 20
+    out: str = "results/train"
+
+    # options that may change between a run and its resumption
+    RESUMABLE = ("epochs", "steps", "device", "compile", "eval_every", "checkpoint_every", "out", "download",
+                 "data_root")
+
+    def validate(self) -> None:
+        if self.arch not in ARCHS:
+            raise ValueError(f"unknown architecture {self.arch!r}; choose from {', '.join(ARCHS)}")
+        parse_labels(self.labels)
+        parse_augmentation(self.augment)
+        checks = [
+            (self.loss in ("mse", "ce"), f"loss must be 'mse' or 'ce', got {self.loss!r}"),
+            (self.mixup in ("off", "xy", "x"), f"mixup must be off, xy or x, got {self.mixup!r}"),
+            (self.bank_labels in ("image", "random"), "bank labels must be 'image' or 'random'"),
+            (self.stem in ("auto", "cifar", "stride2"), f"stem must be auto, cifar or stride2, got {self.stem!r}"),
+            (self.device in ("auto", "cpu", "cuda") or self.device.startswith("cuda:"), f"device must be auto, cpu or cuda, got {self.device!r}"),
+            (self.lr > 0, "the learning rate must be positive"),
+            (self.batch_size >= 2, "batch size must be at least 2 (batch norm)"),
+            (self.epochs >= 1 or self.steps >= 1, "the budget must be at least one epoch or one step"),
+            (self.steps >= 0 and self.epochs >= 0, "budgets cannot be negative"),
+            (self.bank >= 0 and self.iid >= 0, "bank and iid sizes cannot be negative"),
+            (not (self.bank and self.iid), "choose either a bank of fixed augmentations or i.i.d. augmentations, not both"),
+            (not self.iid or self.subset > 0, "i.i.d. augmentations (table 3) need --subset (e.g. 1000)"),
+            (self.projector_width >= 1, "projector width must be positive"),
+            (self.knn_k >= 1, "k must be positive"),
+            (self.subset >= 0 and self.test_subset >= 0, "subset sizes cannot be negative"),
+            (self.eval_every >= 0 and self.checkpoint_every >= 1, "eval_every >= 0 and checkpoint_every >= 1"),
+        ]
+        for ok, msg in checks:
+            if not ok:
+                raise ValueError(msg)
+        if self.device.startswith("cuda") and not torch.cuda.is_available():
+            raise ValueError("--device cuda asked for but no CUDA device is available")
+
+
+def resolve_device(name: str) -> torch.device:
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(name)
+
+
+@dataclass
+class RunData:
+    """Everything a run trains and probes on, rebuilt identically from its config."""
+
+    train: ImageDataset  # the training images (a subset of the split when asked)
+    test: ImageDataset
+    train_index: torch.Tensor  # their indices in the full training split
+    labels: torch.Tensor  # the training labels (random, noisy, ...)
+    label_width: int
+    aug_labels: torch.Tensor | None = None  # (n, B) for a bank
+    iid_bank: torch.Tensor | None = None  # (n, B) indices into `full_images`
+    full_images: torch.Tensor | None = None
+
+
+def prepare_data(cfg: TrainConfig, device) -> RunData:
+    full = load_dataset(cfg.dataset, cfg.data_root, train=True, device=device, download=cfg.download)
+    test = load_dataset(cfg.dataset, cfg.data_root, train=False, device=device, download=cfg.download)
+    if cfg.subset:
+        idx = subset_indices(full.labels, cfg.subset, cfg.subset_seed, full.num_classes).to(device)
+    else:
+        idx = torch.arange(len(full), device=device)
+    if cfg.test_subset:
+        tidx = subset_indices(test.labels, cfg.test_subset, cfg.subset_seed + 1, test.num_classes).to(device)
+        test = dataclasses.replace(test, images=test.images[tidx], labels=test.labels[tidx])
+    train = dataclasses.replace(full, images=full.images[idx], labels=full.labels[idx])
+    spec = parse_labels(cfg.labels)
+    width = num_label_classes(spec, full.num_classes, len(train))
+    labels = make_labels(train.labels, spec, full.num_classes, cfg.label_seed)
+    data = RunData(train, test, idx, labels, width)
+    if cfg.bank:
+        data.aug_labels = augmentation_labels(labels, cfg.bank, width, cfg.label_seed, cfg.bank_labels)
+    if cfg.iid:
+        data.iid_bank = iid_bank(full.labels, idx, cfg.iid, cfg.subset_seed).to(device)
+        data.full_images = full.images
+    return data
+
+
+def build_model(cfg: TrainConfig, data: RunData, device) -> torch.nn.Module:
+    """The network at initialisation: a pure function of cfg.seed (probing at init rebuilds it)."""
+    stem = cfg.stem
+    if stem == "auto":
+        stem = "stride2" if cfg.arch != "small_cnn" and data.train.images.shape[-1] >= 64 else "cifar"
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(cfg.seed)
+        model = build_network(cfg.arch, data.label_width, data.train.channels, cfg.projector_width, stem,
+                              cnn_width=cfg.cnn_width)
+    return model.to(device)
+
+
+def _generator(device, *keys) -> torch.Generator:
+    g = torch.Generator(device=device)
+    g.manual_seed(int(hash_keys(*keys)))
+    return g
+
+
+def epoch_batches(n: int, batch_size: int, seed: int, epoch: int, device) -> list[torch.Tensor]:
+    perm = torch.randperm(n, generator=_generator("cpu", seed, 0xE0C, epoch)).to(device)
+    batches = list(perm.split(batch_size))
+    if len(batches) > 1 and len(batches[-1]) < 2:  # batch norm cannot train on one image
+        batches.pop()
+    return batches
+
+
+def make_batch(cfg: TrainConfig, data: RunData, aug, batch: torch.Tensor, step: int, device):
+    """Inputs (normalised float) and soft targets (n, width) of one training step."""
+    g = _generator(device, cfg.seed, 0x57E9, step)
+    labels = data.labels[batch]
+    if cfg.iid:
+        b = torch.randint(cfg.iid, (len(batch),), generator=g, device=device)
+        images = data.full_images[data.iid_bank[batch, b]]
+    else:
+        images = data.train.images[batch]
+    if cfg.bank:
+        b = torch.randint(cfg.bank, (len(batch),), generator=g, device=device)
+        x = aug(images, draws=BankDraws(cfg.seed, data.train_index[batch], b))
+        labels = data.aug_labels[batch, b]
+    else:
+        x = aug(images, generator=g)
+    targets = F.one_hot(labels, data.label_width).float()
+    if cfg.mixup != "off":
+        x, targets = mixup(x, targets, g, cfg.mixup_alpha, cfg.mixup)
+    return normalize(x, data.train), targets
+
+
+@torch.no_grad()
+def embed_all(model, images, dataset: ImageDataset, names=("embedding",), batch_size: int = 512, pool="avg"):
+    """Named representations of clean (unaugmented) images, in eval mode, on the images' device."""
+    was_training = model.training
+    model.eval()
+    chunks = {k: [] for k in names}
+    for i in range(0, images.shape[0], batch_size):
+        feats = model.features(normalize(images[i : i + batch_size], dataset), names, pool=pool)
+        for k in names:
+            chunks[k].append(feats[k].float())
+    model.train(was_training)
+    return {k: torch.cat(v) for k, v in chunks.items()}
+
+
+def evaluate(model, data: RunData, k: int) -> dict:
+    """Accuracy on the training labels (clean images) and k-NN probe of the embedding (clean labels)."""
+    tr = embed_all(model, data.train.images, data.train, ("embedding", "output"))
+    te = embed_all(model, data.test.images, data.train, ("embedding",))
+    train_acc = (tr["output"].argmax(1) == data.labels).double().mean().item()
+    knn = knn_accuracy(tr["embedding"], data.train.labels, te["embedding"], data.test.labels,
+                       data.train.num_classes, k=k)
+    return {"train_accuracy": train_acc, "knn_accuracy": knn}
+
+
+def loss_fn(name: str, output, targets):
+    if name == "mse":
+        return F.mse_loss(output.float(), targets)
+    return F.cross_entropy(output.float(), targets)
+
+
+def history_dataset(history: list[dict], cfg: TrainConfig) -> xr.Dataset:
+    h = {k: np.array([row[k] for row in history]) for k in history[0]} if history else {}
+    epoch = h.pop("epoch", np.zeros(0))
+    meta = {
+        "train_loss": ("mean training loss over the epoch's augmented batches", "1"),
+        "train_accuracy": ("accuracy on the training labels, clean images", "1"),
+        "knn_accuracy": (f"{cfg.knn_k}-NN probe of the embedding, clean test labels", "1"),
+        "step": ("optimizer steps done", "1"),
+        "wall_time": ("training wall time so far", "s"),
+    }
+    ds = xr.Dataset({k: ("epoch", h.get(k, np.zeros(0))) for k in meta}, coords={"epoch": epoch.astype(float)})
+    for k, (long_name, units) in meta.items():
+        ds[k].attrs = {"long_name": long_name, "units": units}
+    ds["epoch"].attrs = {"long_name": "epochs done (fractional at a mid-epoch end of budget)", "units": "1"}
+    ds.attrs = provenance_attrs("training curve", dataclasses.asdict(cfg))
+    return ds
+
+
+def save_checkpoint(path: Path, payload: dict) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        torch.save(payload, tmp)
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+def load_checkpoint(path, map_location="cpu") -> dict:
+    path = Path(path)
+    if path.is_dir():
+        path = path / CHECKPOINT
+    if not path.is_file():
+        raise FileNotFoundError(f"no checkpoint at {path}")
+    try:
+        ckpt = torch.load(path, map_location=map_location, weights_only=False)
+    except Exception as e:
+        raise ValueError(f"{path} is not a readable checkpoint ({type(e).__name__})") from None
+    if not isinstance(ckpt, dict) or ckpt.get("format") != FORMAT:
+        raise ValueError(f"{path} is not a `benign train` checkpoint")
+    return ckpt
+
+
+def config_from_checkpoint(ckpt: dict) -> TrainConfig:
+    known = {f.name for f in dataclasses.fields(TrainConfig)}
+    return TrainConfig(**{k: v for k, v in ckpt["config"].items() if k in known})
+
+
+class _StopFlag:
+    """SIGINT sets a flag checked after each step (a second Ctrl-C interrupts at once)."""
+
+    def __init__(self):
+        self.stop = False
+        self._old = None
+
+    def __enter__(self):
+        import threading
+
+        if threading.current_thread() is threading.main_thread():
+            self._old = signal.getsignal(signal.SIGINT)
+
+            def handler(signum, frame):
+                self.stop = True
+                signal.signal(signal.SIGINT, self._old)
+
+            signal.signal(signal.SIGINT, handler)
+        return self
+
+    def __exit__(self, *exc):
+        if self._old is not None:
+            signal.signal(signal.SIGINT, self._old)
+
+
+def train(cfg: TrainConfig, resume: bool = True, progress=None, stop_at_step: int | None = None) -> dict:
+    """Train (or resume) the run in cfg.out; returns {'history', 'checkpoint', 'model', 'data', 'step'}.
+
+    progress(step, total_steps, metrics) is called after every step. stop_at_step simulates a Ctrl-C
+    after that many steps (tests). Raises KeyboardInterrupt after saving when interrupted.
+    """
+    cfg.validate()
+    device = resolve_device(cfg.device)
+    out = Path(cfg.out)
+    ckpt_path, hist_path = out / CHECKPOINT, out / HISTORY
+    ckpt = None
+    if resume and ckpt_path.exists():
+        ckpt = load_checkpoint(ckpt_path)
+        old = ckpt["config"]
+        diff = [k for k in old if k not in TrainConfig.RESUMABLE and old[k] != getattr(cfg, k, None)]
+        if diff:
+            shown = ", ".join(f"{k}={old[k]!r} (now {getattr(cfg, k, None)!r})" for k in diff[:3])
+            raise ValueError(f"{ckpt_path} belongs to a different run: {shown}; use another --out or --no-resume")
+
+    data = prepare_data(cfg, device)
+    model = build_model(cfg, data, device)
+    cuda = device.type == "cuda"
+    if cuda:
+        model = model.to(memory_format=torch.channels_last)
+    opt = torch.optim.Adam(model.parameters(), lr=cfg.lr, betas=(0.9, 0.999), weight_decay=0.0)
+    step, history, loss_sum, loss_count, wall = 0, [], 0.0, 0, 0.0
+    if ckpt is not None:
+        try:
+            model.load_state_dict(ckpt["model"])
+        except RuntimeError:
+            raise ValueError(f"{ckpt_path} holds weights of another model than {cfg.arch}") from None
+        opt.load_state_dict(ckpt["optimizer"])
+        if not torch.equal(ckpt["labels"].to(device), data.labels):
+            raise ValueError(f"{ckpt_path}: the training labels differ from the ones this config rebuilds")
+        step, history = ckpt["step"], ckpt["history"]
+        loss_sum, loss_count, wall = ckpt["loss_sum"], ckpt["loss_count"], ckpt["wall_time"]
+    run = torch.compile(model) if cfg.compile else model
+    aug = parse_augmentation(cfg.augment)
+
+    n = len(data.train)
+    spe = len(epoch_batches(n, cfg.batch_size, cfg.seed, 0, "cpu"))
+    total = cfg.steps if cfg.steps else cfg.epochs * spe
+
+    def record(epoch: float):
+        metrics = evaluate(model, data, cfg.knn_k)
+        history.append({"epoch": epoch, "train_loss": loss_sum / loss_count if loss_count else float("nan"),
+                        "step": step, "wall_time": wall, **metrics})
+        save_atomic(history_dataset(history, cfg), hist_path)
+        return metrics
+
+    def checkpoint():
+        save_checkpoint(ckpt_path, {
+            "format": FORMAT, "config": dataclasses.asdict(cfg), "model": model.state_dict(),
+            "optimizer": opt.state_dict(), "step": step, "history": history, "labels": data.labels.cpu(),
+            "aug_labels": None if data.aug_labels is None else data.aug_labels.cpu(),
+            "train_index": data.train_index.cpu(), "loss_sum": loss_sum, "loss_count": loss_count,
+            "wall_time": wall, "label_width": data.label_width, "in_channels": data.train.channels,
+            "torch_version": torch.__version__,
+        })
+
+    if not history:
+        record(0.0)
+    metrics = dict(history[-1]) if history else {}
+    model.train()
+    with _StopFlag() as flag:
+        batches, batches_epoch = None, -1
+        while step < total:
+            epoch, pos = divmod(step, spe)
+            if epoch != batches_epoch:
+                batches, batches_epoch = epoch_batches(n, cfg.batch_size, cfg.seed, epoch, device), epoch
+            t0 = time.perf_counter()
+            x, targets = make_batch(cfg, data, aug, batches[pos], step, device)
+            if cuda:
+                x = x.contiguous(memory_format=torch.channels_last)
+            with torch.autocast(device.type, dtype=torch.bfloat16, enabled=cuda):
+                output = run(x)
+            loss = loss_fn(cfg.loss, output, targets)
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            step += 1
+            loss_sum += loss.item()
+            loss_count += 1
+            wall += time.perf_counter() - t0
+            metrics["train_loss"] = loss_sum / loss_count
+            at_epoch_end = step % spe == 0
+            if at_epoch_end:
+                done = step // spe
+                if (cfg.eval_every and done % cfg.eval_every == 0) or step == total:
+                    metrics.update(record(float(done)))
+                loss_sum, loss_count = 0.0, 0
+                if done % cfg.checkpoint_every == 0 or step == total:
+                    checkpoint()
+            elif step == total:
+                metrics.update(record(step / spe))
+                checkpoint()
+            if progress is not None:
+                progress(step, total, metrics)
+            if flag.stop or (stop_at_step is not None and step >= stop_at_step and step < total):
+                checkpoint()
+                raise KeyboardInterrupt
+    if ckpt is not None and step >= total and not ckpt_path.exists():
+        checkpoint()
+    return {"history": history, "checkpoint": ckpt_path, "model": model, "data": data, "step": step,
+            "config": cfg}

@@ -1,0 +1,99 @@
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import xarray as xr
+from typer.testing import CliRunner
+
+from cli.app import app
+
+runner = CliRunner()
+TINY = ["--dataset", "synthetic", "--n-train", "120", "--n-test", "30", "--hidden", "32", "--epochs", "2",
+        "--lr", "0.1", "--batch-size", "32", "--grad-every", "2", "--grad-chunk", "8", "--influence-targets", "3",
+        "--show", "2", "--device", "cpu"]
+
+
+@pytest.fixture(scope="module")
+def result(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("ms") / "run.nc"
+    r = runner.invoke(app, ["memscore", "run", *TINY, "--corrupt", "30", "--out", str(out)])
+    assert r.exit_code == 0, r.output
+    assert "corrupted share of the top decile" in r.output
+    return out
+
+
+def test_run_writes_a_labelled_result(result):
+    ds = xr.load_dataset(result)
+    for key in ("title", "created_at", "package_version", "git_commit", "command", "config_json"):
+        assert key in ds.attrs
+    cfg = json.loads(ds.attrs["config_json"])
+    assert cfg["corrupt"] == 30 and cfg["dataset"] == "synthetic"
+    for name, v in ds.variables.items():
+        if name in ds.data_vars:
+            assert "long_name" in v.attrs and "units" in v.attrs, name
+    assert ds.sizes["example"] == 120 and ds.sizes["epoch"] == 3 and ds.sizes["target"] == 3
+    assert int(ds["corrupted"].sum()) == 30
+    np.testing.assert_allclose(ds["score"], ds["loss_muted"] - ds["loss_seen"], rtol=1e-5, atol=1e-6)
+    assert ds["influence"].dims == ("example", "target")
+    assert ds.sizes["grad_step"] == 4  # 4 steps per epoch, every 2nd, 2 epochs
+    assert np.isfinite(ds["contribution_all"]).all()
+    assert ds.sizes["showcase"] == 4 * 2 * 2  # 4 classes x (2 lowest + 2 highest)
+
+
+def test_plot_writes_every_figure(result, tmp_path):
+    r = runner.invoke(app, ["memscore", "plot", str(result), "--out", str(tmp_path / "fig")])
+    assert r.exit_code == 0, r.output
+    names = {p.name for p in (tmp_path / "fig").iterdir()}
+    assert names == {"scores_histogram.png", "dynamics.png", "gradients.png", "examples_lowest.png",
+                     "examples_highest.png"}
+
+
+def test_train_on_a_subset_defined_by_earlier_scores(result, tmp_path):
+    out = tmp_path / "easy.nc"
+    r = runner.invoke(app, ["memscore", "run", *TINY, "--corrupt", "0", "--scores-from", str(result),
+                            "--train-subset", "easy", "--subset-fraction", "0.25", "--out", str(out)])
+    assert r.exit_code == 0, r.output
+    ds = xr.load_dataset(out)
+    assert int(ds["trained"].sum()) == 30
+    assert np.array_equal(ds["trained"].values, ds["in_easy"].values)
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--scale", "huge"], "--scale"),
+    (["--train-subset", "easy"], "--scores-from"),
+    (["--scores-from", "/nonexistent/x.nc"], "no such file"),
+    (["--milestones", "a,b"], "--milestones"),
+    (["--hidden", "31"], "even"),
+    (["--corrupt", "500"], "cannot corrupt"),
+    (["--device", "tpu"], "--device"),
+])
+def test_bad_input_is_one_line_and_exit_2(tmp_path, args, message):
+    r = runner.invoke(app, ["memscore", "run", *TINY, *args, "--out", str(tmp_path / "x.nc")])
+    assert r.exit_code == 2, r.output
+    assert message in r.output
+    assert "Traceback" not in r.output
+    assert not (tmp_path / "x.nc").exists()
+
+
+def test_plot_rejects_foreign_files(tmp_path):
+    bad = tmp_path / "bad.nc"
+    bad.write_text("not netcdf")
+    for path in (bad, tmp_path / "missing.nc"):
+        r = runner.invoke(app, ["memscore", "plot", str(path), "--out", str(tmp_path / "f")])
+        assert r.exit_code == 2, r.output
+
+
+FMNIST = Path("/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz")
+
+
+@pytest.mark.skipif(not FMNIST.is_file(), reason="Fashion-MNIST is not installed")
+def test_tiny_fashion_mnist_run(tmp_path):
+    out = tmp_path / "f.nc"
+    r = runner.invoke(app, ["memscore", "run", "--dataset", "fashion-mnist", "--n-train", "200", "--n-test", "50",
+                            "--corrupt", "40", "--hidden", "64", "--epochs", "1", "--grad-every", "0",
+                            "--influence-targets", "0", "--show", "1", "--device", "cpu", "--out", str(out)])
+    assert r.exit_code == 0, r.output
+    ds = xr.load_dataset(out)
+    assert ds.attrs["dataset"] == "fashion-mnist" and ds["showcase_image"].shape[1:] == (1, 28, 28)
+    assert "grad_step" not in ds.dims

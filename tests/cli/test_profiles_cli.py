@@ -1,0 +1,94 @@
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+import xarray as xr
+from typer.testing import CliRunner
+
+from cli.app import app
+
+runner = CliRunner()
+TINY = ["--dataset", "synthetic", "--train-size", "64", "--examples", "48", "--networks", "2",
+        "--augmentations", "3", "--epochs", "2", "--batch-size", "16", "--cnn-width", "4",
+        "--projector-width", "16", "--actmax-channels", "2", "--device", "cpu"]
+
+
+@pytest.fixture(autouse=True, scope="module")
+def one_torch_thread():
+    """Tiny networks: one thread (two threads on a busy 2-core machine spin and crawl)."""
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)
+
+
+@pytest.fixture(scope="module")
+def result(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("prof") / "run.nc"
+    r = runner.invoke(app, ["profiles", "run", *TINY, "--out", str(out)])
+    assert r.exit_code == 0, r.output
+    assert "MAE" in r.output and "floor" in r.output
+    return out
+
+
+def test_run_writes_a_labelled_result(result):
+    ds = xr.load_dataset(result)
+    for key in ("title", "created_at", "package_version", "git_commit", "command", "config_json"):
+        assert key in ds.attrs
+    assert json.loads(ds.attrs["config_json"])["networks"] == 2
+    assert ds["recognised"].dims == ("method", "seed", "epoch", "augmentation", "example")
+    assert ds["recognised"].shape == (4, 2, 2, 3, 48)
+    assert set(np.unique(ds["recognised"].values)) <= {0, 1}
+    assert (ds["status"].values == 1).all()
+    for v in ds.variables.values():
+        assert "long_name" in v.attrs and "units" in v.attrs
+    assert ds["method"].attrs["flag_meanings"] == "supervised random random_aug simclr"
+    # random labels without augmentation: the M "augmentations" are the image itself
+    rnd = ds["recognised"].sel({"method": 1}).values
+    assert (rnd == rnd[:, :, :1]).all()
+
+
+def test_rerun_resumes_without_training(result):
+    before = xr.load_dataset(result)
+    r = runner.invoke(app, ["profiles", "run", *TINY, "--out", str(result)])
+    assert r.exit_code == 0, r.output
+    assert "seed 0: final loss" not in r.output  # every cell was done
+    xr.testing.assert_equal(before["recognised"], xr.load_dataset(result)["recognised"])
+
+
+def test_plot_writes_every_figure(result, tmp_path):
+    r = runner.invoke(app, ["profiles", "plot", str(result), "--out", str(tmp_path / "fig")])
+    assert r.exit_code == 0, r.output
+    names = {p.name for p in (tmp_path / "fig").iterdir()}
+    assert names == {"fig1_profiles.png", "fig2_binomial.png", "fig3_aligned.png", "fig4_augmentations.png",
+                     "appC1_tsne.png", "appC2_actmax.png", "mae_table.txt"}
+
+
+@pytest.mark.parametrize("args", [
+    ["run", "--methods", "supervised,nope"],
+    ["run", "--scale", "huge"],
+    ["run", "--networks", "0"],
+    ["run", "--examples", "100"],  # more than --train-size 64
+    ["run", "--device", "tpu"],
+])
+def test_bad_run_input_is_one_line_and_exit_2(args, tmp_path):
+    argv = ["profiles", args[0], *TINY, *args[1:], "--out", str(tmp_path / "x.nc")]
+    r = runner.invoke(app, argv)
+    assert r.exit_code == 2, r.output
+    assert len(r.output.strip().splitlines()) == 1 and r.output.startswith("error:")
+    assert not (tmp_path / "x.nc").exists()
+
+
+def test_bad_plot_input(tmp_path):
+    junk = tmp_path / "junk.nc"
+    junk.write_text("not netcdf")
+    for path in (tmp_path / "missing.nc", junk):
+        r = runner.invoke(app, ["profiles", "plot", str(path), "--out", str(tmp_path / "f")])
+        assert r.exit_code == 2 and len(r.output.strip().splitlines()) == 1, r.output
+
+
+def test_resume_refuses_another_configuration(result, tmp_path):
+    r = runner.invoke(app, ["profiles", "run", *TINY, "--epochs", "3", "--out", str(result)])
+    assert r.exit_code == 2 and "another configuration" in r.output

@@ -1,0 +1,57 @@
+import pytest
+import torch
+
+from empirical.networks import LAYERS, build_network
+from empirical.labels import make_labels, parse_labels
+
+
+@pytest.mark.parametrize("arch,size,stem,dims", [
+    ("resnet18", 32, "cifar", {"layer1": 64, "layer4": 512, "embedding": 512}),
+    ("resnet18", 64, "stride2", {"layer1": 64, "layer4": 512, "embedding": 512}),
+    ("vgg11", 32, "cifar", {"layer1": 128, "layer4": 512, "embedding": 512}),
+    ("small_cnn", 28, "cifar", {"layer1": 32, "layer4": 128, "embedding": 128}),
+])
+def test_named_layers(arch, size, stem, dims):
+    torch.manual_seed(0)
+    net = build_network(arch, 7, 3 if arch != "small_cnn" else 1, projector_width=48, stem=stem).eval()
+    x = torch.randn(2, net.stem[0].in_channels, size, size)
+    with torch.no_grad():
+        f = net.features(x, LAYERS)
+        assert list(f) == list(LAYERS)
+        for k, d in dims.items():
+            assert f[k].shape == (2, d)
+        assert f["projector_hidden"].shape == (2, 48) and f["output"].shape == (2, 7)
+        assert torch.allclose(net(x), f["output"])
+        assert net.features(x, ("layer2",), pool="flatten")["layer2"].ndim == 2
+
+
+def test_stems_and_projector():
+    r = build_network("resnet18", 10, 3, 16, "cifar")
+    assert r.stem[0].kernel_size == (3, 3) and r.stem[0].stride == (1, 1)
+    assert not any(isinstance(m, torch.nn.MaxPool2d) for m in r.modules())
+    assert build_network("resnet18", 10, 3, 16, "stride2").stem[0].stride == (2, 2)
+    p = r.projector
+    assert p.hidden.bias is None and p.out.bias is None
+    assert not any(isinstance(m, (torch.nn.BatchNorm1d, torch.nn.LayerNorm)) for m in p.modules())
+    with torch.no_grad():  # stride-2 stem halves the first feature map
+        x = torch.randn(1, 3, 64, 64)
+        assert build_network("resnet18", 10, 3, 16, "stride2").stem(x).shape[-1] == 32
+    with pytest.raises(ValueError):
+        build_network("resnet50", 10, 3, 16)
+
+
+def test_labels():
+    clean = torch.arange(1000) % 10
+    assert torch.equal(make_labels(clean, "clean", 10, 0), clean)
+    r = make_labels(clean, "random", 10, 0)
+    assert torch.equal(r, make_labels(clean, "random", 10, 0)) and not torch.equal(r, make_labels(clean, "random", 10, 1))
+    assert (r == clean).float().mean() < 0.2
+    n = make_labels(clean, "noise:0.3", 10, 0)
+    changed_or_kept = (n != clean).float().mean()
+    assert 0.2 < changed_or_kept < 0.3  # 30% relabelled, a tenth of those land on the true class
+    c = make_labels(clean, "classes:37", 10, 0)
+    assert c.max() < 37 and len(c.unique()) == 37
+    assert torch.equal(make_labels(clean, "per-sample", 10, 0), torch.arange(1000))
+    for bad in ("noise:1.5", "classes:0", "shuffled"):
+        with pytest.raises(ValueError):
+            parse_labels(bad)

@@ -1,0 +1,75 @@
+"""The binomial comparison on synthetic profiles whose answer is known."""
+import numpy as np
+import pytest
+from hypothesis import given, strategies as st
+
+from empirical.profiles.binomial import (align_epochs, augmentation_variance, chi_square, compare,
+                                         mae_to_binomial, sorted_profile)
+
+N, K = 20, 1000
+
+
+def equally_hard(seed, p=0.4):
+    rng = np.random.default_rng(seed)
+    return rng.binomial(N, p, K) / N
+
+
+def easy_hard_split(seed):
+    rng = np.random.default_rng(seed)
+    p = np.where(np.arange(K) < K // 2, 0.9, 0.1)  # same mean 0.5, two kinds of example
+    return rng.binomial(N, p) / N
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_equally_hard_examples_sit_at_the_binomial_floor(seed):
+    r = compare(equally_hard(seed), N, draws=30, seed=seed)
+    assert abs(r["p_hat"] - 0.4) < 0.02
+    assert r["mae"] < 1.6 * r["floor"]
+    assert r["p_value"] > 0.001
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_a_planted_easy_hard_split_is_far_from_binomial(seed):
+    r = compare(easy_hard_split(seed), N, draws=30, seed=seed)
+    assert r["mae"] > 8 * r["floor"]
+    assert r["mae"] > 0.2
+    assert r["p_value"] < 1e-12
+
+
+def test_chi_square_rejection_rate_is_about_its_level():
+    pvals = np.array([chi_square(equally_hard(s), N)[2] for s in range(200)])
+    assert 0.0 <= (pvals < 0.05).mean() <= 0.12
+
+
+def test_floor_matches_the_mean_gap_of_two_binomial_samples():
+    mae, std, floor = mae_to_binomial(np.full(K, 0.5), N, draws=50)
+    # a constant profile is itself far from binomial noise: its MAE is E|B/N - 0.5| >> floor
+    rng = np.random.default_rng(1)
+    expected = np.abs(rng.binomial(N, 0.5, 200_000) / N - 0.5).mean()
+    assert mae == pytest.approx(expected, abs=0.01)
+    assert floor < 0.5 * mae
+
+
+def test_degenerate_profiles():
+    assert chi_square(np.zeros(50), N) == (0.0, 0, 1.0)
+    assert compare(np.ones(50), N)["mae"] == 0.0
+
+
+def test_alignment_picks_the_closest_mean():
+    assert align_epochs([0.1, 0.3, 0.45, 0.8, 0.9], [1, 2, 3, 4, 5]) == [2, 3, 4]
+    assert align_epochs([0.1, np.nan, 0.6], [1, 2, 3], (0.5,)) == [3]
+
+
+def test_augmentation_variance():
+    fixed = np.array([[0.0, 0.5, 1.0], [1.0, 0.5, 1.0]])  # (augmentation, example)
+    np.testing.assert_allclose(augmentation_variance(fixed), [0.25, 0.0, 0.0])
+
+
+@given(st.lists(st.floats(0.0, 1.0, allow_nan=False, width=64), min_size=5, max_size=60),
+       st.integers(1, 30))
+def test_statistics_are_bounded(values, trials):
+    p = np.round(np.array(values) * trials) / trials
+    r = compare(p, trials, draws=3)
+    assert 0.0 <= r["mae"] <= 1.0 and 0.0 <= r["floor"] <= 1.0
+    assert 0.0 <= r["p_value"] <= 1.0
+    assert np.all(np.diff(sorted_profile(p)) >= 0)
