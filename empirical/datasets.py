@@ -181,7 +181,7 @@ def _read_stl10(folder: Path, train: bool):
 
 
 def _read_tinyimagenet(folder: Path, train: bool):
-    from torchvision.io import ImageReadMode, decode_image, read_file
+    from PIL import Image, UnidentifiedImageError  # pillow ships with torchvision
 
     wnids_path = folder / "wnids.txt"
     if not wnids_path.is_file():
@@ -212,11 +212,12 @@ def _read_tinyimagenet(folder: Path, train: bool):
     x = np.empty((len(items), 3, 64, 64), dtype=np.uint8)
     for i, (p, _) in enumerate(items):
         try:
-            img = decode_image(read_file(str(p)), mode=ImageReadMode.RGB)
+            with Image.open(p) as im:
+                img = torch.from_numpy(np.asarray(im.convert("RGB"), dtype=np.uint8).copy()).permute(2, 0, 1)
         except FileNotFoundError:
             raise _missing("tinyimagenet", p) from None
-        except RuntimeError as e:
-            raise _corrupt("tinyimagenet", p, str(e).splitlines()[0]) from None
+        except (UnidentifiedImageError, OSError) as e:
+            raise _corrupt("tinyimagenet", p, (str(e).splitlines() or [type(e).__name__])[0]) from None
         if img.shape[1:] != (64, 64):
             img = torch.nn.functional.interpolate(img[None].float(), size=(64, 64), mode="bilinear",
                                                   antialias=True)[0].round().clamp(0, 255).byte()

@@ -45,8 +45,7 @@ def plot_heatmap(ds: xr.Dataset, out: str | Path, var: str = "knn_acc") -> Path:
             mesh = ax.pcolormesh(xe, ye, grid, cmap="viridis", vmin=chance if chance else np.nanmin(grid), vmax=1.0)
         cbar = fig.colorbar(mesh, ax=ax)
         if chance and not label.startswith("gain"):
-            cbar.ax.axhline(chance, color="w")
-            cbar.ax.text(1.6, chance, "random\nguessing", transform=cbar.ax.get_yaxis_transform(), va="bottom", fontsize=7)
+            cbar.set_label(f"from random guessing ({chance:.2f}) to 1", fontsize=8)
         ax.set_xscale("log")
         ax.set_yscale("log")
         ax.set_xticks(ds["B"].values, [str(int(b)) for b in ds["B"].values], fontsize=7)

@@ -83,8 +83,7 @@ def write_stl10(root: Path, n: int = 6, seed: int = 0):
 
 
 def write_tinyimagenet(root: Path, classes=("n01443537", "n01629819"), per_class: int = 2, seed: int = 0):
-    import torch
-    from torchvision.io import encode_png, write_file
+    from PIL import Image
 
     rng = np.random.default_rng(seed)
     folder = root / "tiny-imagenet-200"
@@ -95,15 +94,15 @@ def write_tinyimagenet(root: Path, classes=("n01443537", "n01629819"), per_class
         d = folder / "train" / w / "images"
         d.mkdir(parents=True, exist_ok=True)
         for i in range(per_class):
-            img = torch.from_numpy(rng.integers(0, 256, (3, 64, 64), dtype=np.uint8))
-            # PNG bytes under a .JPEG name: torchvision.io decodes by content, and stays lossless here
-            write_file(str(d / f"{w}_{i}.JPEG"), encode_png(img))
-            truth[(w, i)] = img.numpy()
+            img = rng.integers(0, 256, (3, 64, 64), dtype=np.uint8)
+            # PNG bytes under a .JPEG name: PIL decodes by content, and PNG stays lossless here
+            Image.fromarray(img.transpose(1, 2, 0)).save(d / f"{w}_{i}.JPEG", format="PNG")
+            truth[(w, i)] = img
     lines = []
     for i in range(len(classes)):
-        img = torch.from_numpy(rng.integers(0, 256, (1, 64, 64), dtype=np.uint8))  # a grayscale one
+        img = rng.integers(0, 256, (64, 64), dtype=np.uint8)  # a grayscale one
         name = f"val_{i}.JPEG"
-        write_file(str(folder / "val" / "images" / name), encode_png(img))
+        Image.fromarray(img).save(folder / "val" / "images" / name, format="PNG")
         lines.append(f"{name}\t{classes[i]}\t0\t0\t63\t63")
     (folder / "val" / "val_annotations.txt").write_text("\n".join(lines) + "\n")
     return truth
