@@ -1,5 +1,7 @@
 import os
 
+import pytest
+
 import torch
 from hypothesis import HealthCheck, settings
 
@@ -10,3 +12,12 @@ settings.register_profile("dev", deadline=None, max_examples=200)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "dev"))
 
 torch.set_num_threads(min(2, os.cpu_count() or 1))
+
+
+@pytest.fixture(scope="module")
+def one_torch_thread():
+    """For modules of tiny networks: one thread (two threads on a busy 2-core machine spin and crawl)."""
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)

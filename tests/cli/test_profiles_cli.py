@@ -15,13 +15,7 @@ TINY = ["--dataset", "synthetic", "--train-size", "64", "--examples", "48", "--n
         "--projector-width", "16", "--actmax-channels", "2", "--device", "cpu"]
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_torch_thread():
-    """Tiny networks: one thread (two threads on a busy 2-core machine spin and crawl)."""
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 @pytest.fixture(scope="module")

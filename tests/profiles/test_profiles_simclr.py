@@ -7,6 +7,8 @@ from hypothesis import given, settings, strategies as st
 from empirical.profiles.recognition import fixed_profile, profile, recognise_classes, recognise_pairs
 from empirical.profiles.simclr import nt_xent
 
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
+
 
 def direct_nt_xent(z1, z2, tau):
     """Row by row, float64: -log exp(s(i, partner)/tau) / sum_{k != i} exp(s(i, k)/tau)."""

@@ -1,3 +1,4 @@
+import pytest
 import numpy as np
 import torch
 
@@ -5,6 +6,8 @@ from empirical.augment import BankDraws
 from empirical.profiles import actmax
 from empirical.profiles.tsne import tsne
 from empirical.profiles.views import augment, gaussian_blur, pad_crop
+
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 class FixedDraws:
