@@ -8,6 +8,7 @@ from cli import plot, toy
 from cli import train as train_cmd, probe as probe_cmd
 from cli import memscore
 from cli import profiles
+from cli import grid
 
 app = typer.Typer(
     cls=OneLineErrors,
@@ -22,6 +23,7 @@ app.command("train")(train_cmd.train)
 app.command("probe")(probe_cmd.probe)
 app.add_typer(memscore.app, name="memscore")
 app.add_typer(profiles.app, name="profiles")
+app.add_typer(grid.app, name="grid")
 
 
 def main() -> None:

@@ -1,0 +1,88 @@
+"""`benign grid ...`: run a grid spec (a preset or a TOML file) resumably, on local processes or Dask."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+from rich.table import Table
+
+from cli.errors import BadInput
+from grids import spec as grid_spec
+from grids.cell_grid import DONE, FAILED, TODO
+from grids.engine import load_grid, open_grid, run_grid
+from grids.executors import make_executor
+from grids.netcdf import save_atomic
+from grids.provenance import command_line
+
+app = typer.Typer(help="Grids of runs from a preset or a TOML file: resumable, on local processes or Dask.",
+                  no_args_is_help=True)
+
+CONFIRM_ABOVE = 5000  # cells; a larger grid needs --yes
+
+
+@app.command()
+def run(
+    source: str = typer.Argument(..., help=f"a preset ({', '.join(grid_spec.PRESETS)}) or a FILE.toml"),
+    out: Path = typer.Option(..., "--out", help="directory of the grid (grid.nc, spec.json); rerunning resumes it"),
+    scale: str = typer.Option("small", "--scale", help="small (this CPU, minutes) or full (the paper's axes)"),
+    workers: int = typer.Option(None, "--workers", help="local worker processes (default 2)"),
+    scheduler: str = typer.Option(None, "--scheduler", help="Dask scheduler address, tcp://HOST:PORT"),
+    dask_local: int = typer.Option(None, "--dask-local", help="start a Dask LocalCluster of N workers"),
+    yes: bool = typer.Option(False, "--yes", help=f"run a grid of more than {CONFIRM_ABOVE} cells"),
+):
+    """Run the cells not done yet of a grid; failed cells are retried."""
+    if scale not in grid_spec.SCALES:
+        raise BadInput(f"unknown --scale {scale!r}; valid: {', '.join(grid_spec.SCALES)}")
+    spec = grid_spec.load(source, scale)
+    if spec.size() > CONFIRM_ABOVE and not yes:
+        raise BadInput(f"the grid has {spec.size()} cells (more than {CONFIRM_ABOVE}); add --yes to run it")
+    # Connect first: an unreachable scheduler must stop us before the directory is touched.
+    with make_executor(workers, scheduler, dask_local) as executor:
+        store = open_grid(out, spec, command_line())
+        todo = len(store.todo())
+        typer.echo(f"{todo} of {spec.size()} cells to do on {executor.description} -> {out}")
+        with Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                      TextColumn("eta"), TimeRemainingColumn()) as bar:
+            task = bar.add_task("cells", total=todo)
+            counts = run_grid(spec, out, executor, on_batch=lambda k: bar.advance(task, k), command=command_line())
+    typer.echo(f"done {counts['done']}, failed {counts['failed']}, to do {counts['todo']}")
+    if counts["failed"]:
+        typer.echo(f"rerun the same command to retry the failed cells; `benign grid status {out}` shows their errors")
+
+
+@app.command()
+def status(out: Path = typer.Argument(..., help="directory of a grid")):
+    """Counts of done, failed and to-do cells, and the errors of failed ones."""
+    ds = load_grid(out)
+    s = ds["status"].values
+    table = Table(title=f"grid {out} ({ds.attrs.get('grid_name') or 'from a file'})")
+    for column in ("done", "failed", "to do", "total"):
+        table.add_column(column, justify="right")
+    table.add_row(*(str(int(x)) for x in ((s == DONE).sum(), (s == FAILED).sum(), (s == TODO).sum(), s.size)))
+    console = Console(width=120)
+    console.print(table)
+    failed = ds["status"].where(ds["status"] == FAILED).to_dataframe().dropna().index
+    for cell in list(failed)[:10]:
+        coords = dict(zip(ds["status"].dims, cell if isinstance(cell, tuple) else (cell,)))
+        where = ", ".join(f"{k}={v}" for k, v in coords.items())
+        console.print(f"failed {where}: {ds['error'].sel(coords).item()}", markup=False)
+
+
+@app.command()
+def collect(
+    out_dir: Path = typer.Argument(..., help="directory of a grid"),
+    out: Path = typer.Option(..., "--out", help="netCDF file of the whole grid"),
+):
+    """One netCDF of the whole grid (SPEC's format), with its status and errors per cell."""
+    ds = load_grid(out_dir)
+    counts = {name: int((ds["status"].values == code).sum()) for name, code in (("done", DONE), ("failed", FAILED),
+                                                                                 ("todo", TODO))}
+    ds.attrs["collected_from"] = str(out_dir)
+    ds.attrs["complete"] = "true" if counts["done"] == ds["status"].size else "false"
+    save_atomic(ds, out)
+    typer.echo(f"wrote {out}: {counts['done']} cells done, {counts['failed']} failed, {counts['todo']} to do")
+    if not np.all(ds["status"].values == DONE):
+        typer.echo("the grid is not complete: cells not done hold NaN")

@@ -1,0 +1,135 @@
+"""`benign grid run/status/collect` through typer's CliRunner, on local processes and a real Dask LocalCluster."""
+import pytest
+import xarray as xr
+from distributed import LocalCluster
+from typer.testing import CliRunner
+
+import grids.executors
+from cli.app import app
+from theory.toy_grid import VARIABLES
+
+runner = CliRunner()
+TINY_TOML = "n = [3, 6]\nB = [1, 2]\nseeds = 2\nsteps = 20\nK = 8\nn_probe = 50\nn_test = 50\n"
+
+
+def run(*args):
+    return runner.invoke(app, [str(a) for a in args])
+
+
+def one_line_error(r, *words):
+    assert r.exit_code == 2, r.output
+    lines = r.output.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: "), r.output
+    for w in words:
+        assert w in lines[0]
+
+
+@pytest.fixture(scope="module")
+def toml(tmp_path_factory):
+    path = tmp_path_factory.mktemp("spec") / "tiny.toml"
+    path.write_text(TINY_TOML)
+    return path
+
+
+@pytest.fixture(scope="module")
+def local_run(toml, tmp_path_factory):
+    """The tiny grid on two local worker processes, collected into one file."""
+    root = tmp_path_factory.mktemp("local")
+    r = run("grid", "run", toml, "--out", root / "grid", "--workers", 2)
+    assert r.exit_code == 0, r.output
+    assert "8 of 8 cells to do" in r.output and "done 8, failed 0, to do 0" in r.output
+    r = run("grid", "collect", root / "grid", "--out", root / "all.nc")
+    assert r.exit_code == 0, r.output
+    return root
+
+
+def test_local_processes_complete_and_collect_in_specs_format(local_run):
+    ds = xr.load_dataset(local_run / "all.nc")
+    assert dict(ds.sizes) == {"n": 2, "B": 2, "seed": 2}
+    assert (ds.status == 1).all() and ds.attrs["complete"] == "true" and ds.attrs["grid_name"] == "tiny"
+    for key in ("title", "created_at", "package_version", "git_commit", "command", "config_json"):
+        assert ds.attrs[key] != ""
+    for v in (*VARIABLES, "status", "error"):
+        assert ds[v].attrs["long_name"] and "units" in ds[v].attrs
+
+
+def test_status_shows_the_counts(local_run):
+    r = run("grid", "status", local_run / "grid")
+    assert r.exit_code == 0, r.output
+    assert "done" in r.output and "to do" in r.output and "│    8 │      0 │     0 │     8 │" in r.output
+
+
+def test_rerun_skips_done_cells(local_run, toml):
+    before = xr.load_dataset(local_run / "grid" / "grid.nc")
+    r = run("grid", "run", toml, "--out", local_run / "grid", "--workers", 2)
+    assert r.exit_code == 0, r.output
+    assert "0 of 8 cells to do" in r.output
+    xr.testing.assert_identical(xr.load_dataset(local_run / "grid" / "grid.nc")[list(VARIABLES)],
+                                before[list(VARIABLES)])
+
+
+def test_dask_local_cluster_collects_the_same_file(local_run, toml, tmp_path):
+    cluster = LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None)
+    try:
+        r = run("grid", "run", toml, "--out", tmp_path / "grid", "--scheduler", cluster.scheduler_address)
+        assert r.exit_code == 0, r.output
+        assert "Dask scheduler" in r.output and "done 8, failed 0" in r.output
+    finally:
+        cluster.close()
+    r = run("grid", "collect", tmp_path / "grid", "--out", tmp_path / "all.nc")
+    assert r.exit_code == 0, r.output
+    dask, local = xr.load_dataset(tmp_path / "all.nc"), xr.load_dataset(local_run / "all.nc")
+    xr.testing.assert_allclose(dask[list(VARIABLES)], local[list(VARIABLES)])
+
+
+def test_a_different_spec_is_refused(local_run, tmp_path):
+    other = tmp_path / "other.toml"
+    other.write_text(TINY_TOML.replace("steps = 20", "steps = 21"))
+    one_line_error(run("grid", "run", other, "--out", local_run / "grid"), "different grid")
+
+
+def test_unknown_preset_parameter_and_scale_name_the_valid_ones(tmp_path):
+    one_line_error(run("grid", "run", "fig99", "--out", tmp_path / "g"), "unknown preset 'fig99'", "fig14")
+    bad = tmp_path / "bad.toml"
+    bad.write_text("n = [3]\nstepz = 3\n")
+    one_line_error(run("grid", "run", bad, "--out", tmp_path / "g"), "unknown parameter stepz", "steps")
+    one_line_error(run("grid", "run", "fig14", "--scale", "huge", "--out", tmp_path / "g"), "small, full")
+    assert not (tmp_path / "g").exists()
+
+
+def test_unreachable_scheduler_is_one_line_and_starts_nothing(tmp_path, monkeypatch):
+    monkeypatch.setattr(grids.executors, "CONNECT_TIMEOUT_S", 0.5)
+    r = run("grid", "run", "fig14", "--out", tmp_path / "g", "--scheduler", "tcp://127.0.0.1:1")
+    one_line_error(r, "cannot reach the Dask scheduler at tcp://127.0.0.1:1")
+    assert not (tmp_path / "g").exists()
+
+
+def test_a_large_grid_asks_for_yes(tmp_path):
+    big = tmp_path / "big.toml"
+    big.write_text(f"n = {list(range(1, 101))}\nB = {list(range(1, 52))}\nseeds = 1\n")
+    one_line_error(run("grid", "run", big, "--out", tmp_path / "g"), "5100 cells", "--yes")
+    assert not (tmp_path / "g").exists()
+
+
+def test_status_of_a_directory_without_a_grid(tmp_path):
+    one_line_error(run("grid", "status", tmp_path), "holds no grid")
+
+
+def test_status_lists_failed_cells_with_their_error(tmp_path):
+    from grids.engine import run_grid
+    from grids.spec import load_toml
+
+    class FailingInProcess:
+        workers = 1
+
+        def run(self, fn, tasks):
+            for i, _ in enumerate(tasks):
+                yield i, None, RuntimeError("out of memory")
+
+    spec_file = tmp_path / "tiny.toml"
+    spec_file.write_text(TINY_TOML)
+    assert run_grid(load_toml(spec_file), tmp_path / "grid", FailingInProcess())["failed"] == 8
+    r = run("grid", "status", tmp_path / "grid")
+    assert r.exit_code == 0, r.output
+    assert "│    0 │      8 │     0 │     8 │" in r.output
+    assert "failed n=3, B=1, seed=0: RuntimeError: out of memory" in r.output

@@ -1,0 +1,98 @@
+"""The grid engine on local processes and on a real Dask LocalCluster; resume, retry, refusal."""
+import numpy as np
+import pytest
+import xarray as xr
+
+from grids import spec as grid_spec
+from grids.cell_grid import DONE, FAILED
+from grids.engine import load_grid, open_grid, run_grid
+from grids.executors import DaskCluster, LocalProcesses, make_executor
+from theory.toy_grid import VARIABLES
+
+TINY = {"n": [3, 6], "B": [1, 2], "seeds": 2, "steps": 20, "K": 8, "n_probe": 50, "n_test": 50}
+
+
+class InProcess:
+    """An executor that runs tasks in this process, so that a test can make a batch fail."""
+    workers = 2
+
+    def run(self, fn, tasks):
+        for i, task in enumerate(tasks):
+            try:
+                yield i, fn(*task), None
+            except Exception as e:
+                yield i, None, e
+
+
+def fake_batch(params, cells, fail_n=None):
+    if any(c["n"] == fail_n for c in cells):
+        raise RuntimeError(f"boom at n={fail_n}")
+    return [{v: float(c["n"] * 10 + c["B"]) for v in VARIABLES} for c in cells]
+
+
+@pytest.fixture(scope="module")
+def local_dir(tmp_path_factory):
+    """The real toy batches, in this process (tests/cli/test_grid_cli.py runs them on processes and Dask)."""
+    out = tmp_path_factory.mktemp("local")
+    counts = run_grid(grid_spec.from_dict(TINY), out, InProcess())
+    assert counts == {"todo": 0, "done": 8, "failed": 0}
+    return out
+
+
+def test_toy_batches_complete_the_grid(local_dir):
+    ds = load_grid(local_dir)
+    assert dict(ds.sizes) == {"n": 2, "B": 2, "seed": 2}
+    assert (ds.status == DONE).all() and np.isfinite(ds.knn_acc).all()
+    assert (ds.error == "").all() and ds.attrs["config_json"]
+    for v in (*VARIABLES, "status", "error"):
+        assert ds[v].attrs["long_name"] and "units" in ds[v].attrs
+
+
+def test_local_processes_run_tasks_and_return_errors():
+    with LocalProcesses(1) as ex:
+        out = sorted(ex.run(divmod, [(7, 2), (1, 0)]), key=lambda r: r[0])
+    assert out[0] == (0, (3, 1), None)
+    assert out[1][1] is None and isinstance(out[1][2], ZeroDivisionError)
+
+
+def test_rerun_skips_done_cells(local_dir):
+    before = load_grid(local_dir)
+
+    class NothingToRun(InProcess):
+        def run(self, fn, tasks):
+            assert tasks == []
+            return iter(())
+
+    assert run_grid(grid_spec.from_dict(TINY), local_dir, NothingToRun())["done"] == 8
+    xr.testing.assert_identical(load_grid(local_dir)[list(VARIABLES)], before[list(VARIABLES)])
+
+
+def test_failed_cells_keep_their_error_and_are_retried(tmp_path):
+    spec = grid_spec.from_dict(TINY)
+    counts = run_grid(spec, tmp_path, InProcess(), run_batch=lambda p, c: fake_batch(p, c, fail_n=6))
+    assert counts == {"todo": 0, "done": 4, "failed": 4}
+    ds = load_grid(tmp_path)
+    assert (ds.status.sel(n=6) == FAILED).all() and (ds.error.sel(n=6) == "RuntimeError: boom at n=6").all()
+    assert (ds.error.sel(n=3) == "").all()
+    seen = []
+    counts = run_grid(spec, tmp_path, InProcess(), run_batch=lambda p, c: seen.extend(c) or fake_batch(p, c))
+    assert counts == {"todo": 0, "done": 8, "failed": 0}
+    assert {c["n"] for c in seen} == {6} and len(seen) == 4
+    ds = load_grid(tmp_path)
+    assert (ds.error == "").all() and float(ds.knn_acc.sel(n=6, B=2, seed=0)) == 62.0
+
+
+def test_a_directory_of_another_spec_is_refused(tmp_path):
+    open_grid(tmp_path, grid_spec.from_dict(TINY))
+    with pytest.raises(ValueError, match="different grid"):
+        open_grid(tmp_path, grid_spec.from_dict({**TINY, "steps": 21}))
+    (tmp_path / "spec.json").unlink()  # the grid file alone still refuses
+    with pytest.raises(ValueError, match="different grid"):
+        open_grid(tmp_path, grid_spec.from_dict({**TINY, "seeds": 3}))
+
+
+def test_unreachable_scheduler_is_a_value_error_before_anything_starts():
+    with pytest.raises(ValueError, match="cannot reach the Dask scheduler at tcp://127.0.0.1:1"):
+        DaskCluster(address="tcp://127.0.0.1:1", connect_timeout=0.5)
+    with pytest.raises(ValueError, match="at most one"):
+        make_executor(workers=2, dask_local=2)
