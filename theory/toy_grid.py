@@ -15,6 +15,7 @@ from dataclasses import asdict, dataclass
 
 import torch
 
+from theory import counter_random as cr
 from theory.gaussian_mixture import PROBE, TEST, GaussianMixture
 from theory.invariance import invariance_from_embeddings
 from theory.probes import knn_accuracy
@@ -55,8 +56,10 @@ def run_toy_cells(mixture: GaussianMixture, training: ToyTraining, cells: list[d
     mem = toy.memorisation()
     noise = toy.noise_energy()
     results = []
-    gen = torch.Generator(device=device).manual_seed(0)
+    gen = torch.Generator(device=device)
     for m, s in enumerate(seed):
+        # The invariance's augmentations are a function of the cell alone, not of its batch-mates.
+        gen.manual_seed(int(cr.hash_keys(s, n[m], B[m], 0x1A7)))
         s = torch.tensor(s)
         xp, zp = mixture.points(s, torch.arange(probe.n_probe), PROBE)
         xt, zt = mixture.points(s, torch.arange(probe.n_test), TEST)

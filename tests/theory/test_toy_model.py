@@ -94,3 +94,12 @@ def test_grid_cells_report_every_variable_in_range():
         assert set(r) == {"knn_acc", "knn_acc_init", "mem_frac", "aug_mem_frac", "final_loss", "noise_energy", "invariance"}
         assert all(0 <= r[k] <= 1 for k in ("knn_acc", "knn_acc_init", "mem_frac", "aug_mem_frac", "noise_energy"))
         assert r["final_loss"] >= 0 and r["invariance"] >= 0
+
+
+def test_a_cells_results_do_not_depend_on_its_batch_mates():
+    mx, tr, probe = GaussianMixture(), ToyTraining(K=16, steps=30), ProbeSetup(n_probe=80, n_test=80)
+    cell = {"n": 6, "B": 3, "seed": 1}
+    alone = run_toy_cells(mx, tr, [cell], probe)[0]
+    together = run_toy_cells(mx, tr, [{"n": 4, "B": 2, "seed": 0}, cell], probe)[1]
+    for k in alone:
+        assert abs(alone[k] - together[k]) < 1e-5, k
