@@ -1,10 +1,8 @@
 """`benign toy ...`: the Gaussian-mixture toy of appendix E (figure 14 and the capacity C_t)."""
 from __future__ import annotations
 
-import math
 
 import numpy as np
-import torch
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
@@ -138,7 +136,6 @@ def capacity_cmd(
         raise BadInput("--predict must be soft or hard")
     mixture, _ = _models(C, d, d1, sigma, centre_scale, Ks[0], ts[0], lr, batch_size, train_prototypes, None, 1.0)
     dev = resolve_device(device)
-    n_grid = [2**i for i in range(int(math.log2(n_max)) + 1)]
     variables = {
         "capacity_lower": {"long_name": "largest n memorised under every labelling tried", "units": "1"},
         "capacity_upper": {"long_name": "smallest n at which a labelling failed (NaN: none up to n_max)", "units": "1"},

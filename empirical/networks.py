@@ -7,7 +7,6 @@ layer1..layer4 (after each stage), embedding (the encoder's output), projector_h
 """
 from __future__ import annotations
 
-import torch
 import torch.nn as nn
 import torch.nn.functional as F
 from torch import Tensor

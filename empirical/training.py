@@ -12,11 +12,10 @@ written atomically every N epochs, at the end, and on Ctrl-C (after the step in 
 from __future__ import annotations
 
 import dataclasses
-import math
 import os
 import signal
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np

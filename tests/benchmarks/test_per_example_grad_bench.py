@@ -11,7 +11,6 @@ assertion.
 """
 import time
 
-import pytest
 import torch
 import torch.nn.functional as F
 

@@ -3,7 +3,6 @@
 Tolerance: 1e-5 absolute on [0, 1] images for the arithmetic ops (float32 rounding of the same
 formulas), exact (0) for flips, affine nearest-neighbour ops, posterize, solarize, equalize.
 """
-import math
 
 import pytest
 import torch
@@ -67,7 +66,7 @@ def test_crop_params_follow_torchvision_law():
     area = h * w / 1024
     assert 0.06 <= area.min() and area.max() <= 1.0
     # torchvision's sampler on the same image size: compare the mean area (its sd ~ 0.27 / sqrt(4000))
-    g = torch.manual_seed(2)
+    torch.manual_seed(2)
     ref = torch.tensor([T.RandomResizedCrop.get_params(torch.zeros(3, 32, 32), [0.08, 1.0], [3 / 4, 4 / 3])[2:]
                         for _ in range(4000)]).double()
     assert abs(area.mean() - (ref[:, 0] * ref[:, 1] / 1024).mean()) < 0.03
