@@ -15,7 +15,6 @@ import dataclasses
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 import xarray as xr
 
 from empirical.augment import Augmentation, parse_augmentation
@@ -27,22 +26,11 @@ from theory.invariance import normalized_invariance
 from theory.probes import LinearProbe, knn_accuracy
 
 
-def knn_leave_one_out(features: torch.Tensor, labels: torch.Tensor, num_classes: int, k: int = 20,
-                      chunk: int = 1024) -> float:
-    """Accuracy of predicting each row's label from its k nearest other rows (uniform votes,
-    L2-normalised features, as theory.probes.knn_predict; the row itself is excluded)."""
-    x = F.normalize(features.float(), dim=1)
-    k = min(k, x.shape[0] - 1)
-    correct = 0
-    for s in range(0, x.shape[0], chunk):
-        sim = x[s : s + chunk] @ x.T
-        rows = torch.arange(sim.shape[0], device=x.device)
-        sim[rows, rows + s] = -float("inf")
-        idx = sim.topk(k, dim=1).indices
-        votes = torch.zeros(sim.shape[0], num_classes, device=x.device)
-        votes.scatter_add_(1, labels[idx], torch.ones_like(idx, dtype=votes.dtype))
-        correct += (votes.argmax(1) == labels[s : s + chunk]).sum().item()
-    return correct / x.shape[0]
+def knn_leave_one_out(features: torch.Tensor, labels: torch.Tensor, num_classes: int, k: int = 20) -> float:
+    """Accuracy of predicting each row's label from its k nearest other rows (theory.probes, uniform
+    votes on L2-normalised features, the row itself excluded)."""
+    x = features.float()
+    return knn_accuracy(x, labels, x, labels, num_classes, k=k, exclude_self=True)
 
 
 def probe_model(model, data, aug: Augmentation, layers=LAYERS, k: int = 20, linear: bool = True,

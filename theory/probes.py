@@ -29,6 +29,7 @@ def knn_predict(
     temperature: float = 0.07,
     normalize: bool = True,
     max_chunk_bytes: int = 256 * 2**20,
+    exclude_self: bool = False,
 ) -> Tensor:
     """Predict the class of each query by its k nearest reference points.
 
@@ -36,7 +37,9 @@ def knn_predict(
     queries: (Q, D). Returns (Q,) int64 predictions. With `normalize` the features are
     L2-normalised first, so that Euclidean ranking equals cosine ranking; without it, plain
     Euclidean distance ranks (only `vote="uniform"` makes sense then). Vote ties go to the
-    smallest class index; k is capped at N.
+    smallest class index; k is capped at N. With `exclude_self` the queries are the reference rows
+    themselves and each row's own entry is left out (leave-one-out, e.g. "noisy" probing on the
+    training labels, figure 4).
     """
     reference = _as_tensor(reference)
     queries = _as_tensor(queries, reference.device)
@@ -50,7 +53,9 @@ def knn_predict(
     if vote == "cosine" and not normalize:
         raise ValueError("the cosine vote needs normalised features")
     n_ref = reference.shape[0]
-    k = min(k, n_ref)
+    if exclude_self and queries.shape != reference.shape:
+        raise ValueError("exclude_self needs the reference rows as queries")
+    k = min(k, n_ref - 1 if exclude_self else n_ref)
     if normalize:
         reference = torch.nn.functional.normalize(reference, dim=1)
         queries = torch.nn.functional.normalize(queries, dim=1)
@@ -64,6 +69,9 @@ def knn_predict(
         score = q @ reference.T
         if not normalize:
             score.mul_(2).sub_(ref_sq)
+        if exclude_self:
+            rows_here = torch.arange(q.shape[0], device=q.device)
+            score[rows_here, rows_here + start] = -float("inf")
         top_score, top_idx = score.topk(k, dim=1)
         del score
         if vote == "uniform":

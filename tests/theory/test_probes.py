@@ -90,3 +90,12 @@ def test_linear_probe_matches_sklearn_logistic_regression():
     agree = (ours.predict(torch.as_tensor(xt)).numpy() == ref.predict((xt - mu) / sd)).mean()
     assert agree > 0.97
     assert abs(ours.score(xt, yt) - ref.score((xt - mu) / sd, yt)) < 0.02
+
+
+def test_leave_one_out_equals_refitting_without_each_row():
+    x, y = blobs(60, 4, 3, 8, spread=2.0)
+    x, y = torch.as_tensor(x), torch.as_tensor(y)
+    loo = knn_predict(x, y, x, 3, k=5, exclude_self=True, max_chunk_bytes=256)
+    for i in range(len(x)):
+        keep = torch.arange(len(x)) != i
+        assert loo[i] == knn_predict(x[keep], y[keep], x[i : i + 1], 3, k=5)[0]
