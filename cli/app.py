@@ -9,6 +9,7 @@ from cli import train as train_cmd, probe as probe_cmd
 from cli import memscore
 from cli import profiles
 from cli import grid
+from cli import report as report_cmd
 
 app = typer.Typer(
     cls=OneLineErrors,
@@ -24,6 +25,7 @@ app.command("probe")(probe_cmd.probe)
 app.add_typer(memscore.app, name="memscore")
 app.add_typer(profiles.app, name="profiles")
 app.add_typer(grid.app, name="grid")
+app.command("report")(report_cmd.report)
 
 
 def main() -> None:

@@ -5,7 +5,17 @@ import os
 import sys
 
 import click
+import typer
 from typer.core import TyperGroup
+
+try:  # typer >= 0.29 parses with its own copy of click, whose exceptions are other classes
+    from typer import _click as typer_click
+except ImportError:  # pragma: no cover - older typer uses click itself
+    typer_click = click
+CLICK_ERRORS = (click.ClickException, typer_click.ClickException)
+EXITS = (click.exceptions.Exit, typer.Exit)
+ABORTS = (KeyboardInterrupt, click.exceptions.Abort, typer.Abort)
+NO_ARGS_IS_HELP = getattr(typer_click.exceptions, "NoArgsIsHelpError", ())
 
 
 class BadInput(click.ClickException):
@@ -27,14 +37,17 @@ class OneLineErrors(TyperGroup):
         debug = os.environ.get("BENIGN_DEBUG") == "1"
         try:
             code = super().main(*args, **kwargs)
-        except click.exceptions.Exit as e:
+        except EXITS as e:
             code = e.exit_code
-        except click.ClickException as e:
+        except NO_ARGS_IS_HELP as e:  # a group called without a command: its help, as click shows it
+            e.show()
+            code = 2
+        except CLICK_ERRORS as e:
             if debug:
                 raise
             click.echo(f"error: {e.format_message()}", err=True)
             code = 2
-        except (KeyboardInterrupt, click.exceptions.Abort):
+        except ABORTS:
             click.echo("interrupted: everything finished so far is saved; rerun the same command to resume", err=True)
             code = 130
         except USER_ERRORS as e:

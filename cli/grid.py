@@ -11,8 +11,8 @@ from rich.table import Table
 
 from cli.errors import BadInput
 from grids import spec as grid_spec
-from grids.cell_grid import DONE, FAILED, TODO
-from grids.engine import load_grid, open_grid, run_grid
+from grids.cell_grid import DONE, FAILED, RUNNING, TODO
+from grids.engine import collect_grid, driver_alive, load_grid, open_grid, run_grid
 from grids.executors import make_executor
 from grids.netcdf import save_atomic
 from grids.provenance import command_line
@@ -27,7 +27,8 @@ CONFIRM_ABOVE = 5000  # cells; a larger grid needs --yes
 def run(
     source: str = typer.Argument(..., help=f"a preset ({', '.join(grid_spec.PRESETS)}) or a FILE.toml"),
     out: Path = typer.Option(..., "--out", help="directory of the grid (grid.nc, spec.json); rerunning resumes it"),
-    scale: str = typer.Option("small", "--scale", help="small (this CPU, minutes) or full (the paper's axes)"),
+    scale: str = typer.Option("small", "--scale", help="small (this CPU, minutes), full (the paper's axes, GPU) "
+                                                       "or tiny (a smoke test in seconds)"),
     workers: int = typer.Option(None, "--workers", help="local worker processes (default 2)"),
     scheduler: str = typer.Option(None, "--scheduler", help="Dask scheduler address, tcp://HOST:PORT"),
     dask_local: int = typer.Option(None, "--dask-local", help="start a Dask LocalCluster of N workers"),
@@ -55,15 +56,18 @@ def run(
 
 @app.command()
 def status(out: Path = typer.Argument(..., help="directory of a grid")):
-    """Counts of done, failed and to-do cells, and the errors of failed ones."""
+    """Counts of done, running, failed and to-do cells, and the errors of failed ones."""
     ds = load_grid(out)
     s = ds["status"].values
     table = Table(title=f"grid {out} ({ds.attrs.get('grid_name') or 'from a file'})")
-    for column in ("done", "failed", "to do", "total"):
+    for column in ("done", "running", "failed", "to do", "total"):
         table.add_column(column, justify="right")
-    table.add_row(*(str(int(x)) for x in ((s == DONE).sum(), (s == FAILED).sum(), (s == TODO).sum(), s.size)))
+    table.add_row(*(str(int(x)) for x in ((s == DONE).sum(), (s == RUNNING).sum(), (s == FAILED).sum(),
+                                          (s == TODO).sum(), s.size)))
     console = Console(width=120)
     console.print(table)
+    if (s == RUNNING).any() and driver_alive(out) is False:
+        console.print("the cells marked running were left so by a driver that stopped: rerun to do them")
     failed = ds["status"].where(ds["status"] == FAILED).to_dataframe().dropna().index
     for cell in list(failed)[:10]:
         coords = dict(zip(ds["status"].dims, cell if isinstance(cell, tuple) else (cell,)))
@@ -77,11 +81,9 @@ def collect(
     out: Path = typer.Option(..., "--out", help="netCDF file of the whole grid"),
 ):
     """One netCDF of the whole grid (SPEC's format), with its status and errors per cell."""
-    ds = load_grid(out_dir)
+    ds = collect_grid(out_dir)
     counts = {name: int((ds["status"].values == code).sum()) for name, code in (("done", DONE), ("failed", FAILED),
                                                                                  ("todo", TODO))}
-    ds.attrs["collected_from"] = str(out_dir)
-    ds.attrs["complete"] = "true" if counts["done"] == ds["status"].size else "false"
     save_atomic(ds, out)
     typer.echo(f"wrote {out}: {counts['done']} cells done, {counts['failed']} failed, {counts['todo']} to do")
     if not np.all(ds["status"].values == DONE):

@@ -1,24 +1,33 @@
-"""`benign plot ...`: pictures of result files."""
+"""`benign plot FILE`: the picture(s) or table a result file calls for (see plots/auto.py)."""
 from __future__ import annotations
 
 from pathlib import Path
 
 import typer
 
+from cli.errors import BadInput
 from grids.netcdf import load_result
 
-app = typer.Typer(help="Pictures of result files.", no_args_is_help=True)
+KINDS = ("auto", "heatmap", "curves", "layers", "lines", "table", "collapse")
+
+app = typer.Typer(help="Pictures and tables of result files.", no_args_is_help=True,
+                  context_settings={"allow_interspersed_args": True})  # options after FILE
 
 
-@app.command()
-def heatmap(
-    file: Path = typer.Argument(..., help="a grid over n and B (benign toy grid)"),
-    out: Path = typer.Option(None, "--out", help="PNG to write (default: FILE with .png)"),
-    var: str = typer.Option("knn_acc", "--var", help="variable to draw"),
+@app.callback(invoke_without_command=True)
+def plot(
+    file: Path = typer.Argument(..., help="a result file (.nc): a toy grid, a training grid"),
+    out: Path = typer.Option(None, "--out", help="picture to write (default: FILE with .png; a table: .md)"),
+    kind: str = typer.Option("auto", "--kind", help=f"what to draw: {'|'.join(KINDS)}"),
+    var: str = typer.Option(None, "--var", help="variable to draw (default: the figure's own)"),
 ):
-    """Figure 14: the grid's mean over seeds on log axes, with the line n = C_t / B."""
-    from plots.heatmap import plot_heatmap
+    """Heatmaps (figures 6, 14), curves over epochs (figures 7-9, 11, 12), layer-wise probing (figure 4),
+    final accuracy against label noise (figures 10, 13), Markdown tables (tables 2-4) and the scaling
+    collapse of a toy grid against n*B / C_t; `auto` picks from the file's preset and dimensions."""
+    if kind not in KINDS:
+        raise BadInput(f"unknown --kind {kind!r}; valid: {', '.join(KINDS)}")
+    from plots.auto import plot_result
 
-    ds = load_result(file, require_vars=[var, "status"])
-    path = plot_heatmap(ds, out or file.with_suffix(".png"), var=var)
-    typer.echo(f"wrote {path}")
+    ds = load_result(file)
+    for path in plot_result(ds, out or file.with_suffix(".png"), kind=kind, var=var):
+        typer.echo(f"wrote {path}")

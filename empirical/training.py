@@ -298,11 +298,14 @@ class _StopFlag:
             signal.signal(signal.SIGINT, self._old)
 
 
-def train(cfg: TrainConfig, resume: bool = True, progress=None, stop_at_step: int | None = None) -> dict:
+def train(cfg: TrainConfig, resume: bool = True, progress=None, stop_at_step: int | None = None,
+          extra_eval=None) -> dict:
     """Train (or resume) the run in cfg.out; returns {'history', 'checkpoint', 'model', 'data', 'step'}.
 
     progress(step, total_steps, metrics) is called after every step. stop_at_step simulates a Ctrl-C
     after that many steps (tests). Raises KeyboardInterrupt after saving when interrupted.
+    extra_eval(model, data) -> dict is called at every evaluation; its entries join the history rows
+    (and the checkpoint), not history.nc.
     """
     cfg.validate()
     device = resolve_device(cfg.device)
@@ -343,8 +346,9 @@ def train(cfg: TrainConfig, resume: bool = True, progress=None, stop_at_step: in
 
     def record(epoch: float):
         metrics = evaluate(model, data, cfg.knn_k)
+        extra = extra_eval(model, data) if extra_eval is not None else {}
         history.append({"epoch": epoch, "train_loss": loss_sum / loss_count if loss_count else float("nan"),
-                        "step": step, "wall_time": wall, **metrics})
+                        "step": step, "wall_time": wall, **metrics, **extra})
         save_atomic(history_dataset(history, cfg), hist_path)
         return metrics
 

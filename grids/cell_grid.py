@@ -15,23 +15,27 @@ import xarray as xr
 from grids.netcdf import load_result, save_atomic
 from grids.provenance import config_of, provenance_attrs
 
-TODO, DONE, FAILED = 0, 1, 2
+TODO, DONE, FAILED, RUNNING = 0, 1, 2, 3
 STATUS_ATTRS = {
     "long_name": "cell status",
     "units": "1",
-    "flag_values": np.array([TODO, DONE, FAILED], dtype=np.int8),
-    "flag_meanings": "todo done failed",
+    "flag_values": np.array([TODO, DONE, FAILED, RUNNING], dtype=np.int8),
+    "flag_meanings": "todo done failed running",
 }
 
 
 class CellGrid:
     """Cells are the cross product of `coords` (dimension name -> values, in order).
 
-    variables: name -> attrs (at least long_name and units) of the float results per cell.
+    variables: name -> attrs (at least long_name and units) of the float results per cell; an entry
+    `dims` in the attrs names further dimensions of that variable (e.g. epoch), whose coordinates
+    are in `extra_coords`. `labels`: dim -> strings, stored as the auxiliary coordinate `<dim>_name`.
+    A cell left `running` by a driver that died is not done: it is run again.
     """
 
     def __init__(self, path, coords: dict[str, list], variables: dict[str, dict], title: str, config: dict,
-                 command: str | None = None):
+                 command: str | None = None, extra_coords: dict[str, list] | None = None,
+                 labels: dict[str, list[str]] | None = None):
         self.path = Path(path)
         self.dims = list(coords)
         self.title = title
@@ -43,11 +47,19 @@ class CellGrid:
                 raise ValueError(f"{self.path} holds a different grid; rerun with its own parameters or choose another --out")
             self.ds = ds
         else:
+            extra_coords = extra_coords or {}
             shape = tuple(len(v) for v in coords.values())
-            data = {name: (self.dims, np.full(shape, np.nan), dict(attrs)) for name, attrs in variables.items()}
+            data = {}
+            for name, attrs in variables.items():
+                attrs = dict(attrs)
+                extra = tuple(attrs.pop("dims", ()))
+                dims = (*self.dims, *extra)
+                data[name] = (dims, np.full(shape + tuple(len(extra_coords[d]) for d in extra), np.nan), attrs)
             data["status"] = (self.dims, np.full(shape, TODO, dtype=np.int8), STATUS_ATTRS)
-            self.ds = xr.Dataset(data, coords={d: (d, np.asarray(v), _coord_attrs(d)) for d, v in coords.items()},
-                                 attrs=provenance_attrs(title, config, command))
+            all_coords = {d: (d, np.asarray(v), _coord_attrs(d)) for d, v in {**coords, **extra_coords}.items()}
+            for d, names in (labels or {}).items():
+                all_coords[f"{d}_name"] = (d, np.asarray(names, dtype=object), {"long_name": f"{d} (name)"})
+            self.ds = xr.Dataset(data, coords=all_coords, attrs=provenance_attrs(title, config, command))
             self.save()  # the file exists (every cell to do) from the start, so its status can be read
 
     def cells(self, status: int | None = None) -> list[dict]:
@@ -63,7 +75,8 @@ class CellGrid:
 
     def counts(self) -> dict[str, int]:
         s = self.ds["status"].values
-        return {"todo": int((s == TODO).sum()), "done": int((s == DONE).sum()), "failed": int((s == FAILED).sum())}
+        return {"todo": int((s == TODO).sum()), "done": int((s == DONE).sum()), "failed": int((s == FAILED).sum()),
+                "running": int((s == RUNNING).sum())}
 
     def record(self, results: list[tuple[dict, dict]], extra_attrs: dict | None = None) -> None:
         """Store finished cells [(cell, {variable: value})] and write the file atomically."""
@@ -75,10 +88,14 @@ class CellGrid:
             self.ds.attrs.update(extra_attrs)
         self.save()
 
-    def mark_failed(self, cells: list[dict]) -> None:
+    def mark(self, cells: list[dict], status: int, save: bool = True) -> None:
         for cell in cells:
-            self.ds["status"].loc[cell] = FAILED
-        self.save()
+            self.ds["status"].loc[cell] = status
+        if save:
+            self.save()
+
+    def mark_failed(self, cells: list[dict]) -> None:
+        self.mark(cells, FAILED)
 
     def save(self) -> None:
         save_atomic(self.ds, self.path)
@@ -91,6 +108,14 @@ def _coord_attrs(dim: str) -> dict:
         "seed": ("random seed", "1"),
         "K": ("projector prototypes", "1"),
         "steps": ("training steps", "1"),
+        "epoch": ("epochs done (0: initialisation)", "1"),
+        "layer": ("probed representation (see layer_name)", "1"),
+        "setting": ("setting (see setting_name)", "1"),
+        "label_noise": ("fraction of labels made random", "1"),
+        "label_classes": ("number of random classes (0: one per sample)", "1"),
+        "bank": ("fixed augmentations per image B", "1"),
+        "projector_width": ("projector hidden width", "1"),
+        "randaugment": ("RandAugment magnitude", "1"),
     }
     long_name, units = known.get(dim, (dim, "1"))
     return {"long_name": long_name, "units": units}

@@ -1,38 +1,82 @@
-"""Run the cells not done of a grid spec into a directory DIR: DIR/grid.nc (a CellGrid) and DIR/spec.json.
+"""Run the cells not done of a grid spec into a directory DIR: DIR/grid.nc (a CellGrid), DIR/spec.json,
+and for training grids DIR/cells/<cell>/ (each cell's checkpoint and learning curve).
 
-Toy cells sharing every parameter but (n, B, seed) are trained as one batched computation; each
-batch that finishes is recorded by the driver and the file rewritten atomically. A rerun skips done
-cells and retries failed ones; a failed cell keeps the error of its last attempt in `error`.
+Toy cells sharing every parameter but (n, B, seed) are trained as one batched computation; a
+training cell is one task. The driver alone writes the grid file: a cell is `running` from the
+moment its task is handed to a worker, `done` (its result written atomically) the moment the task
+finishes. A rerun skips done cells and retries failed ones (a failed cell keeps the error of its
+last attempt in `error`), and cells left `running` by a driver that died are run again.
 """
 from __future__ import annotations
 
+import itertools
 import json
 import math
 import os
+import platform
 import tempfile
 from pathlib import Path
 from typing import Callable
 
 import numpy as np
 
-from grids.cell_grid import CellGrid
+from grids.cell_grid import DONE, FAILED, RUNNING, TODO, CellGrid
 from grids.netcdf import load_result
-from grids.spec import CELL_DIMS, GridSpec, toy_models
-from theory.toy_grid import VARIABLES, run_toy_cells
+from grids.spec import GridSpec
+from grids.toy_cells import CAPACITY_VARIABLES, TOY_VARIABLES, run_toy_batch, run_toy_capacity
+from grids.train_cells import eval_epochs, run_train_cell, transfer_targets, variables as train_variables
 
 TITLE = "benign grid"
-GRID_FILE, SPEC_FILE = "grid.nc", "spec.json"
+GRID_FILE, SPEC_FILE, DRIVER_FILE, CELLS_DIR = "grid.nc", "spec.json", "driver.json", "cells"
 ERROR_ATTRS = {"long_name": "error of the cell's last failed attempt (empty: none)", "units": "1"}
 MAX_BATCH = 72
 
 
-def run_toy_batch(params: dict, cells: list[dict]) -> list[dict]:
-    """Worker side: the cells [{n, B, seed}] of one parameter set, as one batched computation."""
-    import torch
+def run_task(kind: str, *args):
+    """Worker side: one task of a grid (a module-level function, so that it pickles)."""
+    if kind == "toy":
+        return run_toy_batch(*args)
+    if kind == "capacity":
+        return run_toy_capacity(*args)
+    if kind == "train":
+        return [run_train_cell(*args)]
+    raise ValueError(f"unknown task kind {kind!r}")
 
-    mixture, training, probe = toy_models(params)
-    device = "cuda" if torch.cuda.is_available() else "cpu"
-    return run_toy_cells(mixture, training, cells, probe, device=device)
+
+def _layout(spec: GridSpec) -> tuple[dict, dict, dict]:
+    """(variables, extra coordinates, labels) of the grid file."""
+    if spec.kind == "toy":
+        return dict(TOY_VARIABLES), {}, dict(spec.labels)
+    from empirical.networks import LAYERS
+
+    params = spec.params
+    extra = {"epoch": eval_epochs(params)}
+    labels = dict(spec.labels)
+    if params.get("layer_probes"):
+        extra["layer"] = list(range(len(LAYERS)))
+        labels["layer"] = list(LAYERS)
+    targets = transfer_targets(params)
+    if targets:
+        extra["target"] = list(range(len(targets)))
+        labels["target"] = targets
+    return train_variables(params), extra, labels
+
+
+def _reference_attrs(spec: GridSpec) -> dict:
+    """Random guessing (1 / classes), where the grid has one number of classes."""
+    if spec.kind == "toy":
+        C = spec.params["C"]
+        return {} if isinstance(C, list) else {"random_guessing": 1.0 / C}
+    from empirical.datasets import _NUM_CLASSES
+
+    dataset = spec.params["dataset"]
+    name = dataset.lower().replace("_", "-") if isinstance(dataset, str) else None
+    return {"random_guessing": 1.0 / _NUM_CLASSES[name]} if name in _NUM_CLASSES else {}
+
+
+def capacity_dims(spec: GridSpec) -> list[str]:
+    """Toy grids: C_t depends on every swept parameter but n, B and the seed."""
+    return [d for d in spec.dims if d not in ("n", "B", "seed")]
 
 
 def open_grid(out_dir: str | Path, spec: GridSpec, command: str | None = None) -> CellGrid:
@@ -44,10 +88,17 @@ def open_grid(out_dir: str | Path, spec: GridSpec, command: str | None = None) -
     spec_path = out / SPEC_FILE
     if spec_path.exists() and json.loads(spec_path.read_text()) != wanted:
         raise ValueError(f"{out} holds a different grid (see its {SPEC_FILE}); choose another --out")
-    store = CellGrid(out / GRID_FILE, spec.coords, VARIABLES, TITLE, spec.to_dict(), command)
+    variables, extra, labels = _layout(spec)
+    store = CellGrid(out / GRID_FILE, spec.coords, variables, TITLE, spec.to_dict(), command,
+                     extra_coords=extra, labels=labels)
     if "error" not in store.ds:
         store.ds["error"] = (store.dims, np.full(store.ds["status"].shape, "", dtype=object), ERROR_ATTRS)
-        store.ds.attrs["grid_name"] = spec.name
+        store.ds.attrs.update(grid_name=spec.name, grid_kind=spec.kind, **_reference_attrs(spec))
+        if spec.kind == "toy" and spec.params["capacity"]:
+            dims = capacity_dims(spec)
+            shape = tuple(len(spec.coords[d]) for d in dims)
+            for name, attrs in CAPACITY_VARIABLES.items():
+                store.ds[name] = (dims, np.full(shape, np.nan), attrs)
         store.save()
     # netCDF strings load as fixed width; object dtype lets a longer message be stored
     store.ds["error"] = store.ds["error"].astype(object)
@@ -64,11 +115,22 @@ def load_grid(out_dir: str | Path):
     return load_result(path, require_title=TITLE)
 
 
+def collect_grid(out_dir: str | Path):
+    """The whole grid as one Dataset (SPEC's format), marked complete or not."""
+    ds = load_grid(out_dir)
+    ds.attrs["collected_from"] = str(out_dir)
+    ds.attrs["complete"] = "true" if bool(np.all(ds["status"].values == DONE)) else "false"
+    return ds
+
+
 def batches(spec: GridSpec, cells: list[dict], workers: int, max_batch: int = MAX_BATCH) -> list[list[dict]]:
-    """Cells grouped by their parameter set, cut so that every worker gets a share of each group."""
+    """Toy cells grouped by their parameter set, cut so that every worker gets a share of each group;
+    training cells one by one."""
+    if spec.kind != "toy":
+        return [[c] for c in cells]
     groups: dict[tuple, list[dict]] = {}
     for cell in cells:
-        key = tuple((k, v) for k, v in cell.items() if k not in (*CELL_DIMS, "seed"))
+        key = tuple((k, v) for k, v in cell.items() if k not in ("n", "B", "seed"))
         groups.setdefault(key, []).append(cell)
     out = []
     for group in groups.values():
@@ -77,30 +139,109 @@ def batches(spec: GridSpec, cells: list[dict], workers: int, max_batch: int = MA
     return out
 
 
+def plan(spec: GridSpec, store: CellGrid, out_dir: Path, workers: int, max_batch: int = MAX_BATCH):
+    """The tasks still to do: [(task arguments for run_task, cells it fills)]; a capacity task has no cells."""
+    work = []
+    for cells in batches(spec, store.todo(), workers, max_batch):
+        params = {k: v for k, v in spec.cell_params(cells[0]).items() if k not in ("n", "B")}
+        if spec.kind == "toy":
+            work.append((("toy", params, [{k: c[k] for k in ("n", "B", "seed")} for c in cells]), cells))
+        else:
+            from grids.train_cells import cell_folder
+
+            folder = str(out_dir / CELLS_DIR / cell_folder(cells[0]))
+            work.append((("train", params, {"seed": cells[0]["seed"]}, folder), cells))
+    if "capacity_lower" in store.ds:
+        dims = capacity_dims(spec)
+        for values in itertools.product(*(store.ds[d].values.tolist() for d in dims)):
+            where = dict(zip(dims, values))
+            if np.isnan(store.ds["capacity_lower"].sel(where).item()):
+                params = {k: v for k, v in spec.cell_params(where).items() if k not in ("n", "B")}
+                work.append((("capacity", params), [where]))
+    return work
+
+
 def run_grid(spec: GridSpec, out_dir: str | Path, executor, max_batch: int = MAX_BATCH,
              on_batch: Callable[[int], None] | None = None, command: str | None = None,
-             run_batch: Callable = run_toy_batch) -> dict[str, int]:
-    """Run every cell not done; returns the counts {todo, done, failed} afterwards."""
+             run: Callable = run_task) -> dict[str, int]:
+    """Run every cell not done; returns the counts {todo, done, failed, running} afterwards."""
+    out_dir = Path(out_dir)
     store = open_grid(out_dir, spec, command)
-    work = batches(spec, store.todo(), executor.workers, max_batch)
-    tasks = []
-    for cells in work:
-        params = {k: v for k, v in spec.cell_params(cells[0]).items() if k not in CELL_DIMS}
-        tasks.append((params, [{k: c[k] for k in (*CELL_DIMS, "seed")} for c in cells]))
-    for i, results, error in executor.run(run_batch, tasks):
-        cells = work[i]
-        if error is not None:
-            message = f"{type(error).__name__}: {error}".strip().splitlines()[0][:500]
-            for cell in cells:
-                store.ds["error"].loc[cell] = message
-            store.mark_failed(cells)
-        else:
-            for cell in cells:
-                store.ds["error"].loc[cell] = ""
-            store.record(list(zip(cells, results)))
-        if on_batch is not None:
-            on_batch(len(cells))
+    work = plan(spec, store, out_dir, executor.workers, max_batch)
+    is_capacity = [task[0] == "capacity" for task, _ in work]
+
+    def started(i: int) -> None:
+        if not is_capacity[i]:
+            store.mark(work[i][1], RUNNING)
+
+    with _DriverFile(out_dir):
+        try:
+            for i, results, error in executor.run(run, [task for task, _ in work], on_submit=started,
+                                                  resources=_resources(spec, executor)):
+                cells = work[i][1]
+                if is_capacity[i]:
+                    if error is None:
+                        for name, value in results.items():
+                            store.ds[name].loc[cells[0]] = value
+                        store.save()
+                    continue
+                if error is not None:
+                    message = f"{type(error).__name__}: {error}".strip().splitlines()[0][:500]
+                    for cell in cells:
+                        store.ds["error"].loc[cell] = message
+                    store.mark_failed(cells)
+                else:
+                    for cell in cells:
+                        store.ds["error"].loc[cell] = ""
+                    store.record(list(zip(cells, results)))
+                if on_batch is not None:
+                    on_batch(len(cells))
+        finally:  # interrupted: what was handed out and not finished is to do again
+            running = [c for c in store.cells(RUNNING)]
+            if running:
+                store.mark(running, TODO)
     return store.counts()
+
+
+def _resources(spec: GridSpec, executor) -> dict | None:
+    """A training cell not pinned to the CPU asks for one GPU (a Dask resource) when the cluster's
+    workers advertise GPUs (`dask worker ... --resources GPU=1`), so that two cells never share one."""
+    if spec.kind != "train" or spec.params.get("device") == "cpu" or not getattr(executor, "has_gpus", False):
+        return None
+    return {"GPU": 1}
+
+
+class _DriverFile:
+    """DIR/driver.json names the process driving the grid while it runs, so that `status` can tell
+    cells running now from cells left `running` by a driver that was killed."""
+
+    def __init__(self, out_dir: Path):
+        self.path = out_dir / DRIVER_FILE
+
+    def __enter__(self):
+        _write_text_atomic(self.path, json.dumps({"host": platform.node(), "pid": os.getpid()}))
+        return self
+
+    def __exit__(self, *exc):
+        self.path.unlink(missing_ok=True)
+
+
+def driver_alive(out_dir: str | Path) -> bool | None:
+    """True/False when the grid's driver runs on this host; None when unknown (another host, or none)."""
+    path = Path(out_dir) / DRIVER_FILE
+    try:
+        info = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return False
+    if info.get("host") != platform.node():
+        return None
+    try:
+        os.kill(int(info["pid"]), 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def _write_text_atomic(path: Path, text: str) -> None:
@@ -109,3 +250,6 @@ def _write_text_atomic(path: Path, text: str) -> None:
     with os.fdopen(fd, "w") as f:
         f.write(text)
     os.replace(tmp, path)
+
+
+STATUS_NAMES = {TODO: "to do", DONE: "done", FAILED: "failed", RUNNING: "running"}

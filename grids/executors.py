@@ -1,7 +1,18 @@
 """Where a grid's batches run: local worker processes, or a Dask distributed cluster.
 
 An executor runs `fn(*task)` for every task and yields (index of the task, result, error) as each
-finishes, in any order; results come back to the driver, which alone writes the grid file.
+finishes, in any order; results come back to the driver, which alone writes the grid file. At most
+`workers` tasks are handed out at a time (so `on_submit(index)` marks the tasks really running, and
+an interrupted driver has little in flight); on Dask a task may ask for `resources` such as
+{"GPU": 1}, which the workers advertise (`dask worker ... --resources GPU=1`).
+
+Slurm, through dask-jobqueue (not a dependency; `pip install dask-jobqueue` on the cluster):
+
+    from dask_jobqueue import SLURMCluster
+    cluster = SLURMCluster(cores=4, processes=1, memory="32GB", walltime="24:00:00",
+                           job_extra_directives=["--gres=gpu:1"], worker_extra_args=["--resources", "GPU=1"])
+    cluster.scale(jobs=8)
+    print(cluster.scheduler_address)     # then: benign grid run fig11 --scale full --scheduler <address>
 """
 from __future__ import annotations
 
@@ -20,16 +31,15 @@ class LocalProcesses:
         self.description = f"{workers} local worker process{'es' if workers > 1 else ''}"
         self._pool: ProcessPoolExecutor | None = None
 
-    def run(self, fn: Callable, tasks: list[tuple]) -> Iterator[tuple[int, object, BaseException | None]]:
+    def run(self, fn: Callable, tasks: list[tuple], on_submit: Callable[[int], None] | None = None,
+            resources: dict | None = None) -> Iterator[tuple[int, object, BaseException | None]]:
         if not tasks:
             return
         # spawn, not fork: a forked child of a process that has used torch's OpenMP pool can hang.
         self._pool = self._pool or ProcessPoolExecutor(self.workers, mp_context=multiprocessing.get_context("spawn"),
                                                       initializer=_one_torch_thread)
-        futures = {self._pool.submit(fn, *task): i for i, task in enumerate(tasks)}
-        for future in as_completed(futures):
-            error = future.exception()
-            yield futures[future], None if error else future.result(), error
+        yield from _throttled(lambda task: self._pool.submit(fn, *task), tasks, self.workers, on_submit,
+                              lambda futures: next(as_completed(futures)), _local_outcome)
 
     def close(self) -> None:
         if self._pool is not None:
@@ -41,6 +51,35 @@ class LocalProcesses:
 
     def __exit__(self, *exc):
         self.close()
+
+
+def _throttled(submit, tasks, limit, on_submit, first_done, outcome):
+    """Keep at most `limit` tasks in flight; yield (index, result, error) as each finishes."""
+    pending, next_task = {}, 0
+    try:
+        while pending or next_task < len(tasks):
+            while next_task < len(tasks) and len(pending) < limit:
+                pending[submit(tasks[next_task])] = next_task
+                if on_submit is not None:
+                    on_submit(next_task)
+                next_task += 1
+            future = first_done(pending)
+            yield pending.pop(future), *outcome(future)
+    finally:
+        for future in pending:
+            future.cancel()
+
+
+def _local_outcome(future):
+    error = future.exception()
+    return (None, error) if error else (future.result(), None)
+
+
+def _dask_outcome(future):
+    try:
+        return future.result(), None
+    except Exception as e:
+        return None, e
 
 
 def _one_torch_thread() -> None:
@@ -55,7 +94,7 @@ class DaskCluster:
     """A distributed.Client on a running scheduler (`address`) or on a LocalCluster it starts."""
 
     def __init__(self, address: str | None = None, local_workers: int | None = None,
-                 connect_timeout: float | None = None):
+                 connect_timeout: float | None = None, resources: dict | None = None):
         from distributed import Client, LocalCluster
 
         connect_timeout = connect_timeout or CONNECT_TIMEOUT_S
@@ -65,7 +104,7 @@ class DaskCluster:
             if local_workers < 1:
                 raise ValueError(f"--dask-local must be at least 1, got {local_workers}")
             self._cluster = LocalCluster(n_workers=local_workers, threads_per_worker=1, processes=True,
-                                         dashboard_address=None)
+                                         dashboard_address=None, resources=resources)
             self.client = Client(self._cluster)
             self.description = f"a Dask LocalCluster of {local_workers} workers"
         else:
@@ -81,16 +120,21 @@ class DaskCluster:
     def workers(self) -> int:
         return max(1, sum(w.get("nthreads", 1) for w in self.client.scheduler_info()["workers"].values()))
 
-    def run(self, fn: Callable, tasks: list[tuple]) -> Iterator[tuple[int, object, BaseException | None]]:
-        from distributed import as_completed as dask_as_completed
+    @property
+    def has_gpus(self) -> bool:
+        return any(w.get("resources", {}).get("GPU", 0) > 0 for w in self.client.scheduler_info()["workers"].values())
 
-        futures = [self.client.submit(fn, *task, pure=False) for task in tasks]
-        index = {f.key: i for i, f in enumerate(futures)}
-        for future in dask_as_completed(futures):
-            try:
-                yield index[future.key], future.result(), None
-            except Exception as e:
-                yield index[future.key], None, e
+    def run(self, fn: Callable, tasks: list[tuple], on_submit: Callable[[int], None] | None = None,
+            resources: dict | None = None) -> Iterator[tuple[int, object, BaseException | None]]:
+        from distributed import wait
+
+        def submit(task):
+            return self.client.submit(fn, *task, pure=False, resources=resources)
+
+        def first_done(futures):
+            return next(iter(wait(list(futures), return_when="FIRST_COMPLETED").done))
+
+        yield from _throttled(submit, tasks, self.workers, on_submit, first_done, _dask_outcome)
 
     def close(self) -> None:
         self.client.close()

@@ -1,8 +1,13 @@
-"""A grid specification: the parameters of a toy run, some swept (lists), crossed, times seeds.
+"""A grid specification: the parameters of a toy or training run, some swept (lists), crossed, times seeds.
 
-Loaded from a TOML file (top-level keys are parameter names, plus `seeds`) or from a named preset.
-A parameter given as a list is a dimension of the grid; n and B always are (a single value makes a
-dimension of length one). The identity of a grid (what a rerun must match) is `to_dict()`.
+Loaded from a TOML file (top-level keys are parameter names, plus `kind`, `seeds` and, for training
+grids, `[[setting]]` tables) or from a named preset (grids/presets.py). A parameter given as a list
+is a dimension of the grid; for toy grids n and B always are. The identity of a grid (what a rerun
+must match) is `to_dict()`.
+
+Coordinates are numeric (SPEC, "Results: the format"): a swept string parameter (dataset, arch,
+bank_labels, ...) and `setting` get the coordinate 0..k-1 and an auxiliary `<dim>_name` coordinate
+holding the strings.
 """
 from __future__ import annotations
 
@@ -11,33 +16,13 @@ import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from theory.gaussian_mixture import GaussianMixture
-from theory.toy_grid import ProbeSetup
-from theory.toy_model import ToyTraining
+from grids import presets
+from grids.toy_cells import TOY_CELL_DIMS, TOY_DEFAULTS, TOY_NOT_SWEPT, toy_models
+from grids.train_cells import TRAIN_DEFAULTS, TRAIN_NOT_SWEPT, train_config
 
-# The toy run's parameters and their defaults (those of `benign toy grid`).
-TOY_DEFAULTS = {
-    "n": [5, 10, 15, 20, 30, 40, 50, 70, 100, 125, 150, 200],
-    "B": [1, 2, 3, 4, 6, 8, 16, 32, 64, 128, 512, 1024],
-    "C": 5, "d": 40, "d1": 4, "sigma": 1.0, "centre_scale": 1.0,
-    "K": 32, "steps": 1000, "lr": 0.01, "batch_size": 256, "train_prototypes": False,
-    "label_classes": 0, "label_noise": 1.0,
-    "n_probe": 1000, "n_test": 1000, "knn_k": 20, "vote": "uniform",
-}
-# Coordinates must be numeric (SPEC, "Results: the format"), so these stay single values.
-NOT_SWEPT = ("train_prototypes", "vote")
-CELL_DIMS = ("n", "B")
-
-FIG14_FULL_N = [5, 10, 15, 20, 25, 30, 35, 40, 45, 50, 60, 70, 80, 90, 100, 125, 150, 200]
-FIG14_FULL_B = [*range(1, 11), 12, 14, 16, 18, 20, 24, 28, 32, 48, 64, 128, 256, 512, 1024]
-
-PRESETS = {
-    "fig14": {
-        "small": {"seeds": 3},  # the toy grid defaults: 12 x 12 x 3
-        "full": {"n": FIG14_FULL_N, "B": FIG14_FULL_B, "seeds": 3},
-    },
-}
-SCALES = ("small", "full")
+KINDS = {"toy": TOY_DEFAULTS, "train": TRAIN_DEFAULTS}
+PRESETS, SCALES = presets.PRESETS, presets.SCALES
+SETTING = "setting"
 
 
 @dataclass(frozen=True)
@@ -45,19 +30,39 @@ class GridSpec:
     params: dict                       # every parameter: a value, or a list of values (swept)
     seeds: tuple[int, ...]
     kind: str = "toy"
+    settings: tuple = ()               # training grids: named parameter groups, the `setting` dimension
     name: str = field(default="", compare=False)   # preset or file it came from; not part of the identity
 
     @property
+    def cell_dims(self) -> tuple[str, ...]:
+        return TOY_CELL_DIMS if self.kind == "toy" else ()
+
+    @property
     def dims(self) -> list[str]:
-        swept = [k for k, v in self.params.items() if isinstance(v, list) and k not in CELL_DIMS]
-        return [*CELL_DIMS, *swept, "seed"]
+        swept = [k for k, v in self.params.items() if isinstance(v, list) and k not in self.cell_dims]
+        return [*self.cell_dims, *([SETTING] if self.settings else []), *swept, "seed"]
+
+    @property
+    def labels(self) -> dict[str, list[str]]:
+        """Dimensions whose values are strings: dim -> the strings (the coordinate is their index)."""
+        out = {SETTING: [s["name"] for s in self.settings]} if self.settings else {}
+        for d in self.dims:
+            v = self.params.get(d)
+            if isinstance(v, list) and isinstance(v[0], str):
+                out[d] = list(v)
+        return out
 
     @property
     def coords(self) -> dict[str, list]:
         out = {}
         for d in self.dims:
-            v = list(self.seeds) if d == "seed" else self.params[d]
-            out[d] = v if isinstance(v, list) else [v]
+            if d == "seed":
+                out[d] = list(self.seeds)
+            elif d in self.labels:
+                out[d] = list(range(len(self.labels[d])))
+            else:
+                v = self.params[d]
+                out[d] = v if isinstance(v, list) else [v]
         return out
 
     @property
@@ -72,80 +77,137 @@ class GridSpec:
         return total
 
     def to_dict(self) -> dict:
-        return {"kind": self.kind, "params": self.params, "seeds": list(self.seeds)}
+        out = {"kind": self.kind, "params": self.params, "seeds": list(self.seeds)}
+        if self.settings:
+            out[SETTING] = [dict(s) for s in self.settings]
+        return out
 
     def cell_params(self, cell: dict) -> dict:
-        """All parameters of one cell: the fixed ones and the cell's own swept values (without seed)."""
-        return {**self.fixed, **{k: v for k, v in cell.items() if k != "seed"}}
-
-
-def toy_models(params: dict) -> tuple[GaussianMixture, ToyTraining, ProbeSetup]:
-    p = params
-    return (GaussianMixture(C=p["C"], d=p["d"], d1=p["d1"], sigma=p["sigma"], centre_scale=p["centre_scale"]),
-            ToyTraining(K=p["K"], steps=p["steps"], lr=p["lr"], batch_size=p["batch_size"],
-                        train_prototypes=p["train_prototypes"], label_classes=p["label_classes"] or None,
-                        label_noise=p["label_noise"]),
-            ProbeSetup(n_probe=p["n_probe"], n_test=p["n_test"], k=p["knn_k"], vote=p["vote"]))
+        """All parameters of one cell (without seed): the fixed ones, its setting's, its swept values."""
+        out = dict(self.fixed)
+        for d, v in cell.items():
+            if d == "seed":
+                continue
+            if d == SETTING:
+                out.update({k: x for k, x in self.settings[v].items() if k != "name"})
+                out[SETTING] = self.settings[v]["name"]
+            elif d in self.labels:
+                out[d] = self.labels[d][v]
+            else:
+                out[d] = v
+        return out
 
 
 def from_dict(raw: dict, name: str = "") -> GridSpec:
-    """A spec from {parameter: value or list, 'seeds': S or [s, ...]}; ValueError on anything unknown."""
+    """A spec from {parameter: value or list, 'kind', 'seeds', 'setting'}; ValueError on anything unknown."""
     raw = dict(raw)
     kind = raw.pop("kind", "toy")
-    if kind != "toy":
-        raise ValueError(f"unknown grid kind {kind!r}; valid: toy")
+    if kind not in KINDS:
+        raise ValueError(f"unknown grid kind {kind!r}; valid: {', '.join(KINDS)}")
+    defaults = KINDS[kind]
     seeds = raw.pop("seeds", 3)
-    seeds = list(range(seeds)) if isinstance(seeds, int) else list(seeds)
-    if not seeds or any(not isinstance(s, int) or s < 0 for s in seeds) or len(set(seeds)) != len(seeds):
+    seeds = list(range(seeds)) if isinstance(seeds, int) and not isinstance(seeds, bool) else seeds
+    if (not isinstance(seeds, list) or not seeds or any(not isinstance(s, int) or s < 0 for s in seeds)
+            or len(set(seeds)) != len(seeds)):
         raise ValueError("seeds must be a positive count or a list of distinct non-negative whole numbers")
-    unknown = sorted(set(raw) - set(TOY_DEFAULTS))
+    settings = raw.pop(SETTING, [])
+    if settings and kind != "train":
+        raise ValueError("`setting` groups exist for training grids only (kind = \"train\")")
+    settings = _check_settings(settings, defaults)
+    unknown = sorted(set(raw) - set(defaults))
     if unknown:
-        raise ValueError(f"unknown parameter {', '.join(unknown)}; valid: {', '.join(['seeds', *TOY_DEFAULTS])}")
-    params = {**TOY_DEFAULTS, **raw}
+        raise ValueError(f"unknown parameter {', '.join(unknown)}; valid: {', '.join(['seeds', *defaults])}")
+    params = {**defaults, **raw}
+    not_swept = TOY_NOT_SWEPT if kind == "toy" else TRAIN_NOT_SWEPT
     for k, v in params.items():
-        _check_value(k, v)
-    spec = GridSpec(params=params, seeds=tuple(seeds), kind=kind, name=name)
-    swept = [k for k in spec.dims if k not in ("seed", *CELL_DIMS)]
-    for values in itertools.product(*(spec.coords[k] for k in swept)):  # every model the grid will build
-        try:
-            toy_models({**spec.fixed, "n": 1, "B": 1, **dict(zip(swept, values))})
-        except ValueError as e:
-            raise ValueError(f"invalid grid: {e}") from None
+        _check_value(defaults, k, v, not_swept, swept_strings=kind == "train")
+    if kind == "toy":
+        for d in TOY_CELL_DIMS:
+            params[d] = params[d] if isinstance(params[d], list) else [params[d]]
+            if any(x < 1 for x in params[d]):
+                raise ValueError(f"{d} values must be >= 1, got {params[d]!r}")
+    spec = GridSpec(params=params, seeds=tuple(seeds), kind=kind, settings=tuple(settings), name=name)
+    _check_every_cell_builds(spec)
     return spec
 
 
-def _check_value(name: str, value) -> None:
-    default = TOY_DEFAULTS[name]
+def _check_settings(settings, defaults: dict) -> list[dict]:
+    if not isinstance(settings, list) or any(not isinstance(s, dict) for s in settings):
+        raise ValueError("`setting` must be a list of tables, each with a `name` and parameter values")
+    names = []
+    for s in settings:
+        if not isinstance(s.get("name"), str) or not s["name"]:
+            raise ValueError("every `setting` needs a non-empty `name`")
+        names.append(s["name"])
+        bad = sorted(set(s) - {"name"} - set(defaults))
+        if bad:
+            raise ValueError(f"setting {s['name']!r}: unknown parameter {', '.join(bad)}; valid: {', '.join(defaults)}")
+        for k, v in s.items():
+            if k != "name":
+                if isinstance(v, list):
+                    raise ValueError(f"setting {s['name']!r}: {k} must be one value, not a list")
+                _check_value(defaults, k, v, (), swept_strings=False)
+    if len(set(names)) != len(names):
+        raise ValueError(f"setting names must be distinct, got {names}")
+    return [dict(s) for s in settings]
+
+
+def _check_every_cell_builds(spec: GridSpec) -> None:
+    """Every parameter combination the grid will run must make a valid model (errors before any work)."""
+    dims = [d for d in spec.dims if d not in ("seed", *spec.cell_dims)]
+    for values in itertools.product(*(spec.coords[d] for d in dims)):
+        params = spec.cell_params(dict(zip(dims, values)))
+        try:
+            if spec.kind == "toy":
+                toy_models({**params, "n": 1, "B": 1})
+            else:
+                # the device is checked where the cell runs: the driver of a cluster may have no GPU
+                train_config({**params, "device": "cpu"}, seed=spec.seeds[0], out="-")
+        except ValueError as e:
+            where = ", ".join(f"{d}={params.get(d, v)}" for d, v in zip(dims, values))
+            raise ValueError(f"invalid grid{f' at {where}' if where else ''}: {e}") from None
+
+
+def _check_value(defaults: dict, name: str, value, not_swept, swept_strings: bool) -> None:
+    default = defaults[name]
     values = value if isinstance(value, list) else [value]
     if isinstance(value, list):
-        if name in NOT_SWEPT:
-            raise ValueError(f"{name} cannot be swept (coordinates are numeric); give one value")
+        if name in not_swept:
+            raise ValueError(f"{name} cannot be swept; give one value")
         if not value or len(set(value)) != len(value):
             raise ValueError(f"{name}: a swept parameter needs distinct values, got {value!r}")
+        if isinstance(value[0], str) and not swept_strings:
+            raise ValueError(f"{name} cannot be swept (coordinates are numeric); give one value")
     base = default[0] if isinstance(default, list) else default
     for v in values:
-        if isinstance(base, bool) or isinstance(base, str):
+        if base is None:  # optional numbers (training grids): None = not used
+            ok = v is None or (isinstance(v, (int, float)) and not isinstance(v, bool))
+        elif isinstance(base, bool) or isinstance(base, str):
             ok = type(v) is type(base)
         elif isinstance(base, int):
             ok = isinstance(v, int) and not isinstance(v, bool)
         else:
             ok = isinstance(v, (int, float)) and not isinstance(v, bool)
         if not ok:
-            raise ValueError(f"{name} takes {type(base).__name__} values, got {v!r}")
-    if name in CELL_DIMS and any(v < 1 for v in values):
-        raise ValueError(f"{name} values must be >= 1, got {value!r}")
+            raise ValueError(f"{name} takes {type(base).__name__ if base is not None else 'number'} values, got {v!r}")
 
 
 def load_toml(path: str | Path) -> GridSpec:
     path = Path(path)
     try:
         raw = tomllib.loads(path.read_text())
-    except tomllib.TOMLDecodeError as e:
-        raise ValueError(f"{path} is not valid TOML: {e}") from None
-    # floats in a TOML list of floats stay floats; ints given for float parameters are made floats
-    for k, v in raw.items():
-        if k in TOY_DEFAULTS and isinstance(TOY_DEFAULTS[k], float):
-            raw[k] = [_as_float(x) for x in v] if isinstance(v, list) else _as_float(v)
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
+        raise ValueError(f"{path} is not valid TOML: {str(e).splitlines()[0]}") from None
+    defaults = KINDS.get(raw.get("kind", "toy"), {})
+
+    def as_float(k, v):  # ints given for float parameters are made floats
+        if k in defaults and isinstance(defaults[k], float):
+            return [_as_float(x) for x in v] if isinstance(v, list) else _as_float(v)
+        return v
+
+    raw = {k: as_float(k, v) for k, v in raw.items()}
+    if isinstance(raw.get(SETTING), list):
+        raw[SETTING] = [{k: as_float(k, v) for k, v in s.items()} if isinstance(s, dict) else s for s in raw[SETTING]]
     return from_dict(raw, name=path.stem)
 
 
@@ -154,11 +216,7 @@ def _as_float(v):
 
 
 def preset(name: str, scale: str = "small") -> GridSpec:
-    if name not in PRESETS:
-        raise ValueError(f"unknown preset {name!r}; valid: {', '.join(PRESETS)}")
-    if scale not in PRESETS[name]:
-        raise ValueError(f"unknown scale {scale!r}; valid: {', '.join(PRESETS[name])}")
-    return from_dict(PRESETS[name][scale], name=name)
+    return from_dict(presets.preset_dict(name, scale), name=name)
 
 
 def load(source: str, scale: str = "small") -> GridSpec:

@@ -9,7 +9,8 @@ Modules, one idea each:
   training               SGD where each example updates only its seen half; per-epoch records
   scores                 memorization (eq. 6) and influence (eq. 5); easy / difficult subsets
   per_example_gradients  torch.func vmap(grad), chunked; eq. 3 cosine and eq. 4 contribution
+  gradient_gram          the same eqs. 3-4 from the Gram matrix of per-example gradients (fast path)
   data                   the example pool (a real split via empirical.datasets, or synthetic)
-  experiment             one run -> labelled xarray Dataset (`benign memscore run`)
+  experiment             one run -> labelled xarray Dataset (`benign memscore run`); test subsets
   plots                  figures 2-6, 9 and the appendix-C grids (`benign memscore plot`)
 """

@@ -4,6 +4,13 @@ Pool -> optional label corruption -> masks -> turn-over training (per-epoch seen
 optional eq. 3 / eq. 4 tracking) -> scores (eq. 6) for every example, influence (eq. 5) of every
 example on a few test targets, and the lowest / highest scoring examples of every class with
 their pixels (appendix C) so that plotting needs no data set.
+
+Test subsets (figure 5 b, d): a test example has no memorization score of its own in a run (it is
+never trained on), so, as the paper computes "the memorization scores of the training data and test
+data beforehand", the test examples are scored by a run *on the test split* (``split="test"``: the
+pool is drawn from the test split, evaluated on the training split) and ``test_scores_from`` names
+that run; its lowest / highest ``subset_fraction`` of scores are the easy / difficult test subsets,
+whose accuracy (full network) is recorded every epoch like the training subsets'.
 """
 from __future__ import annotations
 
@@ -34,6 +41,7 @@ class RunConfig:
     corrupt: int | None = None         # None: corrupt_fraction of the pool
     corrupt_fraction: float = 0.0
     allow_true_label: bool = False
+    split: str = "train"               # split the pool is drawn from; "test" scores the test examples
     model: str = "mlp"
     hidden: int = 4096
     width: float = 1.0
@@ -45,23 +53,34 @@ class RunConfig:
     seed: int = 0
     grad_every: int = 25
     grad_chunk: int = 16
+    grad_method: str = "auto"
     influence_targets: int = 8
     show: int = 4
     scores_from: str | None = None
+    test_scores_from: str | None = None
     train_subset: str = "all"
     subset_fraction: float = 1 / 6
     device: str = "cpu"
 
 
-def _prior_groups(cfg: RunConfig, dataset_index: torch.Tensor):
+def _prior_scores(path: str, split: str, dataset: str, dataset_index: torch.Tensor) -> torch.Tensor:
+    """The scores of a previous run for the examples dataset_index of `split` (in that order)."""
     from grids.netcdf import load_result
 
-    prior = load_result(cfg.scores_from, require_title=TITLE, require_vars=("score", "dataset_index"))
-    if prior.sizes["example"] != len(dataset_index) or not np.array_equal(prior["dataset_index"].values,
-                                                                         dataset_index.numpy()):
-        raise ValueError(f"{cfg.scores_from} scores a different pool of examples (use the same --dataset, "
-                         f"--n-train and --seed)")
-    return split_by_score(torch.from_numpy(prior["score"].values.astype(np.float32)), cfg.subset_fraction)
+    prior = load_result(path, require_title=TITLE, require_vars=("score", "dataset_index"))
+    prior_split = str(prior.attrs.get("split", "train"))
+    if prior_split != split:
+        raise ValueError(f"{path} scores the {prior_split} split, not the {split} split"
+                         + (" (make it with --split test)" if split == "test" else ""))
+    if str(prior.attrs.get("dataset", dataset)) != dataset:
+        raise ValueError(f"{path} scores {prior.attrs['dataset']}, not {dataset}")
+    where = {int(j): k for k, j in enumerate(prior["dataset_index"].values)}
+    missing = sum(int(j) not in where for j in dataset_index.tolist())
+    if missing:
+        raise ValueError(f"{path} has no score for {missing} of the {len(dataset_index)} examples (use the same "
+                         f"--dataset and --seed, and a pool at least as large)")
+    rows = np.array([where[int(j)] for j in dataset_index.tolist()], dtype=np.int64)
+    return torch.from_numpy(prior["score"].values[rows].astype(np.float32))
 
 
 def run(cfg: RunConfig, on_step=None, on_epoch=None, log=print) -> xr.Dataset:
@@ -69,12 +88,15 @@ def run(cfg: RunConfig, on_step=None, on_epoch=None, log=print) -> xr.Dataset:
         raise ValueError(f"--train-subset must be one of {', '.join(TRAIN_SUBSETS)}")
     if cfg.train_subset != "all" and not cfg.scores_from:
         raise ValueError("--train-subset easy/difficult/not-difficult needs --scores-from a previous run")
+    if cfg.split not in ("train", "test"):
+        raise ValueError(f"--split must be train or test, not {cfg.split!r}")
     if cfg.influence_targets < 0 or cfg.show < 0:
         raise ValueError("--influence-targets and --show must be >= 0")
     t0 = time.time()
     torch.manual_seed(cfg.seed)
-    train, train_index = load_pool(cfg.dataset, cfg.data_root, cfg.n_train, cfg.seed, train=True)
-    test, test_index = load_pool(cfg.dataset, cfg.data_root, cfg.n_test, cfg.seed, train=False)
+    on_train = cfg.split == "train"
+    train, train_index = load_pool(cfg.dataset, cfg.data_root, cfg.n_train, cfg.seed, train=on_train)
+    test, test_index = load_pool(cfg.dataset, cfg.data_root, cfg.n_test, cfg.seed, train=not on_train)
     n = len(train)
     true_labels = train.labels.cpu()
     k = cfg.corrupt if cfg.corrupt is not None else int(round(cfg.corrupt_fraction * n))
@@ -86,8 +108,11 @@ def run(cfg: RunConfig, on_step=None, on_epoch=None, log=print) -> xr.Dataset:
     log(f"pool: {n} training examples ({int(corrupted.sum())} corrupted), {len(test)} test; "
         f"masks: {bank.n_redrawn} redrawn to keep them distinct")
 
+    test_scores = (_prior_scores(cfg.test_scores_from, "train" if cfg.split == "test" else "test", train.name,
+                                 test_index) if cfg.test_scores_from else None)
     if cfg.scores_from:
-        easy, difficult = _prior_groups(cfg, train_index)
+        easy, difficult = split_by_score(_prior_scores(cfg.scores_from, cfg.split, train.name, train_index),
+                                         cfg.subset_fraction)
         subsets = f"lowest / highest {cfg.subset_fraction:.4g} of the scores in {cfg.scores_from}"
     elif k > 0:
         easy, difficult = ~corrupted, corrupted
@@ -101,7 +126,8 @@ def run(cfg: RunConfig, on_step=None, on_epoch=None, log=print) -> xr.Dataset:
 
     tcfg = TrainConfig(epochs=cfg.epochs, lr=cfg.lr, momentum=cfg.momentum, batch_size=cfg.batch_size,
                        milestones=tuple(cfg.milestones), seed=cfg.seed,
-                       grad_every=cfg.grad_every if groups else 0, grad_chunk=cfg.grad_chunk)
+                       grad_every=cfg.grad_every if groups else 0, grad_chunk=cfg.grad_chunk,
+                       grad_method=cfg.grad_method)
     rec = train_turnover(model, bank, train.images, labels, train.mean, train.std, tcfg, train_mask=trained,
                          groups=groups, test=(test.images, test.labels), on_step=on_step, on_epoch=on_epoch)
     ev = rec.final
@@ -134,7 +160,7 @@ def run(cfg: RunConfig, on_step=None, on_epoch=None, log=print) -> xr.Dataset:
         return xr.Variable(dims, data, {"long_name": long_name, "units": units, **extra})
 
     data_vars = {
-        "dataset_index": var(ex, train_index.numpy(), "index of the example in the data set's training split"),
+        "dataset_index": var(ex, train_index.numpy(), f"index of the example in the data set's {cfg.split} split"),
         "label": var(ex, labels.numpy(), "training label (after corruption)"),
         "true_label": var(ex, true_labels.numpy(), "original label"),
         "corrupted": var(ex, corrupted.numpy().astype(np.int8), "label replaced by a random one (1) or not (0)"),
@@ -174,18 +200,35 @@ def run(cfg: RunConfig, on_step=None, on_epoch=None, log=print) -> xr.Dataset:
             data_vars[f"contribution_{k}"] = var(gs, np.array(rec.contribution[k]),
                                                  f"mean contribution (v_i . g)/||g|| of {k} examples of the batch (eq. 4)",
                                                  "gradient norm")
-    coords = {"example": np.arange(n), "epoch": epochs, "target": np.arange(t),
+    te = ("test_example",)
+    data_vars["test_dataset_index"] = var(te, test_index.numpy(), f"index of the test example in the data set's "
+                                          f"{'test' if on_train else 'training'} split")
+    data_vars["test_label"] = var(te, test.labels.cpu().numpy(), "label of the test example")
+    data_vars["test_correct"] = var(("epoch", "test_example"), torch.stack(rec.test_correct).numpy().astype(np.int8),
+                                    "full network predicts the test example's label")
+    if test_scores is not None:
+        test_easy, test_difficult = split_by_score(test_scores, cfg.subset_fraction)
+        data_vars["test_score"] = var(te, test_scores.numpy(), f"memorization score of the test example in "
+                                      f"{cfg.test_scores_from}", "nats")
+        data_vars["in_test_easy"] = var(te, test_easy.numpy().astype(np.int8), "member of the easy test subset")
+        data_vars["in_test_difficult"] = var(te, test_difficult.numpy().astype(np.int8),
+                                             "member of the difficult test subset")
+    coords = {"example": np.arange(n), "test_example": np.arange(len(test)), "epoch": epochs, "target": np.arange(t),
               "showcase": np.arange(len(show_idx))}
     if rec.grad_step:
         coords["grad_step"] = np.array(rec.grad_step)
     ds = xr.Dataset(data_vars, coords=coords)
     ds["epoch"].attrs = {"long_name": "epoch (0: initialisation)", "units": "epochs"}
     ds["example"].attrs = {"long_name": "example of the training pool", "units": "1"}
-    ds["target"].attrs = {"long_name": "target example of the test split", "units": "1"}
+    ds["test_example"].attrs = {"long_name": "example of the test pool", "units": "1"}
+    ds["target"].attrs = {"long_name": "target example of the test pool", "units": "1"}
     ds["showcase"].attrs = {"long_name": "shown example", "units": "1"}
     if "grad_step" in ds.coords:
         ds["grad_step"].attrs = {"long_name": "optimizer step", "units": "steps"}
-    ds.attrs.update({"dataset": train.name, "num_classes": train.num_classes, "subsets": subsets,
+    test_subsets = (f"lowest / highest {cfg.subset_fraction:.4g} of the scores in {cfg.test_scores_from}"
+                    if test_scores is not None else "none (no --test-scores-from)")
+    ds.attrs.update({"dataset": train.name, "split": cfg.split, "num_classes": train.num_classes,
+                     "subsets": subsets, "test_subsets": test_subsets,
                      "keep_scale": KEEP_SCALE, "masks_redrawn": bank.n_redrawn,
                      "wall_time_s": round(time.time() - t0, 1)})
     return ds

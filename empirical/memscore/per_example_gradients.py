@@ -1,12 +1,14 @@
 """Per-example gradients with torch.func and the statistics of companion paper 3 (eqs. 3, 4; fig. 4).
 
-``per_example_grads`` is vmap(grad(loss of one example)) over a batch, in chunks of ``chunk``
-examples so that at most chunk x n_params numbers are alive at once; each example runs under its
-own turn-over mask (its seen sub-network), exactly as in training.
+This is the reference path; figure-4 tracking takes the faster Gram path of gradient_gram (same
+numbers) wherever the model allows it. ``per_example_grads`` is vmap(grad(loss of one example))
+over a batch, in chunks of ``chunk`` examples so that at most chunk x n_params numbers are alive at
+once; each example runs under its own turn-over mask (its seen sub-network), exactly as in training.
 
 Eq. 3, mean pairwise cosine similarity of a set {v_i}, i != j, is computed without the n x n Gram
-matrix: with u_i = v_i / ||v_i||, sum_{i != j} u_i . u_j = ||sum_i u_i||^2 - n, so
-    cos = (||sum_i u_i||^2 - n) / (n (n - 1)),
+matrix: with u_i = v_i / ||v_i||, sum_{i != j} u_i . u_j = ||sum_i u_i||^2 - sum_i ||u_i||^2, so
+    cos = (||sum_i u_i||^2 - n) / (n (n - 1))
+(sum_i ||u_i||^2 = n unless a gradient is exactly zero; such a u_i = 0 then counts as cosine 0),
 and only the running sum of unit vectors per subset is kept. Eq. 4, the contribution of v_i to the
 mini-batch gradient g, is (v_i . g) / ||g||; g is the mean gradient of the whole batch (what SGD
 steps along), computed by one ordinary backward pass.
@@ -115,6 +117,7 @@ def gradient_statistics(model: nn.Module, x: Tensor, y: Tensor, masks: list[Tens
     contrib = torch.empty(n, dtype=g.dtype, device=g.device)
     norms = torch.empty(n, dtype=g.dtype, device=g.device)
     sums = {k: {name: torch.zeros_like(gp) for name, gp in g_parts.items()} for k in groups}
+    self_dots = {k: 0.0 for k in groups}  # sum of u_i . u_i: 1 per member, 0 for a zero gradient
     for s, gc in per_example_grads(model, x, y, masks, chunk):
         c = gc[names[0]].shape[0]
         dots = sum(gc[k].reshape(c, -1) @ g_parts[k].reshape(-1) for k in names)
@@ -125,6 +128,7 @@ def gradient_statistics(model: nn.Module, x: Tensor, y: Tensor, masks: list[Tens
         for grp, member in groups.items():
             w = inv * member[s:s + c].to(device=inv.device, dtype=inv.dtype)
             if w.any():
+                self_dots[grp] += float(((w * nv) ** 2).sum())
                 for k in names:  # sum of the members' unit vectors
                     sums[grp][k] += torch.tensordot(w, gc[k], dims=1)
         del gc
@@ -132,5 +136,5 @@ def gradient_statistics(model: nn.Module, x: Tensor, y: Tensor, masks: list[Tens
     cosine = {}
     for k, member in groups.items():
         m = int(member.sum())
-        cosine[k] = float((sums[k] @ sums[k] - m) / (m * (m - 1))) if m >= 2 else float("nan")
+        cosine[k] = float((sums[k] @ sums[k] - self_dots[k]) / (m * (m - 1))) if m >= 2 else float("nan")
     return GradientStats(contrib, norms, cosine, float(g_norm))

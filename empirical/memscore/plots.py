@@ -1,8 +1,9 @@
 """Figures of companion paper 3 from a `memscore run` result (matplotlib, Agg backend).
 
 - histogram: memorization scores, clean vs corrupted examples (figure 2);
-- dynamics: training accuracy of the whole set and of the easy / difficult subsets, test accuracy,
-  and the seen vs muted halves (figures 3, 5, 6, 9);
+- dynamics: training accuracy of the whole set and of the easy / difficult subsets (figures 3a, 5a/c,
+  6), test accuracy of the whole test pool and of its easy / difficult subsets (figures 3b, 5b/d),
+  and the seen vs muted halves (figure 9);
 - gradients: eq. 3 cosine within the subsets and eq. 4 contribution over training (figure 4);
 - examples: per class, the lowest and the highest scores with (label, seen, muted) predictions
   (appendix C, figures 7, 8).
@@ -62,14 +63,24 @@ def dynamics(ds: xr.Dataset, path: Path) -> Path:
     ax.set(xlabel="epoch", ylabel="training accuracy (seen halves)", title="training dynamics", ylim=(0, 1.02))
     ax.legend(fontsize=8)
     ax = axes[1]
-    ax.plot(epoch, ds["test_accuracy"].values, "k")
-    ax.set(xlabel="epoch", ylabel="test accuracy (full network)", title="test dynamics")
+    n_test = ds.sizes.get("test_example")
+    ax.plot(epoch, ds["test_accuracy"].values, "k", label=f"test ({n_test})" if n_test else "test")
+    if "in_test_easy" in ds:
+        tc = ds["test_correct"].values.astype(float)
+        for name, color in (("easy", "C0"), ("difficult", "C3")):
+            m = ds[f"in_test_{name}"].values.astype(bool)
+            ax.plot(epoch, tc[:, m].mean(1), color=color, label=f"{name} ({m.sum()})")
+    ax.set(xlabel="epoch", ylabel="test accuracy (full network)", title="test dynamics", ylim=(0, 1.02))
+    ax.legend(fontsize=8)
     ax = axes[2]
     ax.plot(epoch, ds["accuracy_seen"].values, label="seen (un-muted) halves")
     ax.plot(epoch, ds["accuracy_muted"].values, label="muted halves")
     ax.set(xlabel="epoch", ylabel="training accuracy", title="sub-networks (figure 9)", ylim=(0, 1.02))
     ax.legend(fontsize=8)
-    fig.suptitle(ds.attrs.get("subsets", ""), fontsize=9)
+    title = ds.attrs.get("subsets", "")
+    if "in_test_easy" in ds:
+        title += f"\ntest: {ds.attrs.get('test_subsets', '')}"
+    fig.suptitle(title, fontsize=9, y=1.0 + 0.04 * (title.count("\n") + 1))
     return _save(fig, path)
 
 

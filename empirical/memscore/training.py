@@ -7,9 +7,12 @@ VGG-11 lr 0.01, momentum 0.9, divided by 10 at epochs 100 and 150; batch 256; 20
 D: scores stabilise after a few epochs). No weight decay (the paper names none).
 
 After every epoch (and at initialisation, epoch 0) every example of the pool is evaluated with its
-seen and its muted half; the per-example correctness gives any subset's training curve afterwards
-(figures 3, 5, 6, 9). With ``grad_every`` > 0, every that many steps the per-example gradients of the
-current mini-batch give eq. 3 within each group and eq. 4 (figure 4).
+seen and its muted half, and every test example with the full network; the per-example correctness
+gives any subset's training or test curve afterwards (figures 3, 5, 6, 9). With ``grad_every`` > 0,
+every that many steps the per-example gradients of the current mini-batch give eq. 3 within each
+group and eq. 4 (figure 4): through the Gram matrix of the per-example gradients (gradient_gram, the
+default wherever every trainable layer is Linear / Conv2d) or through torch.func vmap
+(per_example_gradients); both give the same numbers.
 """
 from __future__ import annotations
 
@@ -21,6 +24,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from empirical.memscore.gradient_gram import gram_gradient_statistics, supports_gram
 from empirical.memscore.per_example_gradients import gradient_statistics
 from empirical.memscore.scores import HalfEvaluation, evaluate_halves, to_float
 from empirical.memscore.turnover_dropout import MaskBank
@@ -37,6 +41,7 @@ class TrainConfig:
     seed: int = 0
     grad_every: int = 0                # 0: no per-example gradient statistics
     grad_chunk: int = 16
+    grad_method: str = "auto"          # gram, vmap, or auto (gram where the model allows it)
     eval_batch_size: int = 1024
 
     def check(self) -> None:
@@ -48,6 +53,18 @@ class TrainConfig:
             raise ValueError(f"momentum must be in [0, 1), got {self.momentum}")
         if self.batch_size < 1 or self.grad_chunk < 1 or self.grad_every < 0:
             raise ValueError("batch size and gradient chunk must be >= 1, grad_every >= 0")
+        if self.grad_method not in GRAD_METHODS:
+            raise ValueError(f"--grad-method must be one of {', '.join(GRAD_METHODS)}, not {self.grad_method!r}")
+
+
+GRAD_METHODS = ("auto", "gram", "vmap")
+
+
+def statistics_function(model: nn.Module, method: str, chunk: int):
+    """(model, x, y, masks, groups) -> GradientStats by the chosen method (auto: gram if supported)."""
+    if method == "vmap" or (method == "auto" and not supports_gram(model)):
+        return lambda *args: gradient_statistics(*args, chunk=chunk)
+    return gram_gradient_statistics
 
 
 @dataclass
@@ -56,6 +73,7 @@ class TrainRecord:
     correct_seen: list[Tensor] = field(default_factory=list)      # per epoch, bool (n,)
     correct_muted: list[Tensor] = field(default_factory=list)
     test_accuracy: list[float] = field(default_factory=list)      # full network, per epoch
+    test_correct: list[Tensor] = field(default_factory=list)      # full network, per epoch, bool (n_test,)
     grad_step: list[int] = field(default_factory=list)
     grad_epoch: list[float] = field(default_factory=list)
     cosine: dict[str, list[float]] = field(default_factory=dict)        # eq. 3 per group
@@ -70,15 +88,21 @@ def epoch_order(n: int, seed: int, epoch: int) -> Tensor:
 
 
 @torch.no_grad()
-def accuracy(model: nn.Module, images: Tensor, labels: Tensor, mean, std, batch_size: int = 1024) -> float:
-    """Accuracy of the full network (no mask: for one masked layer, the mean of any two halves)."""
+def correct_full(model: nn.Module, images: Tensor, labels: Tensor, mean, std, batch_size: int = 1024) -> Tensor:
+    """Bool (n,): the full network (no mask: for one masked layer, the mean of any two halves)
+    predicts the label."""
     model.eval()
     device = next(model.parameters()).device
-    correct = 0
+    out = torch.empty(images.shape[0], dtype=torch.bool)
     for s in range(0, images.shape[0], batch_size):
         x = to_float(images[s:s + batch_size].to(device), mean, std)
-        correct += int((model(x).argmax(1).cpu() == labels[s:s + batch_size].cpu()).sum())
-    return correct / max(1, images.shape[0])
+        out[s:s + x.shape[0]] = model(x).argmax(1).cpu() == labels[s:s + batch_size].cpu()
+    return out
+
+
+def accuracy(model: nn.Module, images: Tensor, labels: Tensor, mean, std, batch_size: int = 1024) -> float:
+    """Accuracy of the full network."""
+    return float(correct_full(model, images, labels, mean, std, batch_size).float().mean()) if len(images) else 0.0
 
 
 def train_turnover(model: nn.Module, bank: MaskBank, images: Tensor, labels: Tensor, mean, std,
@@ -101,6 +125,7 @@ def train_turnover(model: nn.Module, bank: MaskBank, images: Tensor, labels: Ten
     opt = torch.optim.SGD(model.parameters(), lr=cfg.lr, momentum=cfg.momentum)
     sched = torch.optim.lr_scheduler.MultiStepLR(opt, milestones=list(cfg.milestones), gamma=0.1)
     rec = TrainRecord(cosine={k: [] for k in groups}, contribution={k: [] for k in [*groups, "all"]})
+    grad_stats = statistics_function(model, cfg.grad_method, cfg.grad_chunk) if cfg.grad_every else None
     steps_per_epoch = math.ceil(len(trained) / cfg.batch_size)
     rec.total_steps = steps_per_epoch * cfg.epochs
 
@@ -109,7 +134,11 @@ def train_turnover(model: nn.Module, bank: MaskBank, images: Tensor, labels: Ten
         rec.correct_seen.append(ev.pred_seen == labels.cpu())
         rec.correct_muted.append(ev.pred_muted == labels.cpu())
         rec.train_loss.append(loss)
-        rec.test_accuracy.append(accuracy(model, *test, mean, std, cfg.eval_batch_size) if test else float("nan"))
+        if test:
+            rec.test_correct.append(correct_full(model, *test, mean, std, cfg.eval_batch_size))
+            rec.test_accuracy.append(float(rec.test_correct[-1].float().mean()) if len(test[1]) else float("nan"))
+        else:
+            rec.test_accuracy.append(float("nan"))
         rec.final = ev
         if on_epoch:
             on_epoch(epoch, rec)
@@ -126,8 +155,7 @@ def train_turnover(model: nn.Module, bank: MaskBank, images: Tensor, labels: Ten
             y = labels[idx].to(device)
             masks = bank.masks(idx, device=device)
             if cfg.grad_every and step % cfg.grad_every == 0:
-                st = gradient_statistics(model, x, y, masks, {k: g[idx].cpu() for k, g in groups.items()},
-                                         chunk=cfg.grad_chunk)
+                st = grad_stats(model, x, y, masks, {k: g[idx].cpu() for k, g in groups.items()})
                 rec.grad_step.append(step)
                 rec.grad_epoch.append(epoch - 1 + s / len(order))
                 for k, g in groups.items():

@@ -5,8 +5,11 @@ views        weak (pad-crop, flip) and strong (SimCLR + gaussian blur) augmentat
 simclr       NT-Xent over the 2B-1 in-batch candidates
 recognition  which (network, augmentation) pairs recognise an example; p_t(x), p_t(x~)
 binomial     sorted profiles against sorted binomial noise (MAE, chi-square), epoch alignment
-trainer      training one network of one mode, recording recognition after every epoch
-run          N networks x M augmentations x epochs -> one netCDF (resumable)
+trainer      training one network of one mode, recording recognition after every epoch (the reference)
+wide         N independent networks as one wide network (grouped convolutions, batched projector)
+batched      the N networks of one mode trained as one batch, each exactly as `trainer` trains it alone
+run          N networks x M augmentations x epochs -> one netCDF (resumable; tasks in-process or on
+             grids.executors: local processes, Dask)
 tsne         a small exact t-SNE (numpy) for appendix C.1
 actmax       activation maximisation in pixel space (appendix C.2)
 plots        figures 1-4 and appendix C

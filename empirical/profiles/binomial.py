@@ -19,6 +19,7 @@ import numpy as np
 from scipy import stats
 
 THRESHOLDS = (0.25, 0.5, 0.75)
+ALIGN_TOL = 0.02
 
 
 def sorted_profile(p) -> np.ndarray:
@@ -80,8 +81,8 @@ def compare(p, trials: int, draws: int = 20, seed: int = 0) -> dict:
             "chi2": stat, "dof": dof, "p_value": pval}
 
 
-def align_epochs(mean_p, epochs, thresholds=THRESHOLDS) -> list:
-    """For each threshold, the epoch whose mean p_t is closest to it (section 4.2)."""
+def closest_epochs(mean_p, epochs, thresholds=THRESHOLDS) -> list:
+    """For each threshold, the epoch whose mean p_t is closest to it, reached or not."""
     mean_p = np.asarray(mean_p, dtype=np.float64)
     epochs = np.asarray(epochs)
     ok = np.isfinite(mean_p)
@@ -89,6 +90,22 @@ def align_epochs(mean_p, epochs, thresholds=THRESHOLDS) -> list:
         raise ValueError("no finished epoch to align")
     m, e = mean_p[ok], epochs[ok]
     return [e[int(np.argmin(np.abs(m - q)))].item() for q in thresholds]
+
+
+def reached(mean_p, q: float, tol: float = ALIGN_TOL) -> bool:
+    """The recorded epochs bracket mean p_t = q (to `tol`): some epoch at or below q + tol and some
+    at or above q - tol. Not so when training never got there, or was past it at the first epoch."""
+    m = np.asarray(mean_p, dtype=np.float64)
+    m = m[np.isfinite(m)]
+    return bool(m.size) and m.min() <= q + tol and m.max() >= q - tol
+
+
+def align_epochs(mean_p, epochs, thresholds=THRESHOLDS, tol: float = ALIGN_TOL) -> list:
+    """For each threshold, the epoch whose mean p_t is closest to it (section 4.2), or None when
+    the recorded epochs do not reach it (`reached`): epochs of different methods are compared at
+    equal mean p_t, and a method that never gets there has no such epoch."""
+    close = closest_epochs(mean_p, epochs, thresholds)
+    return [e if reached(mean_p, q, tol) else None for q, e in zip(thresholds, close)]
 
 
 def augmentation_variance(fixed_p, aug_axis: int = 0) -> np.ndarray:

@@ -11,7 +11,7 @@ import numpy as np  # noqa: E402
 import xarray as xr  # noqa: E402
 
 from empirical.profiles import actmax  # noqa: E402
-from empirical.profiles.binomial import THRESHOLDS, align_epochs, binomial_curve  # noqa: E402
+from empirical.profiles.binomial import THRESHOLDS, align_epochs, binomial_curve, closest_epochs  # noqa: E402
 from empirical.profiles.modes import mode_names  # noqa: E402
 from empirical.profiles.summary import done, profiles  # noqa: E402
 from empirical.profiles.tsne import tsne  # noqa: E402
@@ -71,21 +71,31 @@ def figure2(ds, path, draws_seed=0):
 
 
 def figure3(ds, path):
-    """Profiles of all methods at the epochs where mean p_t is closest to 0.25 / 0.5 / 0.75."""
+    """Profiles of all methods at the epochs where mean p_t is closest to 0.25 / 0.5 / 0.75; a method
+    whose recorded epochs do not reach a threshold has no curve in that panel (named there)."""
     ms = _methods(ds)
     epochs = ds["epoch"].values
     fig, axes = plt.subplots(2, len(THRESHOLDS), figsize=(3.3 * len(THRESHOLDS), 6), squeeze=False, sharey=True)
+    missing = {}
     for code, name in ms:
         p, pf = profiles(ds, code)
         for row, (curves, means) in enumerate(((p, p.mean(1)), (pf[:, 0], pf[:, 0].mean(1)))):
             for col, e in enumerate(align_epochs(means, epochs)):
+                if e is None:  # the method does not reach this mean p_t: no curve, named in the panel
+                    missing.setdefault((row, col), []).append(name)
+                    continue
                 t = int(np.where(epochs == e)[0][0])
                 s = np.sort(curves[t])
                 axes[row, col].plot(_rank(s.size), s, lw=1.2, label=f"{name} ({e})")
     for col, q in enumerate(THRESHOLDS):
         axes[0, col].set_title(f"mean p_t ~ {q}")
         for row in range(2):
-            axes[row, col].legend(fontsize=7)
+            ax = axes[row, col]
+            if ax.lines:
+                ax.legend(fontsize=7)
+            if (row, col) in missing:
+                ax.text(0.02, 0.98, "not reached: " + ", ".join(missing[row, col]), transform=ax.transAxes,
+                        fontsize=7, va="top", color="C3")
     axes[0, 0].set_ylabel("p_t(x)")
     axes[1, 0].set_ylabel("p_t(x~)")
     return _save(fig, path)
@@ -99,7 +109,7 @@ def figure4(ds, path, every: int | None = None):
     fig, axes = plt.subplots(1, len(ms), figsize=(3.2 * len(ms), 3), squeeze=False, sharey=True)
     for ax, (code, name) in zip(axes[0], ms):
         p, pf = profiles(ds, code)
-        e = align_epochs(p.mean(1), epochs, (0.5,))[0]
+        e = closest_epochs(p.mean(1), epochs, (0.5,))[0]
         t = int(np.where(epochs == e)[0][0])
         order = np.argsort(p[t])
         step = every or max(1, len(order) // 40)

@@ -1,10 +1,11 @@
 """N networks x M augmentations x epochs on a fixed subset of K training images -> one netCDF.
 
-Dims (method, seed, epoch, augmentation, example). The N networks of a method are trained one
-after the other (sequentially, not vmapped: batch norm's running statistics do not vectorise
-under torch.func, and on one CPU thread a batch of models brings no speed). Each finished
-(method, seed) network is a cell: the file is rewritten atomically after it, with `status` per
-cell, and a rerun with the same configuration resumes with the cells not done.
+Dims (method, seed, epoch, augmentation, example). The N networks of a method train as one batch
+(`batched`: a wide network of grouped convolutions), at most `max_batch` per batch where memory
+is short. A task = (method, a chunk of seed positions); tasks run in this process one after the
+other, or on grids.executors (local worker processes, a Dask cluster) so a cluster can run them.
+The driver alone writes the file: after every finished task, atomically, with `status` per
+(method, seed) cell, and a rerun with the same configuration resumes with the cells not done.
 
 Also stored, from each method's first network after its last epoch: the embeddings of the K
 profiled images (appendix C.1, t-SNE) and activation-maximisation inputs of a few channels per
@@ -13,6 +14,7 @@ block (appendix C.2).
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,7 +27,8 @@ from empirical.datasets import ImageDataset, load_dataset, subset_indices
 from empirical.labels import make_labels
 from empirical.profiles import actmax
 from empirical.profiles.modes import MODES, parse_modes
-from empirical.profiles.trainer import NetSpec, OptSpec, train_network
+from empirical.profiles.batched import train_networks
+from empirical.profiles.trainer import NetSpec, OptSpec
 from grids.netcdf import load_result, save_atomic
 from grids.provenance import config_of, provenance_attrs
 
@@ -59,8 +62,9 @@ class ProfileConfig:
     actmax_channels: int = 4
     actmax_steps: int = 64
     device: str = "cpu"
+    max_batch: int = 0  # networks of a method trained as one batch, per task (0: all N)
 
-    RESUMABLE = ("device", "data_root")
+    RESUMABLE = ("device", "data_root", "max_batch")
 
     def validate(self) -> None:
         parse_modes(",".join(self.methods))
@@ -76,6 +80,7 @@ class ProfileConfig:
             (self.arch in ("small_cnn", "resnet18", "vgg11"), f"unknown architecture {self.arch!r}"),
             (self.cnn_width >= 1 and self.projector_width >= 1, "widths must be positive"),
             (self.actmax_channels >= 0, "--actmax-channels must be >= 0"),
+            (self.max_batch >= 0, "--max-batch must be >= 0 (0: all networks of a method in one batch)"),
         ]
         for ok, msg in checks:
             if not ok:
@@ -176,20 +181,15 @@ def open_or_create(cfg: ProfileConfig, data: ProfileData, out: Path | None) -> x
     return empty_result(cfg, data)
 
 
-def _store_extras(ds: xr.Dataset, mi: int, model, data: ProfileData, cfg: ProfileConfig) -> xr.Dataset:
-    """Embeddings and activation-maximisation images of a method's first network."""
+def extras(model, data: ProfileData, cfg: ProfileConfig) -> dict:
+    """Embeddings (K, D) and activation-maximisation inputs (block, unit, C, H, W) of one network."""
     from empirical.datasets import normalize
 
     model.eval()
     with torch.no_grad():
         x = normalize(data.train.images[data.profiled], data.train)
         emb = torch.cat([model.embed(x[i : i + 512]) for i in range(0, x.shape[0], 512)]).cpu().numpy()
-    n_methods = ds.sizes["method"]
-    if "embedding" not in ds:
-        ds["embedding"] = (("method", "example", "feature"),
-                           np.full((n_methods, ds.sizes["example"], emb.shape[1]), np.nan, dtype=np.float32),
-                           _attrs("encoder output (global average pool) of the clean image, first network, last epoch"))
-    ds["embedding"][mi] = emb
+    out = {"embedding": emb}
     if cfg.actmax_channels:
         shape = tuple(data.train.images.shape[1:])
         imgs, chans = [], []
@@ -198,53 +198,132 @@ def _store_extras(ds: xr.Dataset, mi: int, model, data: ProfileData, cfg: Profil
             ch = torch.randperm(width, generator=torch.Generator().manual_seed(1000 + bi))[: cfg.actmax_channels]
             chans.append(ch.numpy())
             imgs.append(actmax.maximise(model, block, ch.tolist(), shape, steps=cfg.actmax_steps, seed=bi).cpu().numpy())
+        out["actmax"], out["actmax_channel"] = np.stack(imgs), np.stack(chans)
+    return out
+
+
+def store_extras(ds: xr.Dataset, mi: int, ex: dict) -> xr.Dataset:
+    n_methods = ds.sizes["method"]
+    if "embedding" not in ds:
+        ds["embedding"] = (("method", "example", "feature"),
+                           np.full((n_methods, ds.sizes["example"], ex["embedding"].shape[1]), np.nan, dtype=np.float32),
+                           _attrs("encoder output (global average pool) of the clean image, first network, last epoch"))
+    ds["embedding"][mi] = ex["embedding"]
+    if "actmax" in ex:
         if "actmax" not in ds:
-            U = cfg.actmax_channels
+            shape = ex["actmax"].shape
             ds["actmax"] = (("method", "block", "unit", "channel", "y", "x"),
-                            np.full((n_methods, 4, U, *shape), np.nan, dtype=np.float32),
+                            np.full((n_methods, *shape), np.nan, dtype=np.float32),
                             _attrs("input maximising the channel's mean activation (normalised pixel space)"))
-            ds["actmax_channel"] = (("method", "block", "unit"), np.full((n_methods, 4, U), -1, dtype=np.int32),
+            ds["actmax_channel"] = (("method", "block", "unit"), np.full((n_methods, *shape[:2]), -1, dtype=np.int32),
                                     _attrs("channel of the block that the input maximises"))
             ds = ds.assign_coords(block=("block", np.arange(1, 5, dtype=np.int32), _attrs("ResNet-style block (layerN)")))
-        ds["actmax"][mi] = np.stack(imgs)
-        ds["actmax_channel"][mi] = np.stack(chans)
+        ds["actmax"][mi] = ex["actmax"]
+        ds["actmax_channel"][mi] = ex["actmax_channel"]
     return ds
 
 
-def run(cfg: ProfileConfig, out: Path | None = None, on_step=None, on_network=None, log=print) -> xr.Dataset:
-    """Train every (method, seed) network not done yet; save after each when `out` is given."""
+def tasks_todo(cfg: ProfileConfig, ds: xr.Dataset) -> list[tuple[str, list[int]]]:
+    """(method, seed positions) of every network not done, at most cfg.max_batch per task (0: all of a
+    method's networks in one task)."""
+    cap = cfg.max_batch or cfg.networks
+    tasks = []
+    for mi, mode in enumerate(parse_modes(",".join(cfg.methods))):
+        todo = [si for si in range(cfg.networks) if int(ds["status"].values[mi, si]) != DONE]
+        tasks += [(mode.name, todo[i : i + cap]) for i in range(0, len(todo), cap)]
+    return tasks
+
+
+def train_chunk(cfg: ProfileConfig, data: ProfileData, method: str, positions: list[int], on_step=None) -> dict:
+    """Train the networks at seed `positions` of one method as one batch; plain arrays back:
+    recognised (n, epochs, M, K) int8, train_loss (n, epochs), extras of position 0 if trained here."""
+    mode = MODES[method]
+    net = NetSpec(cfg.arch, cfg.cnn_width, cfg.projector_width, data.train.num_classes, cfg.simclr_dim)
+    opt = OptSpec(cfg.simclr_optimizer if mode.contrastive else cfg.optimizer,
+                  cfg.simclr_lr if mode.contrastive else cfg.lr, cfg.weight_decay, 0.9, cfg.temperature)
+    labels = {"clean": data.train.labels, "random": data.random_labels, "none": None}[mode.labels]
+    rec, losses, wide, template = train_networks(
+        mode, [cfg.seed + si for si in positions], data.train, labels, data.train.images[data.profiled],
+        None if labels is None else labels[data.profiled], data.train_index[data.profiled], net, opt, cfg.epochs,
+        cfg.batch_size, cfg.augmentations, cfg.data_seed + 0xB4, on_step=on_step)
+    out = {"method": method, "positions": list(positions), "recognised": rec.cpu().numpy().astype(np.int8),
+           "train_loss": losses.numpy()}
+    if 0 in positions:
+        out["extras"] = extras(wide.network(positions.index(0), template), data, cfg)
+    return out
+
+
+def run_task(cfg_json: str, method: str, positions: list[int]) -> dict:
+    """`train_chunk` in a worker process (a local process or a Dask worker): the data are prepared
+    there, once per process and configuration."""
+    cfg = ProfileConfig(**json.loads(cfg_json))
+    return train_chunk(cfg, _prepared(cfg_json), method, positions)
+
+
+@functools.lru_cache(maxsize=1)
+def _prepared(cfg_json: str) -> ProfileData:
+    cfg = ProfileConfig(**json.loads(cfg_json))
+    return prepare(cfg, torch.device(cfg.device))
+
+
+def record(ds: xr.Dataset, result: dict, methods: list[str]) -> xr.Dataset:
+    """The driver's part: a finished task's arrays into the result, its cells marked done."""
+    mi = methods.index(result["method"])
+    for j, si in enumerate(result["positions"]):
+        ds["recognised"].values[mi, si] = result["recognised"][j]
+        ds["train_loss"].values[mi, si] = result["train_loss"][j]
+    if "extras" in result:
+        ds = store_extras(ds, mi, result["extras"])
+    for si in result["positions"]:
+        ds["status"].values[mi, si] = DONE
+    return ds
+
+
+class TasksFailed(RuntimeError):
+    pass
+
+
+def run(cfg: ProfileConfig, out: Path | None = None, on_step=None, on_task=None, log=print,
+        executor=None) -> xr.Dataset:
+    """Train every (method, seed) network not done yet, a batch of networks per task; the driver
+    records each finished task and saves after it when `out` is given. Tasks run here, one after
+    the other, or on `executor` (grids.executors: local processes or a Dask cluster)."""
     cfg.validate()
     device = torch.device(cfg.device)
     data = prepare(cfg, device)
     ds = open_or_create(cfg, data, out)
-    modes = parse_modes(",".join(cfg.methods))
-    net = NetSpec(cfg.arch, cfg.cnn_width, cfg.projector_width, data.train.num_classes, cfg.simclr_dim)
-    prof_images = data.train.images[data.profiled]
-    prof_index = data.train_index[data.profiled]
-    for mi, mode in enumerate(modes):
-        opt = OptSpec(cfg.simclr_optimizer if mode.contrastive else cfg.optimizer,
-                      cfg.simclr_lr if mode.contrastive else cfg.lr, cfg.weight_decay, 0.9, cfg.temperature)
-        labels = {"clean": data.train.labels, "random": data.random_labels, "none": None}[mode.labels]
-        for si in range(cfg.networks):
-            if int(ds["status"].values[mi, si]) == DONE:
-                continue
-            seed = cfg.seed + si
-            if on_network:
-                on_network(mode, seed)
-            rec, losses, model = train_network(
-                mode, seed, data.train, labels, prof_images, None if labels is None else labels[data.profiled],
-                prof_index, net, opt, cfg.epochs, cfg.batch_size, cfg.augmentations, cfg.data_seed + 0xB4,
-                on_step=on_step)
-            ds["recognised"].values[mi, si] = rec.cpu().numpy().astype(np.int8)
-            ds["train_loss"].values[mi, si] = losses.numpy()
-            if si == 0:
-                ds = _store_extras(ds, mi, model, data, cfg)
-            ds["status"].values[mi, si] = DONE
+    methods = [m.name for m in parse_modes(",".join(cfg.methods))]
+    tasks = tasks_todo(cfg, ds)
+
+    def finish(task, result):
+        nonlocal ds
+        ds = record(ds, result, methods)
+        if log:
+            mean_p = result["recognised"][:, -1].mean(axis=(1, 2))
+            for j, si in enumerate(task[1]):
+                log(f"{task[0]} seed {cfg.seed + si}: final loss {float(result['train_loss'][j, -1]):.3f}, "
+                    f"mean p_t {float(mean_p[j]):.3f}")
+        if out is not None:
+            save_atomic(ds, out)
+        if on_task:
+            on_task(task)
+
+    if executor is None:
+        for task in tasks:
+            finish(task, train_chunk(cfg, data, *task, on_step=on_step))
+        return ds
+    cfg_json = json.dumps(dataclasses.asdict(cfg))
+    failed = []
+    for i, result, error in executor.run(run_task, [(cfg_json, *t) for t in tasks]):
+        if error is not None:
+            failed.append(f"{tasks[i][0]} seeds {[cfg.seed + s for s in tasks[i][1]]}: "
+                          f"{type(error).__name__}: {str(error).strip()[:200]}")
             if log:
-                log(f"{mode.name} seed {seed}: final loss {float(losses[-1]):.3f}, "
-                    f"mean p_t {float(rec[-1].float().mean()):.3f}")
-            if out is not None:
-                save_atomic(ds, out)
+                log("failed: " + failed[-1])
+            continue
+        finish(tasks[i], result)
+    if failed:
+        raise TasksFailed(f"{len(failed)} task(s) failed (rerun to retry them); first: {failed[0]}")
     return ds
 
 

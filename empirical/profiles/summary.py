@@ -23,9 +23,14 @@ def profiles(ds: xr.Dataset, method) -> tuple[np.ndarray, np.ndarray]:
     return r.mean(axis=(0, 2)), r.mean(axis=0)
 
 
+NAN_STATS = dict(p_hat=np.nan, mae=np.nan, floor=np.nan, chi2_p=np.nan, mae_fixed=np.nan, floor_fixed=np.nan,
+                 chi2_p_fixed=np.nan, aug_var=np.nan)
+
+
 def mae_table(ds: xr.Dataset, draws: int = 20) -> list[dict]:
     """One row per (method, epoch choice): the final epoch and the epochs aligned at mean p_t
-    0.25 / 0.5 / 0.75; MAE of p_t(x) and of p_t(x~) (augmentation 0) against Bin(N, p_hat)/N."""
+    0.25 / 0.5 / 0.75; MAE of p_t(x) and of p_t(x~) (augmentation 0) against Bin(N, p_hat)/N.
+    A threshold the method does not reach gets epoch NaN, NaN statistics and a `note`."""
     rows = []
     epochs = ds["epoch"].values
     for code, name in zip(ds["method"].values, mode_names(ds["method"].values)):
@@ -34,9 +39,16 @@ def mae_table(ds: xr.Dataset, draws: int = 20) -> list[dict]:
             continue
         n = r.shape[0]
         p, pf = profiles(ds, code)
-        aligned = align_epochs(p.mean(1), epochs)
+        mean_p = p.mean(1)
+        aligned = align_epochs(mean_p, epochs)
         choices = [("final", epochs[-1])] + [(f"mean~{q:g}", e) for q, e in zip(THRESHOLDS, aligned)]
-        for label, e in choices:
+        for (label, e), q in zip(choices, (None, *THRESHOLDS)):
+            if e is None:
+                where = "never reached" if mean_p.max() < q else "already passed at the first epoch"
+                rows.append({"method": name, "at": label, "epoch": np.nan, "networks": n, **NAN_STATS,
+                             "note": f"mean p_t {where} (range {mean_p.min():.3f}..{mean_p.max():.3f} "
+                                     f"over epochs {epochs[0]}..{epochs[-1]})"})
+                continue
             t = int(np.where(epochs == e)[0][0])
             avg = compare(p[t], n, draws)
             fix = compare(pf[t, 0], n, draws)
@@ -47,12 +59,31 @@ def mae_table(ds: xr.Dataset, draws: int = 20) -> list[dict]:
     return rows
 
 
+def format_alignment(rows: list[dict]) -> str:
+    """Epochs aligned by mean p_t, one line per method; NaN and a reason where not reached."""
+    lines = ["epochs aligned by mean p_t (section 4.2): " + ", ".join(f"{q:g}" for q in THRESHOLDS)]
+    for name in dict.fromkeys(r["method"] for r in rows):
+        cells, notes = [], []
+        for r in rows:
+            if r["method"] != name or not r["at"].startswith("mean~"):
+                continue
+            if np.isnan(r["epoch"]):
+                cells.append(f"{r['at'][5:]}: NaN")
+                notes.append(f"{r['at'][5:]} not reached: {r['note']}")
+            else:
+                cells.append(f"{r['at'][5:]}: epoch {r['epoch']} (mean p {r['p_hat']:.3f})")
+        lines.append(f"  {name:<11} " + "; ".join(cells))
+        lines += [f"  {'':<11} ! {n}" for n in notes]
+    return "\n".join(lines)
+
+
 def format_table(rows: list[dict]) -> str:
     head = (f"{'method':<11} {'at':<9} {'epoch':>5} {'N':>3} {'p_hat':>6} {'MAE':>6} {'floor':>6} {'chi2 p':>8}"
             f" {'MAE~':>6} {'floor~':>6} {'chi2 p~':>8} {'var~':>6}")
     lines = [head]
     for r in rows:
-        lines.append(f"{r['method']:<11} {r['at']:<9} {r['epoch']:>5} {r['networks']:>3} {r['p_hat']:>6.3f} "
+        epoch = "NaN" if np.isnan(r["epoch"]) else str(r["epoch"])
+        lines.append(f"{r['method']:<11} {r['at']:<9} {epoch:>5} {r['networks']:>3} {r['p_hat']:>6.3f} "
                      f"{r['mae']:>6.3f} {r['floor']:>6.3f} {r['chi2_p']:>8.2g} {r['mae_fixed']:>6.3f} "
                      f"{r['floor_fixed']:>6.3f} {r['chi2_p_fixed']:>8.2g} {r['aug_var']:>6.3f}")
     return "\n".join(lines)

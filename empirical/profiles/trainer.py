@@ -1,4 +1,5 @@
 """One network of one mode: training (section 3) and the recognition record after every epoch.
+`batched` trains N of them as one and is what `run` uses; this is the one-network reference.
 
 Supervised and random-label modes: cross-entropy (softmax temperature 1); SimCLR: NT-Xent on two
 strong views per image, both passed through the network as one batch. Optimizer per mode (the

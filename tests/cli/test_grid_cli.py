@@ -9,7 +9,7 @@ from cli.app import app
 from theory.toy_grid import VARIABLES
 
 runner = CliRunner()
-TINY_TOML = "n = [3, 6]\nB = [1, 2]\nseeds = 2\nsteps = 20\nK = 8\nn_probe = 50\nn_test = 50\n"
+TINY_TOML = "n = [3, 6]\nB = [1, 2]\nseeds = 2\nsteps = 20\nK = 8\nn_probe = 50\nn_test = 50\ncapacity = false\n"
 
 
 def run(*args):
@@ -56,7 +56,7 @@ def test_local_processes_complete_and_collect_in_specs_format(local_run):
 def test_status_shows_the_counts(local_run):
     r = run("grid", "status", local_run / "grid")
     assert r.exit_code == 0, r.output
-    assert "done" in r.output and "to do" in r.output and "│    8 │      0 │     0 │     8 │" in r.output
+    assert "done" in r.output and "to do" in r.output and "│    8 │       0 │      0 │     0 │     8 │" in r.output
 
 
 def test_rerun_skips_done_cells(local_run, toml):
@@ -93,7 +93,7 @@ def test_unknown_preset_parameter_and_scale_name_the_valid_ones(tmp_path):
     bad = tmp_path / "bad.toml"
     bad.write_text("n = [3]\nstepz = 3\n")
     one_line_error(run("grid", "run", bad, "--out", tmp_path / "g"), "unknown parameter stepz", "steps")
-    one_line_error(run("grid", "run", "fig14", "--scale", "huge", "--out", tmp_path / "g"), "small, full")
+    one_line_error(run("grid", "run", "fig14", "--scale", "huge", "--out", tmp_path / "g"), "small, full, tiny")
     assert not (tmp_path / "g").exists()
 
 
@@ -122,7 +122,7 @@ def test_status_lists_failed_cells_with_their_error(tmp_path):
     class FailingInProcess:
         workers = 1
 
-        def run(self, fn, tasks):
+        def run(self, fn, tasks, **kw):
             for i, _ in enumerate(tasks):
                 yield i, None, RuntimeError("out of memory")
 
@@ -131,5 +131,20 @@ def test_status_lists_failed_cells_with_their_error(tmp_path):
     assert run_grid(load_toml(spec_file), tmp_path / "grid", FailingInProcess())["failed"] == 8
     r = run("grid", "status", tmp_path / "grid")
     assert r.exit_code == 0, r.output
-    assert "│    0 │      8 │     0 │     8 │" in r.output
+    assert "│    0 │       0 │      8 │     0 │     8 │" in r.output
     assert "failed n=3, B=1, seed=0: RuntimeError: out of memory" in r.output
+
+
+def test_status_tells_cells_left_running_by_a_dead_driver(tmp_path):
+    from grids.cell_grid import RUNNING
+    from grids.engine import open_grid
+    from grids.spec import load_toml
+
+    spec_file = tmp_path / "tiny.toml"
+    spec_file.write_text(TINY_TOML)
+    store = open_grid(tmp_path / "grid", load_toml(spec_file))
+    store.mark(store.cells()[:3], RUNNING)  # what a driver killed with SIGKILL leaves behind
+    r = run("grid", "status", tmp_path / "grid")
+    assert r.exit_code == 0, r.output
+    assert "│    0 │       3 │      0 │     5 │     8 │" in r.output
+    assert "left so by a driver that stopped: rerun" in " ".join(r.output.split())

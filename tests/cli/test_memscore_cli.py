@@ -9,6 +9,7 @@ from typer.testing import CliRunner
 from cli.app import app
 
 runner = CliRunner()
+pytestmark = pytest.mark.usefixtures("one_torch_thread")  # tiny networks: two threads on a busy box crawl
 TINY = ["--dataset", "synthetic", "--n-train", "120", "--n-test", "30", "--hidden", "32", "--epochs", "2",
         "--lr", "0.1", "--batch-size", "32", "--grad-every", "2", "--grad-chunk", "8", "--influence-targets", "3",
         "--show", "2", "--device", "cpu"]
@@ -67,6 +68,9 @@ def test_train_on_a_subset_defined_by_earlier_scores(result, tmp_path):
     (["--hidden", "31"], "even"),
     (["--corrupt", "500"], "cannot corrupt"),
     (["--device", "tpu"], "--device"),
+    (["--grad-method", "loop"], "--grad-method"),
+    (["--split", "valid"], "--split"),
+    (["--test-scores-from", "/nonexistent/x.nc"], "no such file"),
 ])
 def test_bad_input_is_one_line_and_exit_2(tmp_path, args, message):
     r = runner.invoke(app, ["memscore", "run", *TINY, *args, "--out", str(tmp_path / "x.nc")])
@@ -74,6 +78,61 @@ def test_bad_input_is_one_line_and_exit_2(tmp_path, args, message):
     assert message in r.output
     assert "Traceback" not in r.output
     assert not (tmp_path / "x.nc").exists()
+
+
+def test_vmap_and_gram_track_the_same_gradient_statistics(result, tmp_path):
+    out = tmp_path / "vmap.nc"
+    r = runner.invoke(app, ["memscore", "run", *TINY, "--corrupt", "30", "--grad-method", "vmap", "--out", str(out)])
+    assert r.exit_code == 0, r.output
+    fast, ref = xr.load_dataset(result), xr.load_dataset(out)  # the default (auto) takes the Gram path
+    assert json.loads(fast.attrs["config_json"])["grad_method"] == "auto"
+    for name in ("cosine_easy", "cosine_difficult", "contribution_easy", "contribution_all"):
+        np.testing.assert_allclose(fast[name], ref[name], rtol=1e-3, atol=1e-5, err_msg=name)
+    np.testing.assert_array_equal(fast["score"], ref["score"])  # the statistics do not touch training
+
+
+def test_test_subsets_from_a_run_on_the_test_split(result, tmp_path):
+    scored = tmp_path / "test_scores.nc"
+    r = runner.invoke(app, ["memscore", "run", *TINY, "--split", "test", "--n-train", "30", "--n-test", "20",
+                            "--out", str(scored)])
+    assert r.exit_code == 0, r.output
+    sc = xr.load_dataset(scored)
+    assert sc.attrs["split"] == "test" and int(sc["corrupted"].sum()) == 0  # true labels by default
+    out = tmp_path / "fig5.nc"
+    r = runner.invoke(app, ["memscore", "run", *TINY, "--corrupt", "0", "--scores-from", str(result),
+                            "--test-scores-from", str(scored), "--subset-fraction", "0.2", "--out", str(out)])
+    assert r.exit_code == 0, r.output
+    ds = xr.load_dataset(out)
+    assert ds["test_correct"].dims == ("epoch", "test_example") and ds["test_correct"].shape == (3, 30)
+    np.testing.assert_allclose(ds["test_correct"].mean("test_example"), ds["test_accuracy"], rtol=1e-6)
+    np.testing.assert_array_equal(ds["test_dataset_index"], sc["dataset_index"])
+    np.testing.assert_array_equal(ds["test_score"], sc["score"])
+    easy, hard = ds["in_test_easy"].values.astype(bool), ds["in_test_difficult"].values.astype(bool)
+    assert easy.sum() == hard.sum() == 6 and not (easy & hard).any()
+    assert ds["test_score"].values[easy].max() <= ds["test_score"].values[hard].min()
+    assert int(ds["in_easy"].sum()) == 24  # training subsets from --scores-from
+    fig = tmp_path / "fig"
+    r = runner.invoke(app, ["memscore", "plot", str(out), "--out", str(fig)])
+    assert r.exit_code == 0, r.output
+    assert (fig / "dynamics.png").is_file()
+    # the wrong split, or a run that does not cover the test pool, is one line and exit code 2
+    for bad, message in ((result, "split"), (scored, "no score")):
+        extra = ["--n-test", "40"] if bad == scored else []
+        r = runner.invoke(app, ["memscore", "run", *TINY, *extra, "--test-scores-from", str(bad),
+                                "--out", str(tmp_path / "x.nc")])
+        assert r.exit_code == 2 and message in r.output, r.output
+
+
+def test_vgg11_runs_through_the_cli(tmp_path):
+    out = tmp_path / "vgg.nc"
+    r = runner.invoke(app, ["memscore", "run", *TINY, "--model", "vgg11", "--width", "0.0625", "--corrupt", "30",
+                            "--out", str(out)])
+    assert r.exit_code == 0, r.output
+    ds = xr.load_dataset(out)
+    cfg = json.loads(ds.attrs["config_json"])
+    assert cfg["model"] == "vgg11" and cfg["batch_size"] == 32
+    assert ds.sizes["grad_step"] == 4 and np.isfinite(ds["cosine_easy"]).all()  # Gram path through convolutions
+    assert np.isfinite(ds["score"]).all()
 
 
 def test_plot_rejects_foreign_files(tmp_path):

@@ -85,3 +85,27 @@ def test_bad_plot_input(tmp_path):
 def test_resume_refuses_another_configuration(result, tmp_path):
     r = runner.invoke(app, ["profiles", "run", *TINY, "--epochs", "3", "--out", str(result)])
     assert r.exit_code == 2 and "another configuration" in r.output
+
+
+@pytest.mark.parametrize("args,message", [
+    (["--scheduler", "tcp://127.0.0.1:9"], "cannot reach the Dask scheduler"),
+    (["--workers", "0"], "--workers must be at least 1"),
+    (["--workers", "2", "--dask-local", "1"], "at most one of"),
+    (["--max-batch", "-1"], "--max-batch must be >= 0"),
+])
+def test_bad_executor_input_is_one_line_and_exit_2(args, message, tmp_path):
+    r = runner.invoke(app, ["profiles", "run", *TINY, *args, "--out", str(tmp_path / "x.nc")])
+    assert r.exit_code == 2, r.output
+    assert len(r.output.strip().splitlines()) == 1 and message in r.output
+    assert not (tmp_path / "x.nc").exists()
+
+
+def test_max_batch_one_gives_the_batched_result_to_float_tolerance(result, tmp_path):
+    out = tmp_path / "one.nc"
+    r = runner.invoke(app, ["profiles", "run", *TINY, "--methods", "random_aug,simclr", "--max-batch", "1",
+                            "--actmax-channels", "0", "--out", str(out)])
+    assert r.exit_code == 0, r.output
+    assert "epochs aligned by mean p_t" in r.output
+    one, full = xr.load_dataset(out), xr.load_dataset(result).sel({"method": [2, 3]})
+    np.testing.assert_allclose(one["train_loss"], full["train_loss"], rtol=1e-4)
+    assert (one["recognised"].values != full["recognised"].values).mean() < 0.01

@@ -7,24 +7,14 @@ from grids import spec as grid_spec
 from grids.cell_grid import DONE, FAILED
 from grids.engine import load_grid, open_grid, run_grid
 from grids.executors import DaskCluster, LocalProcesses, make_executor
+from tests.grids.in_process import InProcess
 from theory.toy_grid import VARIABLES
 
-TINY = {"n": [3, 6], "B": [1, 2], "seeds": 2, "steps": 20, "K": 8, "n_probe": 50, "n_test": 50}
+TINY = {"n": [3, 6], "B": [1, 2], "seeds": 2, "steps": 20, "K": 8, "n_probe": 50, "n_test": 50, "capacity": False}
+WITH_CAPACITY = {**TINY, "capacity": True}
 
 
-class InProcess:
-    """An executor that runs tasks in this process, so that a test can make a batch fail."""
-    workers = 2
-
-    def run(self, fn, tasks):
-        for i, task in enumerate(tasks):
-            try:
-                yield i, fn(*task), None
-            except Exception as e:
-                yield i, None, e
-
-
-def fake_batch(params, cells, fail_n=None):
+def fake_batch(kind, params, cells, fail_n=None):
     if any(c["n"] == fail_n for c in cells):
         raise RuntimeError(f"boom at n={fail_n}")
     return [{v: float(c["n"] * 10 + c["B"]) for v in VARIABLES} for c in cells]
@@ -34,8 +24,8 @@ def fake_batch(params, cells, fail_n=None):
 def local_dir(tmp_path_factory):
     """The real toy batches, in this process (tests/cli/test_grid_cli.py runs them on processes and Dask)."""
     out = tmp_path_factory.mktemp("local")
-    counts = run_grid(grid_spec.from_dict(TINY), out, InProcess())
-    assert counts == {"todo": 0, "done": 8, "failed": 0}
+    counts = run_grid(grid_spec.from_dict(WITH_CAPACITY), out, InProcess())
+    assert counts == {"todo": 0, "done": 8, "failed": 0, "running": 0}
     return out
 
 
@@ -44,6 +34,8 @@ def test_toy_batches_complete_the_grid(local_dir):
     assert dict(ds.sizes) == {"n": 2, "B": 2, "seed": 2}
     assert (ds.status == DONE).all() and np.isfinite(ds.knn_acc).all()
     assert (ds.error == "").all() and ds.attrs["config_json"]
+    assert 1 <= float(ds.capacity_lower) < float(ds.capacity_upper)  # C_t at the grid's budget
+    assert ds.attrs["grid_kind"] == "toy" and ds.attrs["random_guessing"] == 0.2
     for v in (*VARIABLES, "status", "error"):
         assert ds[v].attrs["long_name"] and "units" in ds[v].attrs
 
@@ -59,24 +51,24 @@ def test_rerun_skips_done_cells(local_dir):
     before = load_grid(local_dir)
 
     class NothingToRun(InProcess):
-        def run(self, fn, tasks):
+        def run(self, fn, tasks, **kw):
             assert tasks == []
             return iter(())
 
-    assert run_grid(grid_spec.from_dict(TINY), local_dir, NothingToRun())["done"] == 8
+    assert run_grid(grid_spec.from_dict(WITH_CAPACITY), local_dir, NothingToRun())["done"] == 8
     xr.testing.assert_identical(load_grid(local_dir)[list(VARIABLES)], before[list(VARIABLES)])
 
 
 def test_failed_cells_keep_their_error_and_are_retried(tmp_path):
     spec = grid_spec.from_dict(TINY)
-    counts = run_grid(spec, tmp_path, InProcess(), run_batch=lambda p, c: fake_batch(p, c, fail_n=6))
-    assert counts == {"todo": 0, "done": 4, "failed": 4}
+    counts = run_grid(spec, tmp_path, InProcess(), run=lambda *a: fake_batch(*a, fail_n=6))
+    assert counts == {"todo": 0, "done": 4, "failed": 4, "running": 0}
     ds = load_grid(tmp_path)
     assert (ds.status.sel(n=6) == FAILED).all() and (ds.error.sel(n=6) == "RuntimeError: boom at n=6").all()
     assert (ds.error.sel(n=3) == "").all()
     seen = []
-    counts = run_grid(spec, tmp_path, InProcess(), run_batch=lambda p, c: seen.extend(c) or fake_batch(p, c))
-    assert counts == {"todo": 0, "done": 8, "failed": 0}
+    counts = run_grid(spec, tmp_path, InProcess(), run=lambda k, p, c: seen.extend(c) or fake_batch(k, p, c))
+    assert counts == {"todo": 0, "done": 8, "failed": 0, "running": 0}
     assert {c["n"] for c in seen} == {6} and len(seen) == 4
     ds = load_grid(tmp_path)
     assert (ds.error == "").all() and float(ds.knn_acc.sel(n=6, B=2, seed=0)) == 62.0

@@ -45,10 +45,63 @@ def test_bad_specs_are_value_errors_naming_the_problem(raw, words):
 
 
 def test_unknown_preset_and_scale_name_the_valid_ones():
-    with pytest.raises(ValueError, match="valid: fig14"):
+    with pytest.raises(ValueError, match="valid: table2, table3, .*fig13, fig14"):
         grid_spec.load("fig99")
-    with pytest.raises(ValueError, match="valid: small, full"):
+    with pytest.raises(ValueError, match="valid: small, full, tiny"):
         grid_spec.preset("fig14", "huge")
+
+
+@pytest.mark.parametrize("scale", grid_spec.SCALES)
+def test_every_preset_builds_at_every_scale(scale):
+    for name in grid_spec.PRESETS:
+        spec = grid_spec.preset(name, scale)
+        assert spec.name == name and spec.size() >= 1 and spec.dims[-1] == "seed"
+        assert all(isinstance(v, (int, float)) for vals in spec.coords.values() for v in vals)
+
+
+def test_training_presets_have_the_papers_axes():
+    t2 = grid_spec.preset("table2", "full")
+    assert t2.dims == ["setting", "dataset", "arch", "seed"]
+    assert t2.labels["setting"] == ["random", "random+DA", "clean", "clean+DA"]
+    assert t2.labels["dataset"] == ["cifar10", "cifar100", "tinyimagenet"] and t2.coords["arch"] == [0, 1]
+    cell = t2.cell_params({"setting": 1, "dataset": 2, "arch": 1, "seed": 0})
+    assert (cell["labels"], cell["augment"], cell["mixup"], cell["dataset"], cell["arch"]) == \
+        ("random", "simclr", "xy", "tinyimagenet", "vgg11")
+    assert t2.cell_params({"setting": 0, "dataset": 0, "arch": 0, "seed": 0})["augment"] == "none"
+    assert grid_spec.preset("table4", "small").to_dict() == grid_spec.preset("table2", "small").to_dict()
+    t3 = grid_spec.preset("table3", "full")
+    assert t3.fixed["subset"] == 1000 and t3.cell_params({"setting": 1, "seed": 0})["iid"] == 50
+    f6 = grid_spec.preset("fig6", "full")
+    assert f6.coords["bank"][-1] == 4096 and f6.labels["bank_labels"] == ["image", "random"]
+    assert grid_spec.preset("fig9", "full").coords["label_classes"][-1] == 0  # per sample
+    assert grid_spec.preset("fig11", "full").coords["label_noise"][-3:] == [0.95, 0.98, 1.0]
+    assert grid_spec.preset("fig8", "full").coords["projector_width"][-1] == 524288
+
+
+def test_training_toml_with_settings(tmp_path):
+    path = tmp_path / "t.toml"
+    path.write_text('kind = "train"\nseeds = 2\nsubset = 64\nlabel_noise = [0, 0.5]\n'
+                    '[[setting]]\nname = "plain"\naugment = "none"\n[[setting]]\nname = "DA"\n')
+    spec = grid_spec.load(str(path))
+    assert spec.dims == ["setting", "label_noise", "seed"] and spec.coords["label_noise"] == [0.0, 0.5]
+    assert spec.cell_params({"setting": 0, "label_noise": 0.5, "seed": 1})["augment"] == "none"
+    assert spec.size() == 8
+
+
+@pytest.mark.parametrize("raw, words", [
+    ({"kind": "train", "epochs": [1, 2]}, ["epochs cannot be swept"]),
+    ({"kind": "train", "setting": [{"name": "a", "lbls": "x"}]}, ["unknown parameter lbls", "labels"]),
+    ({"kind": "train", "setting": [{"name": "a"}, {"name": "a"}]}, ["distinct"]),
+    ({"setting": [{"name": "a"}]}, ["training grids only"]),
+    ({"kind": "train", "arch": ["resnet18", "mlp"]}, ["invalid grid at arch=mlp", "unknown architecture"]),
+    ({"kind": "train", "label_noise": [0.5, 2.0]}, ["invalid grid at label_noise=2.0"]),
+    ({"kind": "lab"}, ["unknown grid kind", "toy, train"]),
+])
+def test_bad_training_specs_name_the_problem(raw, words):
+    with pytest.raises(ValueError) as e:
+        grid_spec.from_dict(raw)
+    for w in words:
+        assert w in str(e.value)
 
 
 def test_batches_share_one_parameter_set_and_spread_over_workers():
@@ -58,3 +111,13 @@ def test_batches_share_one_parameter_set_and_spread_over_workers():
     assert sorted(len(b) for b in out) == [4, 4, 4, 4]
     assert all(len({c["K"] for c in b}) == 1 for b in out)
     assert sum(len(b) for b in batches(spec, cells, workers=1, max_batch=3)) == 16
+
+
+def test_the_example_grid_files_load_and_one_is_the_fig13_preset():
+    from pathlib import Path
+
+    examples = sorted((Path(__file__).parents[2] / "examples" / "grids").glob("*.toml"))
+    assert len(examples) >= 2
+    specs = {p.stem: grid_spec.load(str(p)) for p in examples}
+    assert specs["collapse_steps"].dims == ["n", "B", "steps", "seed"]
+    assert specs["label_noise"].to_dict() == grid_spec.preset("fig13", "small").to_dict()

@@ -8,24 +8,24 @@ import cloudpickle
 import xarray as xr
 
 from grids import spec as grid_spec
-from grids.engine import run_grid, run_toy_batch
+from grids.engine import run_grid, run_task
 from grids.executors import DaskCluster
 from theory.toy_grid import VARIABLES
 
-TINY = {"n": [3, 6], "B": [1, 2], "seeds": 2, "steps": 20, "K": 8, "n_probe": 50, "n_test": 50}
+TINY = {"n": [3, 6], "B": [1, 2], "seeds": 2, "steps": 20, "K": 8, "n_probe": 50, "n_test": 50, "capacity": False}
 
 # Workers cannot import this test module: ship its functions by value.
 cloudpickle.register_pickle_by_value(sys.modules[__name__])
 
 
-def dying_batch(params, cells, marker_dir):
+def dying_batch(kind, params, cells, marker_dir):
     """The first batch to start kills its worker process (as an OOM kill or a lost node would);
     every batch that gets to the end logs its cells."""
     marker = Path(marker_dir) / "killed"
     if not marker.exists():
         marker.write_text("a worker died here")
         os._exit(1)
-    results = run_toy_batch(params, cells)
+    results = run_task(kind, params, cells)
     with open(Path(marker_dir) / "finished.log", "a") as log:
         log.write("".join(f"{c['n']},{c['B']},{c['seed']}\n" for c in cells))
     return results
@@ -36,9 +36,9 @@ def test_a_killed_worker_costs_no_cell_and_duplicates_none(tmp_path):
     recorded = []
     with DaskCluster(local_workers=2) as cluster:
         counts = run_grid(spec, tmp_path / "dask", cluster, max_batch=2, on_batch=recorded.append,
-                          run_batch=functools.partial(dying_batch, marker_dir=str(tmp_path)))
+                          run=functools.partial(dying_batch, marker_dir=str(tmp_path)))
     assert (tmp_path / "killed").exists()  # a worker really died mid-grid
-    assert counts == {"todo": 0, "done": 8, "failed": 0}
+    assert counts == {"todo": 0, "done": 8, "failed": 0, "running": 0}
     assert sum(recorded) == 8  # the driver recorded every cell exactly once
     finished = (tmp_path / "finished.log").read_text().split()
     assert sorted(finished) == sorted(set(finished)) and len(finished) == 8  # no cell computed twice

@@ -3,8 +3,11 @@ import numpy as np
 import pytest
 from hypothesis import given, strategies as st
 
-from empirical.profiles.binomial import (align_epochs, augmentation_variance, chi_square, compare,
+import xarray as xr
+
+from empirical.profiles.binomial import (align_epochs, augmentation_variance, chi_square, closest_epochs, compare,
                                          mae_to_binomial, sorted_profile)
+from empirical.profiles.summary import format_alignment, format_table, mae_table
 
 N, K = 20, 1000
 
@@ -58,6 +61,33 @@ def test_degenerate_profiles():
 def test_alignment_picks_the_closest_mean():
     assert align_epochs([0.1, 0.3, 0.45, 0.8, 0.9], [1, 2, 3, 4, 5]) == [2, 3, 4]
     assert align_epochs([0.1, np.nan, 0.6], [1, 2, 3], (0.5,)) == [3]
+
+
+def test_a_threshold_outside_the_recorded_means_has_no_epoch():
+    slow = [0.05, 0.1, 0.2, 0.3, 0.4]
+    assert align_epochs(slow, [1, 2, 3, 4, 5]) == [3, None, None]  # 0.5 and 0.75 never reached
+    assert closest_epochs(slow, [1, 2, 3, 4, 5]) == [3, 5, 5]
+    assert align_epochs([0.4, 0.55, 0.85], [1, 2, 3]) == [None, 2, 3]  # past 0.25 at the first epoch
+    assert align_epochs([0.2, 0.49], [1, 2], (0.5,)) == [2]  # within the tolerance
+
+
+def test_mae_table_says_which_threshold_a_method_misses():
+    rng = np.random.default_rng(0)
+    E, n, M, K = 4, 5, 2, 60
+    p = np.array([[0.1, 0.3, 0.55, 0.8], [0.05, 0.1, 0.12, 0.27]])  # (method, epoch) mean p_t
+    rec = (rng.random((2, n, E, M, K)) < p[:, None, :, None, None]).astype(np.int8)
+    ds = xr.Dataset({"recognised": (("method", "seed", "epoch", "augmentation", "example"), rec),
+                     "status": (("method", "seed"), np.ones((2, n), dtype=np.int8))},
+                    coords={"method": [0, 3], "epoch": np.arange(1, E + 1)})
+    rows = mae_table(ds, draws=3)
+    by = {(r["method"], r["at"]): r for r in rows}
+    assert [by["supervised", f"mean~{q:g}"]["epoch"] for q in (0.25, 0.5, 0.75)] == [2, 3, 4]
+    assert by["simclr", "mean~0.25"]["epoch"] == 4
+    for q in ("0.5", "0.75"):
+        r = by["simclr", f"mean~{q}"]
+        assert np.isnan(r["epoch"]) and np.isnan(r["mae"]) and "never reached" in r["note"]
+    text = format_alignment(rows) + format_table(rows)
+    assert "0.75 not reached: mean p_t never reached" in text and "NaN" in text
 
 
 def test_augmentation_variance():

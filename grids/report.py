@@ -1,0 +1,115 @@
+"""Every preset of a scale, end to end: run its grid, collect it, draw it, and one Markdown page of it all.
+
+DIR/grids/<preset>/   the resumable grid (rerunning the report resumes every grid)
+DIR/<preset>.nc       the collected grid (SPEC's format)
+DIR/figures/          pictures and Markdown tables
+DIR/report.md         the page: per preset what the paper shows, the wall time, the pictures and tables
+"""
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Callable
+
+from grids import spec as grid_spec
+from grids.engine import collect_grid, run_grid
+from grids.netcdf import save_atomic
+
+WHAT = {
+    "table2": "k-NN probing of the embedding after training on random / clean labels, with and without "
+              "augmentation, and at initialisation (table 2).",
+    "table3": "i.i.d. augmentations (other images of the same true class) on a 1000-image subset (table 3).",
+    "table4": "Linear probing of table 2's runs (table 4).",
+    "fig4": "Layer-wise k-NN probing of a random-label run with augmentation: clean test labels against "
+            "the random training labels (figure 4).",
+    "fig6": "B fixed augmentations per image, label-preserving or random per augmentation (figure 6).",
+    "fig7": "Normalized invariance (eq. 2) per layer over training, four settings (figure 7).",
+    "fig8": "k-NN probing over training for projector widths (figure 8).",
+    "fig9": "k-NN probing over training for the number of random classes, 0 = one per sample (figure 9).",
+    "fig11": "k-NN probing over training for label-noise levels, with augmentation (figure 11).",
+    "fig12": "k-NN probing over training for RandAugment strengths, random labels (figure 12).",
+    "fig13": "Final k-NN probing against label noise, with and without augmentation (figure 13).",
+    "fig14": "The toy of appendix E: k-NN probing over n x B after random-label training, "
+             "with the capacity line n = C_t / B (figure 14).",
+}
+
+
+def run_report(scale: str, out: str | Path, executor, presets: list[str] | None = None,
+               command: str | None = None, on_preset: Callable[[str, int], Callable[[int], None]] | None = None,
+               ) -> Path:
+    """Run, collect and draw each preset; returns the path of report.md (rewritten after every preset)."""
+    from plots.auto import plot_result
+
+    out = Path(out)
+    names = presets or list(grid_spec.PRESETS)
+    unknown = [n for n in names if n not in grid_spec.PRESETS]
+    if unknown:
+        raise ValueError(f"unknown preset {', '.join(unknown)}; valid: {', '.join(grid_spec.PRESETS)}")
+    specs = {name: grid_spec.preset(name, scale) for name in names}
+    sections, walls, t_start = [], {}, time.perf_counter()
+    for name, spec in specs.items():
+        t0 = time.perf_counter()
+        missing = missing_data(spec)
+        if missing:
+            sections.append(f"## {name}\n\n{WHAT.get(name, '')}\n\nSkipped: {missing}.\n")
+            _write(out, scale, sections, walls, time.perf_counter() - t_start, command)
+            continue
+        # table 4 probes table 2's runs: the same grid directory
+        grid_dir = out / "grids" / ("table2" if name == "table4" else name)
+        advance = on_preset(name, spec.size()) if on_preset else None
+        counts = run_grid(spec, grid_dir, executor, on_batch=advance, command=command)
+        ds = collect_grid(grid_dir)
+        ds.attrs["grid_name"] = name
+        save_atomic(ds, out / f"{name}.nc")
+        try:
+            files = plot_result(ds, out / "figures" / f"{name}.png")
+        except ValueError as e:
+            files, note = [], f"(no picture: {e})"
+        else:
+            note = ""
+        walls[name] = time.perf_counter() - t0
+        sections.append(_section(name, spec, counts, walls[name], files, out, note))
+        _write(out, scale, sections, walls, time.perf_counter() - t_start, command)
+    return out / "report.md"
+
+
+def missing_data(spec) -> str | None:
+    """Why a training grid cannot run here (a dataset it needs is not on disk), or None."""
+    if spec.kind != "train":
+        return None
+    from empirical.datasets import load_dataset
+    from grids.train_cells import transfer_targets
+
+    datasets = spec.params["dataset"] if isinstance(spec.params["dataset"], list) else [spec.params["dataset"]]
+    for name in [*datasets, *transfer_targets(spec.params)]:
+        try:
+            load_dataset(name, train=False)
+        except FileNotFoundError as e:
+            return str(e).strip().splitlines()[0]
+    return None
+
+
+def _section(name, spec, counts, wall, files, out: Path, note: str) -> str:
+    lines = [f"## {name}", "", WHAT.get(name, ""), "",
+             f"{spec.size()} cells ({' x '.join(f'{d} {len(v)}' for d, v in spec.coords.items())}); "
+             f"{counts['done']} done, {counts['failed']} failed; {wall:.0f} s. Data: `{name}.nc`.", ""]
+    if note:
+        lines += [note, ""]
+    for f in files:
+        rel = Path(f).relative_to(out)
+        lines += [Path(f).read_text().strip() if Path(f).suffix == ".md" else f"![{name}]({rel.as_posix()})", ""]
+    return "\n".join(lines)
+
+
+def _write(out: Path, scale: str, sections: list[str], walls: dict, total: float, command: str | None) -> None:
+    from grids.provenance import git_commit
+
+    head = [f"# benign-memorization report, scale `{scale}`", "",
+            f"Command: `{command or ''}`; commit {git_commit()}; total wall time {total:.0f} s.", "",
+            "| preset | wall time (s) |", "| --- | --- |",
+            *(f"| {k} | {v:.0f} |" for k, v in walls.items()), ""]
+    text = "\n".join(head + sections) + "\n"
+    out.mkdir(parents=True, exist_ok=True)
+    tmp = out / ".report.md.tmp"
+    tmp.write_text(text)
+    tmp.replace(out / "report.md")

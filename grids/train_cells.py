@@ -1,0 +1,184 @@
+"""Training cells of a grid (tables 2-4, figures 4, 6-9, 11-13): parameters, and one cell's run.
+
+A cell is one `benign train` run (empirical/training.py) in its own folder under the grid
+directory, so a cell interrupted mid-training resumes from its last checkpoint, bit for bit. Its
+learning curve (every `eval_every` epochs, epoch 0 = initialisation) and its final probes come back
+to the driver, which writes them into the grid file.
+
+Parameters beyond `benign train`'s options, numeric so that they can be swept (figures 9, 11-13):
+  label_noise   fraction of labels made random (labels = noise:<f>);
+  label_classes number of random classes C' (labels = classes:<C'>; 0 = one class per sample);
+  randaugment   RandAugment magnitude, the only augmentation (augment = randaugment:<level>);
+  layer_probes  k-NN (clean and random labels) and normalized invariance of every layer at every
+                evaluation (figures 4 and 7); costs about one more evaluation pass per layer;
+  linear_probe  a linear probe of the embedding after training and at initialisation (table 4);
+  transfer      datasets, comma-separated, on which the embedding is k-NN probed after training and
+                at initialisation (figure 10): fitted on a balanced `transfer_subset` of the target's
+                training split (0 = all), scored on its test split (`test_subset` of it, 0 = all).
+The model seed and the label seed of a cell are both its `seed`.
+"""
+from __future__ import annotations
+
+import dataclasses
+import re
+
+import numpy as np
+
+from empirical.training import TrainConfig
+
+RUNTIME_FIELDS = ("out", "seed", "label_seed", "data_root", "download", "compile", "checkpoint_every", "steps")
+TRAIN_DEFAULTS = {
+    **{f.name: f.default for f in dataclasses.fields(TrainConfig) if f.name not in RUNTIME_FIELDS},
+    "label_noise": None, "label_classes": None, "randaugment": None,
+    "layer_probes": False, "linear_probe": True, "transfer": "", "transfer_subset": 0,
+}
+# Swept epochs would give each cell its own epoch axis; the budget is one per grid.
+TRAIN_NOT_SWEPT = ("epochs", "eval_every", "device", "layer_probes", "linear_probe", "transfer")
+
+EPOCH_VARIABLES = {
+    "train_loss": {"long_name": "mean training loss over the epoch's augmented batches", "units": "1"},
+    "train_accuracy": {"long_name": "accuracy on the training labels, clean images", "units": "1"},
+    "knn_accuracy": {"long_name": "k-NN probe of the embedding, clean labels, test accuracy", "units": "1"},
+}
+FINAL_VARIABLES = {
+    "knn_final": {"long_name": "k-NN probe of the embedding after training, clean test accuracy", "units": "1"},
+    "knn_init": {"long_name": "k-NN probe of the embedding at initialisation, clean test accuracy", "units": "1"},
+    "linear_final": {"long_name": "linear probe of the embedding after training, clean test accuracy", "units": "1"},
+    "linear_init": {"long_name": "linear probe of the embedding at initialisation, clean test accuracy", "units": "1"},
+    "train_accuracy_final": {"long_name": "accuracy on the training labels after training (clean images)",
+                             "units": "1"},
+    "train_time": {"long_name": "wall time of the training steps", "units": "s"},
+}
+TRANSFER_VARIABLES = {
+    "knn_transfer": {"long_name": "k-NN probe of the embedding on the target dataset after training, test accuracy",
+                     "units": "1"},
+    "knn_transfer_init": {"long_name": "k-NN probe of the embedding on the target dataset at initialisation",
+                          "units": "1"},
+}
+LAYER_VARIABLES = {
+    "knn_clean": {"long_name": "k-NN probe of the layer, clean labels, test accuracy", "units": "1"},
+    "knn_noisy": {"long_name": "k-NN probe of the layer, training labels, leave-one-out training accuracy",
+                  "units": "1"},
+    "invariance": {"long_name": "mean normalized invariance I (eq. 2) of the layer under the run's augmentation",
+                   "units": "1"},
+}
+
+
+def train_config(params: dict, seed: int, out: str) -> TrainConfig:
+    """The TrainConfig of one cell; ValueError on a bad combination."""
+    p = {k: v for k, v in params.items() if k in TRAIN_DEFAULTS}
+    if p.get("label_noise") is not None:
+        p["labels"] = f"noise:{float(p['label_noise']):g}"
+    if p.get("label_classes") is not None:
+        c = int(p["label_classes"])
+        p["labels"] = "per-sample" if c == 0 else f"classes:{c}"
+    if p.get("randaugment") is not None:
+        p["augment"] = f"randaugment:{int(p['randaugment'])}"
+    from empirical.datasets import NAMES
+
+    unknown = [t for t in transfer_targets(p) if t not in NAMES]
+    if unknown:
+        raise ValueError(f"unknown transfer dataset {', '.join(unknown)}; choose from {', '.join(NAMES)}")
+    fields = {f.name for f in dataclasses.fields(TrainConfig)}
+    cfg = TrainConfig(**{k: v for k, v in p.items() if k in fields}, seed=seed, label_seed=seed, out=out)
+    cfg.validate()
+    return cfg
+
+
+def transfer_targets(params: dict) -> list[str]:
+    return [t.strip() for t in params.get("transfer", "").split(",") if t.strip()]
+
+
+def eval_epochs(params: dict) -> list[float]:
+    """The epochs at which a cell's learning curve is recorded (0 = initialisation)."""
+    epochs, every = params["epochs"], params["eval_every"]
+    points = {0, epochs} | (set(range(every, epochs + 1, every)) if every else set())
+    return [float(e) for e in sorted(points)]
+
+
+def variables(params: dict) -> dict[str, dict]:
+    """name -> attrs, with `dims` (the dimensions after the cell's own) for the grid file."""
+    out = {k: {**a, "dims": ("epoch",)} for k, a in EPOCH_VARIABLES.items()}
+    out.update({k: {**a, "dims": ()} for k, a in FINAL_VARIABLES.items()})
+    if params.get("layer_probes"):
+        out.update({k: {**a, "dims": ("epoch", "layer")} for k, a in LAYER_VARIABLES.items()})
+    if transfer_targets(params):
+        out.update({k: {**a, "dims": ("target",)} for k, a in TRANSFER_VARIABLES.items()})
+    return out
+
+
+def cell_folder(cell: dict) -> str:
+    """A folder name that says which cell it is: setting=1_label_noise=0.2_seed=0."""
+    return "_".join(f"{k}={re.sub(r'[^0-9A-Za-z.+-]', '-', str(v))}" for k, v in cell.items())
+
+
+def run_train_cell(params: dict, cell: dict, folder: str) -> dict:
+    """Worker side: train (or resume) one cell in `folder`; its variables as arrays."""
+    from empirical.augment import parse_augmentation
+    from empirical.networks import LAYERS
+    from empirical.probing import probe_model
+    from empirical.training import build_model, embed_all, train
+    from theory.probes import LinearProbe
+
+    cfg = train_config(params, seed=cell["seed"], out=folder)
+
+    def layer_probes(model, data) -> dict:
+        was_training = model.training
+        res = probe_model(model, data, parse_augmentation(cfg.augment), k=cfg.knn_k, linear=False, seed=cfg.seed)
+        model.train(was_training)
+        return {k: [float(x) for x in res[k]] for k in LAYER_VARIABLES}
+
+    run = train(cfg, resume=True, extra_eval=layer_probes if params.get("layer_probes") else None)
+    history, data, model = run["history"], run["data"], run["model"]
+    by_epoch = {float(row["epoch"]): row for row in history}
+    epochs = eval_epochs(params)
+    out = {k: np.array([by_epoch.get(e, {}).get(k, np.nan) for e in epochs], dtype=float) for k in EPOCH_VARIABLES}
+    if params.get("layer_probes"):
+        nan = [np.nan] * len(LAYERS)
+        out.update({k: np.array([by_epoch.get(e, {}).get(k, nan) for e in epochs], dtype=float)
+                    for k in LAYER_VARIABLES})
+    last, first = history[-1], history[0]
+    out.update(knn_final=last["knn_accuracy"], knn_init=first["knn_accuracy"],
+               train_accuracy_final=last["train_accuracy"], train_time=last["wall_time"],
+               linear_final=np.nan, linear_init=np.nan)
+    device = data.train.images.device
+    initial = build_model(cfg, data, device)
+    if transfer_targets(params):
+        out["knn_transfer"], out["knn_transfer_init"] = (
+            np.array([transfer_knn(net, data, cfg, t, params.get("transfer_subset", 0)) for t in transfer_targets(params)])
+            for net in (model, initial))
+    if params.get("linear_probe", True):
+        for key, net in (("linear_final", model), ("linear_init", initial)):
+            tr = embed_all(net, data.train.images, data.train)["embedding"]
+            te = embed_all(net, data.test.images, data.train)["embedding"]
+            probe = LinearProbe(data.train.num_classes, max_iter=100).fit(tr, data.train.labels)
+            out[key] = float(probe.score(te, data.test.labels))
+    return out
+
+
+def transfer_knn(model, data, cfg: TrainConfig, target: str, reference_size: int) -> float:
+    """k-NN probe of the embedding on another dataset (figure 10), under the training data's normalisation."""
+    from empirical.datasets import load_dataset
+    from empirical.training import embed_all
+    from theory.probes import knn_accuracy
+
+    device = data.train.images.device
+    ref, test = (load_dataset(target, cfg.data_root, train=train, device=device, download=cfg.download)
+                 for train in (True, False))
+    if ref.channels != data.train.channels:
+        raise ValueError(f"cannot transfer from {cfg.dataset} ({data.train.channels} channels) to {target} "
+                         f"({ref.channels} channels)")
+    ref, test = _balanced(ref, reference_size, cfg.subset_seed + 2), _balanced(test, cfg.test_subset, cfg.subset_seed + 3)
+    r = embed_all(model, ref.images, data.train)["embedding"]
+    t = embed_all(model, test.images, data.train)["embedding"]
+    return knn_accuracy(r, ref.labels, t, test.labels, ref.num_classes, k=cfg.knn_k)
+
+
+def _balanced(split, size: int, seed: int):
+    """A class-balanced subset of `size` images of a split (all of it for 0)."""
+    from empirical.datasets import subset_indices
+
+    if not size or size >= len(split):
+        return split
+    idx = subset_indices(split.labels, size, seed, split.num_classes).to(split.images.device)
+    return dataclasses.replace(split, images=split.images[idx], labels=split.labels[idx])

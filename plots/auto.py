@@ -1,0 +1,114 @@
+"""`benign plot FILE`: the picture a result file calls for, from its preset (`grid_name`) or, when
+that is unknown, from its dimensions.
+
+    toy grid over n and B (figure 14)             heatmap, and the scaling collapse when it has capacity
+    bank x bank_labels (figure 6)                 heatmap on a log B axis
+    layer-wise probes (figure 4)                  layers
+    normalized invariance per layer (figure 7)    curves of invariance
+    figures 8, 9, 11, 12                          curves over epochs, one line per swept value
+    figures 10, 13                                lines: final accuracy against label noise
+    tables 2, 3, 4                                table (Markdown)
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import xarray as xr
+
+from plots.grid_result import preset_of
+
+KINDS = ("auto", "heatmap", "curves", "layers", "lines", "table", "collapse")
+
+PRESET_KINDS = {
+    "fig4": ("layers",), "fig6": ("heatmap",), "fig7": ("curves",),
+    "fig8": ("curves",), "fig9": ("curves",), "fig11": ("curves",), "fig12": ("curves",),
+    "fig10": ("lines",), "fig13": ("lines",),
+    "table2": ("table",), "table3": ("table",), "table4": ("table",),
+}
+
+
+def is_toy(ds: xr.Dataset) -> bool:
+    return ds.attrs.get("grid_kind") == "toy" or ("knn_acc" in ds and {"n", "B"} <= set(ds["knn_acc"].dims))
+
+
+def has_capacity(ds: xr.Dataset) -> bool:
+    """A capacity bracket measured for at least one parameter set (the engine leaves NaN until then)."""
+    return ("capacity_lower" in ds and "capacity_upper" in ds
+            and bool((ds["capacity_lower"].fillna(0) > 0).any()))
+
+
+def pick_kinds(ds: xr.Dataset) -> tuple[str, ...]:
+    """The kinds of picture `auto` draws for this file, the main one first; ValueError if none fits."""
+    if is_toy(ds):
+        return ("heatmap", "collapse") if has_capacity(ds) else ("heatmap",)
+    preset = preset_of(ds)
+    if preset in PRESET_KINDS:
+        return PRESET_KINDS[preset]
+    dims = set(ds.dims)
+    if "bank" in dims and "knn_final" in ds:
+        return ("heatmap",)
+    if "layer" in dims and "knn_clean" in ds and "knn_noisy" in ds:
+        return ("layers",)
+    if "epoch" in dims and "knn_accuracy" in ds:
+        return ("curves",)
+    if "knn_final" in ds:
+        return ("lines",) if "label_noise" in dims else ("table",)
+    title = ds.attrs.get("title", "")
+    raise ValueError(f"cannot tell what to draw from this file (title {title!r}, dimensions {', '.join(ds.dims) or 'none'});"
+                     f" it is not a toy or training grid")
+
+
+def pick_kind(ds: xr.Dataset) -> str:
+    return pick_kinds(ds)[0]
+
+
+def _suffixed(out: Path, suffix: str) -> Path:
+    return out.with_name(f"{out.stem}-{suffix}.png")
+
+
+def draw(ds: xr.Dataset, out: Path, kind: str, var: str | None = None) -> list[Path]:
+    """One kind of picture at `out` (a .png; a table goes to the .md next to it)."""
+    if kind == "heatmap":
+        if "bank" in ds.dims and not is_toy(ds):
+            from plots.bank import plot_bank_heatmaps
+            return plot_bank_heatmaps(ds, out, var or "knn_final")
+        from plots.heatmap import plot_heatmaps
+        return plot_heatmaps(ds, out, var or "knn_acc")
+    if kind == "collapse":
+        from plots.collapse import plot_collapse
+        return [plot_collapse(ds, out, var or "knn_acc")]
+    if kind == "curves":
+        if var == "invariance" or (var is None and preset_of(ds) == "fig7"):
+            from plots.invariance import plot_invariance
+            return [plot_invariance(ds, out)]
+        from plots.curves import plot_curves
+        return [plot_curves(ds, out, var or "knn_accuracy")]
+    if kind == "layers":
+        from plots.layers import plot_layers
+        return [plot_layers(ds, out)]
+    if kind == "lines":
+        from plots.final_lines import plot_final_lines
+        return [plot_final_lines(ds, out, var)]
+    if kind == "table":
+        from plots.tables import write_table
+        return [write_table(ds, out, var)]
+    raise ValueError(f"unknown kind {kind!r}; valid: {', '.join(KINDS)}")
+
+
+def plot_result(ds: xr.Dataset, out: str | Path, kind: str = "auto", var: str | None = None) -> list[Path]:
+    """Write the picture(s) (PNG) and/or Markdown table(s) of a loaded result and return their paths.
+
+    `out` names the main picture (its suffix is replaced by .png, or .md for a table); further
+    pictures of `auto` go next to it as OUT-<kind>.png (e.g. fig14-collapse.png). `var` overrides the
+    variable drawn. ValueError with a one-line message when the file is not something this can draw.
+    """
+    if kind not in KINDS:
+        raise ValueError(f"unknown kind {kind!r}; valid: {', '.join(KINDS)}")
+    if var is not None and var not in ds.variables:
+        raise ValueError(f"the file has no variable {var!r}; it has {', '.join(map(str, ds.data_vars))}")
+    out = Path(out).with_suffix(".png")
+    kinds = pick_kinds(ds) if kind == "auto" else (kind,)
+    paths = []
+    for i, k in enumerate(kinds):
+        paths += draw(ds, out if i == 0 else _suffixed(out, k), k, var if i == 0 else None)
+    return paths

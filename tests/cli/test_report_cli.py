@@ -1,0 +1,40 @@
+"""`benign report`: presets run end to end into one Markdown page; reruns resume; bad input is one line."""
+import xarray as xr
+from typer.testing import CliRunner
+
+from cli.app import app
+
+runner = CliRunner()
+
+
+def test_report_runs_draws_and_resumes(tmp_path):
+    args = ["report", "--scale", "tiny", "--presets", "table2,table4", "--out", str(tmp_path), "--workers", "1"]
+    r = runner.invoke(app, args)
+    assert r.exit_code == 0, r.output
+    page = (tmp_path / "report.md").read_text()
+    assert "## table2" in page and "## table4" in page and "| random+DA |" in page
+    assert "k-NN" in page and "linear" in page.lower() and "total wall time" in page
+    t2, t4 = xr.load_dataset(tmp_path / "table2.nc"), xr.load_dataset(tmp_path / "table4.nc")
+    assert t2.attrs["grid_name"] == "table2" and t4.attrs["grid_name"] == "table4"
+    xr.testing.assert_identical(t2.linear_final, t4.linear_final)  # table 4 probes table 2's runs
+    assert not (tmp_path / "grids" / "table4").exists()
+    again = runner.invoke(app, args)
+    assert again.exit_code == 0 and "4 cells" in again.output
+    xr.testing.assert_identical(xr.load_dataset(tmp_path / "table2.nc").knn_final, t2.knn_final)
+
+
+def test_unknown_preset_or_scale_is_one_line(tmp_path):
+    for args, word in ((["--presets", "table2,fig99"], "unknown preset fig99"), (["--scale", "huge"], "tiny")):
+        r = runner.invoke(app, ["report", "--out", str(tmp_path / "r"), *args])
+        assert r.exit_code == 2 and r.output.strip().startswith("error:") and word in r.output, r.output
+        assert len(r.output.strip().splitlines()) == 1
+    assert not (tmp_path / "r").exists()
+
+
+def test_a_preset_whose_data_is_absent_is_skipped_with_the_reason(tmp_path, monkeypatch):
+    monkeypatch.setenv("BENIGN_DATA_ROOT", str(tmp_path / "empty"))  # no MNIST for figure 10's transfer
+    r = runner.invoke(app, ["report", "--scale", "tiny", "--presets", "fig10", "--out", str(tmp_path / "r")])
+    assert r.exit_code == 0, r.output
+    page = (tmp_path / "r" / "report.md").read_text()
+    assert "## fig10" in page and "Skipped: mnist not found" in page
+    assert not (tmp_path / "r" / "grids").exists()

@@ -1,0 +1,112 @@
+"""Training grids (tables 2-4, figures 4-13) through the engine: layout, resume, interruption, GPU resources."""
+import sys
+
+import cloudpickle
+import numpy as np
+import pytest
+
+from grids import spec as grid_spec
+from grids.cell_grid import DONE, RUNNING, TODO
+from grids.engine import _resources, load_grid, open_grid, run_grid
+from grids.executors import DaskCluster
+from tests.grids.in_process import InProcess
+
+cloudpickle.register_pickle_by_value(sys.modules[__name__])
+
+TINY = {"kind": "train", "subset": 40, "test_subset": 60, "cnn_width": 4, "projector_width": 16, "batch_size": 20,
+        "epochs": 2, "eval_every": 1, "seeds": 1, "setting": [{"name": "random", "labels": "random", "augment": "none"},
+                                                               {"name": "clean+DA", "labels": "clean"}]}
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    out = tmp_path_factory.mktemp("train_grid")
+    spec = grid_spec.from_dict({**TINY, "layer_probes": True})
+    assert run_grid(spec, out, InProcess())["done"] == 2
+    return out
+
+
+def test_a_training_grid_holds_curves_layers_and_final_probes(trained):
+    ds = load_grid(trained)
+    assert ds.attrs["grid_kind"] == "train" and ds.attrs["random_guessing"] == 0.1
+    assert list(ds.setting_name.values) == ["random", "clean+DA"]
+    assert list(ds.epoch.values) == [0.0, 1.0, 2.0] and ds.knn_accuracy.dims == ("setting", "seed", "epoch")
+    assert ds.knn_clean.dims == ("setting", "seed", "epoch", "layer") and ds.layer_name.values[4] == "embedding"
+    for v in ("knn_accuracy", "knn_final", "linear_final", "linear_init", "knn_clean", "knn_noisy"):
+        assert ((ds[v] >= 0) & (ds[v] <= 1)).all(), v
+    assert np.isfinite(ds.invariance).all() and (ds.status == DONE).all()
+    # both settings start from the network of seed 0: the same probe at initialisation
+    assert ds.knn_init.sel(setting=0).item() == ds.knn_init.sel(setting=1).item()
+    np.testing.assert_allclose(ds.knn_final, ds.knn_accuracy.isel(epoch=-1))
+    # the embedding's layer probe is the learning curve's k-NN probe
+    np.testing.assert_allclose(ds.knn_clean.isel(layer=4), ds.knn_accuracy, atol=1e-12)
+    assert (trained / "cells" / "setting=1_seed=0" / "checkpoint.pt").is_file()
+
+
+def test_rerun_of_a_done_training_grid_runs_nothing(trained):
+    class Refuse(InProcess):
+        def run(self, fn, tasks, **kw):
+            assert tasks == []
+            return iter(())
+
+    spec = grid_spec.from_dict({**TINY, "layer_probes": True})
+    assert run_grid(spec, trained, Refuse())["done"] == 2
+
+
+class Interrupted(InProcess):
+    """Hands out every task, finishes the first, then the driver is interrupted (Ctrl-C)."""
+
+    def run(self, fn, tasks, on_submit=None, resources=None):
+        for i in range(len(tasks)):
+            on_submit(i)
+        yield 0, fn(*tasks[0]), None
+        raise KeyboardInterrupt
+
+
+def fake_cell(kind, params, cell, folder):
+    return [{"knn_final": 0.5}]
+
+
+def test_an_interrupted_driver_leaves_no_cell_running(tmp_path):
+    spec = grid_spec.from_dict(TINY)
+    with pytest.raises(KeyboardInterrupt):
+        run_grid(spec, tmp_path, Interrupted(), run=fake_cell)
+    ds = load_grid(tmp_path)
+    assert list(ds.status.values.ravel()) == [DONE, TODO] and not (ds.status == RUNNING).any()
+    assert not (tmp_path / "driver.json").exists()
+    assert run_grid(spec, tmp_path, InProcess(), run=fake_cell)["done"] == 2
+
+
+def test_a_cell_left_running_by_a_dead_driver_is_run_again(tmp_path):
+    spec = grid_spec.from_dict(TINY)
+    store = open_grid(tmp_path, spec)
+    store.mark(store.cells(), RUNNING)  # as a driver killed with SIGKILL leaves them
+    assert run_grid(spec, tmp_path, InProcess(), run=fake_cell) == {"todo": 0, "done": 2, "failed": 0, "running": 0}
+
+
+def test_training_cells_ask_dask_for_a_gpu_when_workers_have_one(tmp_path):
+    spec = grid_spec.from_dict(TINY)
+    with DaskCluster(local_workers=1, resources={"GPU": 1}) as cluster:
+        assert cluster.has_gpus and _resources(spec, cluster) == {"GPU": 1}
+        assert _resources(grid_spec.from_dict({**TINY, "device": "cpu"}), cluster) is None
+        assert _resources(grid_spec.preset("fig14", "tiny"), cluster) is None
+        assert run_grid(spec, tmp_path, cluster, run=fake_cell)["done"] == 2
+    with DaskCluster(local_workers=1) as cluster:
+        assert not cluster.has_gpus and _resources(spec, cluster) is None
+
+
+def test_transfer_probes_the_embedding_on_another_dataset(tmp_path, monkeypatch):
+    """Figure 10: Fashion-MNIST (Debian's copy) -> an MNIST written in its on-disk format."""
+    from tests.empirical.fixtures import write_mnist_like
+
+    write_mnist_like(tmp_path / "data", folder="MNIST", n_train=80, n_test=40)
+    monkeypatch.setenv("BENIGN_DATA_ROOT", str(tmp_path / "data"))
+    spec = grid_spec.from_dict({**TINY, "setting": TINY["setting"][:1], "epochs": 1, "linear_probe": False,
+                                "transfer": "mnist", "transfer_subset": 50})
+    assert run_grid(spec, tmp_path / "grid", InProcess())["done"] == 1
+    ds = load_grid(tmp_path / "grid")
+    assert ds.knn_transfer.dims == ("setting", "seed", "target") and list(ds.target_name.values) == ["mnist"]
+    assert 0 <= ds.knn_transfer.item() <= 1 and 0 <= ds.knn_transfer_init.item() <= 1
+    assert np.isnan(ds.linear_final.item())
+    with pytest.raises(ValueError, match="unknown transfer dataset cifar1000"):
+        grid_spec.from_dict({**TINY, "transfer": "cifar1000"})

@@ -1,0 +1,47 @@
+"""The scaling collapse: a planted perfect collapse against n*B / C_t is found, and n*B alone is not."""
+import numpy as np
+import pytest
+
+from plots.collapse import collapse_points, collapse_spread, plot_collapse
+from tests.plots.synthetic_results import planted_collapse, toy_grid
+
+
+def test_a_planted_collapse_has_no_spread_against_nB_over_capacity_only():
+    spread = collapse_spread(planted_collapse())
+    assert spread["cells"] == 4 * 5 * 3
+    assert spread["capacities"] == [8.0, 32.0, 128.0]
+    assert spread["nB_over_capacity"]["rms"] < 1e-9 and spread["nB_over_capacity"]["r2"] > 1 - 1e-9
+    assert spread["nB"]["rms"] > 0.05 and spread["nB"]["r2"] < 0.9
+    assert spread["seed_noise_rms"] == 0.0  # every seed of the plant is the same
+
+
+def test_with_one_capacity_both_axes_order_the_cells_alike():
+    spread = collapse_spread(toy_grid())
+    assert spread["capacities"] == [12.5]
+    assert spread["nB"] == pytest.approx(spread["nB_over_capacity"])
+    assert spread["seed_noise_rms"] > 0
+
+
+def test_points_are_cell_means_with_the_bracket_middle():
+    ds = toy_grid(capacity=(10.0, 14.0))
+    p = collapse_points(ds)
+    mean = ds.knn_acc.mean("seed").transpose("n", "B").values.ravel()
+    np.testing.assert_allclose(p["y"], mean)
+    np.testing.assert_allclose(p["x"], p["n"] * p["B"] / 12.0)
+
+
+def test_cells_not_done_are_left_out_and_an_unbounded_bracket_uses_its_lower_end():
+    ds = toy_grid(capacity=(10.0, np.nan))  # NaN: no failure found up to the search's limit
+    ds["status"][0, 0, :] = 0
+    p = collapse_points(ds)
+    assert p["y"].size == 8 and np.all(p["capacity"] == 10.0)
+
+
+def test_the_picture_is_written(tmp_path):
+    path = plot_collapse(planted_collapse(), tmp_path / "c.png")
+    assert path.stat().st_size > 1000
+
+
+def test_a_grid_without_capacity_is_refused_in_one_line():
+    with pytest.raises(ValueError, match="capacity_lower"):
+        collapse_spread(toy_grid(capacity=None))
