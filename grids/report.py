@@ -26,6 +26,8 @@ WHAT = {
     "fig7": "Normalized invariance (eq. 2) per layer over training, four settings (figure 7).",
     "fig8": "k-NN probing over training for projector widths (figure 8).",
     "fig9": "k-NN probing over training for the number of random classes, 0 = one per sample (figure 9).",
+    "fig10": "Transfer: k-NN probing of the embedding on other datasets against label noise, with and "
+             "without augmentation (figure 10).",
     "fig11": "k-NN probing over training for label-noise levels, with augmentation (figure 11).",
     "fig12": "k-NN probing over training for RandAugment strengths, random labels (figure 12).",
     "fig13": "Final k-NN probing against label noise, with and without augmentation (figure 13).",
@@ -49,14 +51,16 @@ def run_report(scale: str, out: str | Path, executor, presets: list[str] | None 
     sections, walls, t_start = [], {}, time.perf_counter()
     for name, spec in specs.items():
         t0 = time.perf_counter()
+        advance = on_preset(name, spec.size()) if on_preset else None
         missing = missing_data(spec)
         if missing:
+            if advance is not None:
+                advance(spec.size())
             sections.append(f"## {name}\n\n{WHAT.get(name, '')}\n\nSkipped: {missing}.\n")
             _write(out, scale, sections, walls, time.perf_counter() - t_start, command)
             continue
         # table 4 probes table 2's runs: the same grid directory
         grid_dir = out / "grids" / ("table2" if name == "table4" else name)
-        advance = on_preset(name, spec.size()) if on_preset else None
         counts = run_grid(spec, grid_dir, executor, on_batch=advance, command=command)
         ds = collect_grid(grid_dir)
         ds.attrs["grid_name"] = name

@@ -119,5 +119,5 @@ def test_the_example_grid_files_load_and_one_is_the_fig13_preset():
     examples = sorted((Path(__file__).parents[2] / "examples" / "grids").glob("*.toml"))
     assert len(examples) >= 2
     specs = {p.stem: grid_spec.load(str(p)) for p in examples}
-    assert specs["collapse_steps"].dims == ["n", "B", "steps", "seed"]
+    assert specs["collapse_K"].dims == ["n", "B", "K", "seed"]
     assert specs["label_noise"].to_dict() == grid_spec.preset("fig13", "small").to_dict()
