@@ -145,6 +145,8 @@ def run_cmd(
 def plot_cmd(
     result: Path = typer.Argument(..., help="a `memscore run` result file"),
     out: Path = typer.Option(..., "--out", help="folder for the PNG files"),
+    control: Optional[Path] = typer.Option(None, "--control", help="a run with --train-subset not-difficult: its "
+                                                                    "difficult-subset curves are drawn dotted (fig. 5)"),
 ):
     """Figures 2-6 and 9 and the appendix-C image grids of a run."""
     from empirical.memscore.experiment import TITLE
@@ -154,5 +156,8 @@ def plot_cmd(
     ds = load_result(result, require_title=TITLE, require_vars=("score", "correct_seen", "showcase_image"))
     if out.exists() and not out.is_dir():
         raise ValueError(f"--out {out} exists and is not a folder")
-    for p in plot_all(ds, out):
+    control_ds = None
+    if control is not None:
+        control_ds = load_result(control, require_title=TITLE, require_vars=("correct_seen", "dataset_index"))
+    for p in plot_all(ds, out, control_ds):
         typer.echo(str(p))

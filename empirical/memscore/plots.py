@@ -3,7 +3,8 @@
 - histogram: memorization scores, clean vs corrupted examples (figure 2);
 - dynamics: training accuracy of the whole set and of the easy / difficult subsets (figures 3a, 5a/c,
   6), test accuracy of the whole test pool and of its easy / difficult subsets (figures 3b, 5b/d),
-  and the seen vs muted halves (figure 9);
+  and the seen vs muted halves (figure 9); with a control run trained without the difficult subset
+  (`--train-subset not-difficult`), its difficult-subset curves dotted (figure 5's control);
 - gradients: eq. 3 cosine within the subsets and eq. 4 contribution over training (figure 4);
 - examples: per class, the lowest and the highest scores with (label, seen, muted) predictions
   (appendix C, figures 7, 8).
@@ -47,7 +48,23 @@ def histogram(ds: xr.Dataset, path: Path, bins: int = 60) -> Path:
     return _save(fig, path)
 
 
-def dynamics(ds: xr.Dataset, path: Path) -> Path:
+def control_curves(ds: xr.Dataset, control: xr.Dataset) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """Figure 5's control: accuracy of *this* run's difficult subsets (training pool, test pool) over
+    the epochs of a run trained without them; examples matched by dataset index.
+    Returns {"train" | "test": (epochs, accuracy)} for the pools both runs share."""
+    out = {}
+    for pool, mask, index, correct in (("train", "in_difficult", "dataset_index", "correct_seen"),
+                                       ("test", "in_test_difficult", "test_dataset_index", "test_correct")):
+        if mask not in ds or correct not in control or index not in control:
+            continue
+        wanted = ds[index].values[ds[mask].values.astype(bool)]
+        hit = np.isin(control[index].values, wanted)
+        if hit.any():
+            out[pool] = (control["epoch"].values, control[correct].values[:, hit].astype(float).mean(1))
+    return out
+
+
+def dynamics(ds: xr.Dataset, path: Path, control: xr.Dataset | None = None) -> Path:
     epoch = ds["epoch"].values
     cs = ds["correct_seen"].values.astype(float)
     trained = ds["trained"].values.astype(bool)
@@ -60,6 +77,9 @@ def dynamics(ds: xr.Dataset, path: Path) -> Path:
             ls = "-" if (m & trained).any() else "--"
             ax.plot(epoch, cs[:, m].mean(1), color=color, ls=ls,
                     label=f"{name} ({m.sum()}{'' if ls == '-' else ', not trained on'})")
+    controls = control_curves(ds, control) if control is not None else {}
+    if "train" in controls:
+        ax.plot(*controls["train"], color="C3", ls=":", label="difficult, control: trained without them")
     ax.set(xlabel="epoch", ylabel="training accuracy (seen halves)", title="training dynamics", ylim=(0, 1.02))
     ax.legend(fontsize=8)
     ax = axes[1]
@@ -70,6 +90,8 @@ def dynamics(ds: xr.Dataset, path: Path) -> Path:
         for name, color in (("easy", "C0"), ("difficult", "C3")):
             m = ds[f"in_test_{name}"].values.astype(bool)
             ax.plot(epoch, tc[:, m].mean(1), color=color, label=f"{name} ({m.sum()})")
+    if "test" in controls:
+        ax.plot(*controls["test"], color="C3", ls=":", label="difficult, control: trained without them")
     ax.set(xlabel="epoch", ylabel="test accuracy (full network)", title="test dynamics", ylim=(0, 1.02))
     ax.legend(fontsize=8)
     ax = axes[2]
@@ -131,9 +153,9 @@ def example_grid(ds: xr.Dataset, path: Path, kind: int) -> Path:
     return _save(fig, path)
 
 
-def plot_all(ds: xr.Dataset, out_dir: Path) -> list[Path]:
+def plot_all(ds: xr.Dataset, out_dir: Path, control: xr.Dataset | None = None) -> list[Path]:
     out_dir = Path(out_dir)
-    paths = [histogram(ds, out_dir / "scores_histogram.png"), dynamics(ds, out_dir / "dynamics.png")]
+    paths = [histogram(ds, out_dir / "scores_histogram.png"), dynamics(ds, out_dir / "dynamics.png", control)]
     if "grad_step" in ds.dims:
         paths.append(gradients(ds, out_dir / "gradients.png"))
     if ds.sizes.get("showcase", 0):

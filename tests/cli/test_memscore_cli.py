@@ -156,3 +156,24 @@ def test_tiny_fashion_mnist_run(tmp_path):
     ds = xr.load_dataset(out)
     assert ds.attrs["dataset"] == "fashion-mnist" and ds["showcase_image"].shape[1:] == (1, 28, 28)
     assert "grad_step" not in ds.dims
+
+
+def test_figure5_control_is_the_difficult_subset_of_a_run_trained_without_it(result, tmp_path):
+    from empirical.memscore.plots import control_curves
+
+    control = tmp_path / "control.nc"
+    r = runner.invoke(app, ["memscore", "run", *TINY, "--corrupt", "0", "--scores-from", str(result),
+                            "--train-subset", "not-difficult", "--out", str(control)])
+    assert r.exit_code == 0, r.output
+    main, ctrl = xr.load_dataset(result), xr.load_dataset(control)
+    curves = control_curves(ctrl, ctrl)
+    difficult = ctrl["in_difficult"].values.astype(bool)
+    assert not (difficult & ctrl["trained"].values.astype(bool)).any()  # the control never trains on them
+    np.testing.assert_allclose(curves["train"][1], ctrl["correct_seen"].values[:, difficult].mean(1))
+    # matched by dataset index: a run is its own control exactly
+    np.testing.assert_allclose(control_curves(main, main)["train"][1],
+                               main["correct_seen"].values[:, main["in_difficult"].values.astype(bool)].mean(1))
+    r = runner.invoke(app, ["memscore", "plot", str(control), "--control", str(control), "--out", str(tmp_path / "f")])
+    assert r.exit_code == 0 and (tmp_path / "f" / "dynamics.png").is_file(), r.output
+    r = runner.invoke(app, ["memscore", "plot", str(result), "--control", str(tmp_path / "no.nc"), "--out", str(tmp_path / "g")])
+    assert r.exit_code == 2 and "no such file" in r.output
