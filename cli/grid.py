@@ -5,6 +5,7 @@ from pathlib import Path
 
 import numpy as np
 import typer
+import xarray as xr
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from rich.table import Table
@@ -68,11 +69,35 @@ def status(out: Path = typer.Argument(..., help="directory of a grid")):
     console.print(table)
     if (s == RUNNING).any() and driver_alive(out) is False:
         console.print("the cells marked running were left so by a driver that stopped: rerun to do them")
+    for line in _running_training_cells(out, ds):
+        console.print(line, markup=False)
     failed = ds["status"].where(ds["status"] == FAILED).to_dataframe().dropna().index
     for cell in list(failed)[:10]:
         coords = dict(zip(ds["status"].dims, cell if isinstance(cell, tuple) else (cell,)))
         where = ", ".join(f"{k}={v}" for k, v in coords.items())
         console.print(f"failed {where}: {ds['error'].sel(coords).item()}", markup=False)
+
+
+def _running_training_cells(out: Path, ds) -> list[str]:
+    """Training cells in progress: epochs done and the last k-NN probe, from each cell's history.nc."""
+    if ds.attrs.get("grid_kind") != "train":
+        return []
+    from grids.engine import CELLS_DIR
+    from grids.train_cells import cell_folder
+
+    lines = []
+    running = ds["status"].where(ds["status"] == RUNNING).to_dataframe().dropna().index
+    for cell in list(running)[:20]:
+        coords = dict(zip(ds["status"].dims, cell if isinstance(cell, tuple) else (cell,)))
+        history = out / CELLS_DIR / cell_folder(coords) / "history.nc"
+        where = ", ".join(f"{k}={v}" for k, v in coords.items())
+        try:
+            h = xr.load_dataset(history)
+            lines.append(f"running {where}: epoch {float(h.epoch[-1]):g} of {int(ds.epoch[-1])}, "
+                         f"k-NN {float(h.knn_accuracy[-1]):.3f}")
+        except (OSError, ValueError, IndexError):
+            lines.append(f"running {where}: no epoch finished yet")
+    return lines
 
 
 @app.command()

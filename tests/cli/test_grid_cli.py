@@ -148,3 +148,20 @@ def test_status_tells_cells_left_running_by_a_dead_driver(tmp_path):
     assert r.exit_code == 0, r.output
     assert "│    0 │       3 │      0 │     5 │     8 │" in r.output
     assert "left so by a driver that stopped: rerun" in " ".join(r.output.split())
+
+
+def test_status_shows_the_progress_of_running_training_cells(tmp_path):
+    from grids.cell_grid import RUNNING
+    from grids.engine import open_grid
+    from grids.spec import from_dict
+
+    spec = from_dict({"kind": "train", "epochs": 4, "eval_every": 2, "seeds": 2})
+    store = open_grid(tmp_path, spec)
+    store.mark(store.cells(), RUNNING)
+    folder = tmp_path / "cells" / "seed=0"
+    folder.mkdir(parents=True)
+    xr.Dataset({"knn_accuracy": ("epoch", [0.3, 0.55])}, coords={"epoch": [0.0, 2.0]}).to_netcdf(folder / "history.nc")
+    r = run("grid", "status", tmp_path)
+    assert r.exit_code == 0, r.output
+    assert "running seed=0: epoch 2 of 4, k-NN 0.550" in r.output
+    assert "running seed=1: no epoch finished yet" in r.output
