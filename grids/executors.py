@@ -38,7 +38,7 @@ class LocalProcesses:
         # spawn, not fork: a forked child of a process that has used torch's OpenMP pool can hang.
         self._pool = self._pool or ProcessPoolExecutor(self.workers, mp_context=multiprocessing.get_context("spawn"),
                                                       initializer=_one_torch_thread)
-        yield from _throttled(lambda task: self._pool.submit(fn, *task), tasks, self.workers, on_submit,
+        yield from _throttled(lambda task: self._pool.submit(fn, *task), tasks, lambda: self.workers, on_submit,
                               lambda futures: next(as_completed(futures)), _local_outcome)
 
     def close(self) -> None:
@@ -53,12 +53,13 @@ class LocalProcesses:
         self.close()
 
 
-def _throttled(submit, tasks, limit, on_submit, first_done, outcome):
-    """Keep at most `limit` tasks in flight; yield (index, result, error) as each finishes."""
+def _throttled(submit, tasks, limit: Callable[[], int], on_submit, first_done, outcome):
+    """Keep at most `limit()` tasks in flight, asked anew as tasks finish (a Slurm cluster grows while
+    its jobs start); yield (index, result, error) as each finishes."""
     pending, next_task = {}, 0
     try:
         while pending or next_task < len(tasks):
-            while next_task < len(tasks) and len(pending) < limit:
+            while next_task < len(tasks) and len(pending) < limit():
                 pending[submit(tasks[next_task])] = next_task
                 if on_submit is not None:
                     on_submit(next_task)
@@ -134,7 +135,7 @@ class DaskCluster:
         def first_done(futures):
             return next(iter(wait(list(futures), return_when="FIRST_COMPLETED").done))
 
-        yield from _throttled(submit, tasks, self.workers, on_submit, first_done, _dask_outcome)
+        yield from _throttled(submit, tasks, lambda: self.workers, on_submit, first_done, _dask_outcome)
 
     def close(self) -> None:
         self.client.close()

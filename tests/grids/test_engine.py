@@ -88,3 +88,32 @@ def test_unreachable_scheduler_is_a_value_error_before_anything_starts():
         DaskCluster(address="tcp://127.0.0.1:1", connect_timeout=0.5)
     with pytest.raises(ValueError, match="at most one"):
         make_executor(workers=2, dask_local=2)
+
+
+def test_throttle_follows_a_growing_cluster_and_runs_every_task_once():
+    """At most limit() tasks in flight, re-read as tasks finish (Slurm workers join while jobs start)."""
+    from concurrent.futures import Future
+
+    from grids.executors import _local_outcome, _throttled
+
+    limits = iter([1, 1, 1, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3])
+    state = {"limit": 1, "in_flight": 0, "max": 0}
+
+    def limit():
+        state["limit"] = next(limits)
+        return state["limit"]
+
+    def submit(task):
+        state["in_flight"] += 1
+        state["max"] = max(state["max"], state["in_flight"])
+        assert state["in_flight"] <= state["limit"]
+        f = Future()
+        f.set_result(task[0] * 2)
+        return f
+
+    def first_done(pending):
+        state["in_flight"] -= 1
+        return next(iter(pending))
+
+    out = list(_throttled(submit, [(i,) for i in range(6)], limit, None, first_done, _local_outcome))
+    assert sorted(out) == [(i, 2 * i, None) for i in range(6)] and state["max"] == 3
