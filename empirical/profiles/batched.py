@@ -9,13 +9,13 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from empirical.augment import BankDraws
 from empirical.datasets import ImageDataset, normalize
 from empirical.profiles import views
 from empirical.profiles.modes import Mode
 from empirical.profiles.recognition import recognise_classes, recognise_pairs
 from empirical.profiles.simclr import nt_xent
-from empirical.profiles.trainer import NetSpec, OptSpec, _generator, build_model, epoch_batches, make_optimizer
+from empirical.profiles.trainer import (NetSpec, OptSpec, _generator, bank_views, build_model, chunked_forward,
+                                        epoch_batches, make_optimizer)
 from empirical.profiles.wide import WideNetwork
 
 
@@ -25,11 +25,6 @@ def build_wide(mode: Mode, net: NetSpec, channels: int, seeds: list[int], device
     return WideNetwork(models).to(device), models[0]
 
 
-def _forward(wide: WideNetwork, x: Tensor, chunk: int) -> Tensor:
-    """Same (k, C, H, W) images for every network -> (k, N, outputs)."""
-    return torch.cat([wide(x[i : i + chunk]) for i in range(0, x.shape[0], chunk)])
-
-
 @torch.no_grad()
 def recognise_wide(wide: WideNetwork, mode: Mode, images: Tensor, labels: Tensor | None, index: Tensor,
                    num_aug: int, bank_seed: int, stats: ImageDataset, batch_size: int, chunk: int = 256) -> Tensor:
@@ -37,18 +32,14 @@ def recognise_wide(wide: WideNetwork, mode: Mode, images: Tensor, labels: Tensor
     was = wide.training
     wide.eval()
     rows = []
-    for m in range(num_aug):
-        if mode.augment == "none" and m > 0:
-            rows.append(rows[0])  # A(x~|x) = delta: every "augmentation" is the image itself
-            continue
-        if mode.contrastive:
-            z1, z2 = (_forward(wide, normalize(views.augment(
-                mode.augment, images, BankDraws(bank_seed, index, torch.full_like(index, 2 * m + j))), stats), chunk)
-                for j in (0, 1))
+    for x in bank_views(mode, images, index, num_aug, bank_seed, stats):
+        if x is None:
+            rows.append(rows[0])
+        elif mode.contrastive:  # outputs (K, N, dim): network n's views are [:, n]
+            z1, z2 = (chunked_forward(wide, v, chunk) for v in x)
             rows.append(torch.stack([recognise_pairs(z1[:, n], z2[:, n], batch_size) for n in range(wide.n)]))
         else:
-            x = views.augment(mode.augment, images, BankDraws(bank_seed, index, torch.full_like(index, m)))
-            logits = _forward(wide, normalize(x, stats), chunk)
+            logits = chunked_forward(wide, x, chunk)
             rows.append(recognise_classes(logits.permute(1, 0, 2).reshape(-1, logits.shape[-1]),
                                           labels.repeat(wide.n)).view(wide.n, -1))
     wide.train(was)

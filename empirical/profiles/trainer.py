@@ -81,8 +81,25 @@ def epoch_batches(n: int, batch_size: int, seed: int, epoch: int, device) -> lis
     return batches
 
 
-def _forward(model, x: Tensor, chunk: int) -> Tensor:
+def chunked_forward(model, x: Tensor, chunk: int) -> Tensor:
+    """model(x) in slices of `chunk` images along the first axis (bounds the activations' memory)."""
     return torch.cat([model(x[i : i + chunk]) for i in range(0, x.shape[0], chunk)])
+
+
+def bank_views(mode: Mode, images: Tensor, index: Tensor, num_aug: int, bank_seed: int, stats: ImageDataset):
+    """The normalised inputs of augmentation m = 0..M-1 of the fixed bank: a pair (bank entries 2m,
+    2m + 1) for SimCLR, one tensor otherwise; None where a mode without augmentation repeats m = 0."""
+    def entry(k: int) -> Tensor:
+        return normalize(views.augment(mode.augment, images, BankDraws(bank_seed, index, torch.full_like(index, k))),
+                         stats)
+
+    for m in range(num_aug):
+        if mode.augment == "none" and m > 0:
+            yield None  # A(x~|x) = delta: every "augmentation" is the image itself
+        elif mode.contrastive:
+            yield entry(2 * m), entry(2 * m + 1)
+        else:
+            yield entry(m)
 
 
 @torch.no_grad()
@@ -92,18 +109,13 @@ def recognise(model, mode: Mode, images: Tensor, labels: Tensor, index: Tensor, 
     was = model.training
     model.eval()
     rows = []
-    for m in range(num_aug):
-        if mode.augment == "none" and m > 0:
-            rows.append(rows[0])  # A(x~|x) = delta: every "augmentation" is the image itself
-            continue
-        if mode.contrastive:
-            v = [views.augment(mode.augment, images, BankDraws(bank_seed, index, torch.full_like(index, 2 * m + j)))
-                 for j in (0, 1)]
-            z1, z2 = (_forward(model, normalize(x, stats), chunk) for x in v)
-            rows.append(recognise_pairs(z1, z2, batch_size))
+    for x in bank_views(mode, images, index, num_aug, bank_seed, stats):
+        if x is None:
+            rows.append(rows[0])
+        elif mode.contrastive:
+            rows.append(recognise_pairs(*(chunked_forward(model, v, chunk) for v in x), batch_size))
         else:
-            x = views.augment(mode.augment, images, BankDraws(bank_seed, index, torch.full_like(index, m)))
-            rows.append(recognise_classes(_forward(model, normalize(x, stats), chunk), labels))
+            rows.append(recognise_classes(chunked_forward(model, x, chunk), labels))
     model.train(was)
     return torch.stack(rows)
 

@@ -10,6 +10,7 @@ from empirical.memscore.models import TurnoverMLP, TurnoverVGG11
 from empirical.memscore.per_example_gradients import gradient_statistics, per_example_grads_flat
 from empirical.memscore.training import statistics_function
 from empirical.memscore.turnover_dropout import MaskBank, TurnoverDropout
+from tests.memscore.test_gradients import _BNNet
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
@@ -104,16 +105,6 @@ def test_layer_gram_both_ways_equal_explicit_outer_products(n, p, i, o, seed, ma
     torch.testing.assert_close(gram_by_materialising(a, d, max_slice=max_slice), flat @ flat.T)
     torch.testing.assert_close(per_example_sq_norms(a, d), (flat ** 2).sum(1))
     torch.testing.assert_close(_weighted_gradient(a, d, w), torch.einsum("n,noi->oi", w, v))
-
-
-class _BNNet(nn.Module):
-    def __init__(self):
-        super().__init__()
-        self.fc = nn.Linear(4, 3)
-        self.bn = nn.BatchNorm1d(3)
-
-    def forward(self, x, masks=None):
-        return self.bn(self.fc(x))
 
 
 class _Shared(nn.Module):
