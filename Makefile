@@ -1,12 +1,17 @@
-# Two commands set up a fresh machine: `make demo` and `make test` (each creates .venv if missing).
+# Two commands set up a fresh machine: `make demo` and `make test` (each creates .venv and fetches the
+# data its tests need when missing).
 PYTHON ?= python3
 VENV   := .venv
 PY     := $(VENV)/bin/python
 # The torch build this machine ships on disk; override on a GPU box, e.g. TORCH_SPEC="torch torchvision".
 TORCH_SPEC ?= torch==2.14.1 torchvision==0.29.1
 DEMO_OUT ?= results/demo
+# Fashion-MNIST, the dataset of the CPU-scale experiments: Debian's package where apt works, else
+# torchvision's download into data/ (both places are where empirical.datasets looks).
+FMNIST_DEBIAN := /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz
+FMNIST_LOCAL  := data/FashionMNIST/raw/train-images-idx3-ubyte.gz
 
-.PHONY: venv demo test bench clean
+.PHONY: venv data lint demo test bench clean
 
 venv: $(VENV)/.installed
 
@@ -17,6 +22,18 @@ $(VENV)/.installed: pyproject.toml
 	$(PY) -m pip install -q -e '.[test]'
 	touch $@
 
+data: venv
+	@if [ -f $(FMNIST_DEBIAN) ] || [ -f $(FMNIST_LOCAL) ]; then exit 0; fi; \
+	if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && \
+	   { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq dataset-fashion-mnist; } \
+	   && [ -f $(FMNIST_DEBIAN) ]; then exit 0; fi; \
+	echo "Fashion-MNIST: Debian's package is out of reach; downloading it into data/ with torchvision"; \
+	$(PY) -c "import torchvision; torchvision.datasets.FashionMNIST('data', train=True, download=True)"
+
+lint: venv
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
 # Figure 14 of the paper on the toy: a 12 x 12 x 3 grid of n x B x seed, then its heatmap.
 demo: venv
 	$(VENV)/bin/benign toy grid --out $(DEMO_OUT)/fig14.nc
@@ -24,10 +41,12 @@ demo: venv
 	@echo "results: $(DEMO_OUT)/fig14.nc   pictures: $(DEMO_OUT)/fig14.png, $(DEMO_OUT)/fig14-collapse.png"
 
 # Benchmarks run once each, untimed (--benchmark-disable), so that they are tested too.
-test: venv
+test: venv lint data
 	$(PY) -m pytest -q -p no:cacheprovider --hypothesis-profile=ci --benchmark-disable
 
+# The peers (FAISS, Kornia) come with the `bench` extra.
 bench: venv
+	$(PY) -m pip install -q -e '.[test,bench]'
 	$(PY) -m pytest -q tests/benchmarks --benchmark-only --benchmark-columns=min,median,mean,rounds
 
 clean:

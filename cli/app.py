@@ -1,15 +1,14 @@
 """`benign`: the paper's experiments, one command each."""
+
 from __future__ import annotations
 
 import typer
 
-from cli.errors import OneLineErrors
-from cli import plot, toy
-from cli import train as train_cmd, probe as probe_cmd
-from cli import memscore
-from cli import profiles
-from cli import grid
+from cli import grid, memscore, plot, profiles, toy
+from cli import probe as probe_cmd
 from cli import report as report_cmd
+from cli import train as train_cmd
+from cli.errors import OneLineErrors
 
 app = typer.Typer(
     cls=OneLineErrors,

@@ -1,4 +1,5 @@
 """One line and exit code 2 for bad input, never a traceback (set BENIGN_DEBUG=1 to see one)."""
+
 from __future__ import annotations
 
 import os
@@ -48,7 +49,9 @@ class OneLineErrors(TyperGroup):
             click.echo(f"error: {e.format_message()}", err=True)
             code = 2
         except ABORTS:
-            click.echo("interrupted: everything finished so far is saved; rerun the same command to resume", err=True)
+            click.echo(
+                "interrupted: everything finished so far is saved; rerun the same command to resume", err=True
+            )
             code = 130
         except USER_ERRORS as e:
             if debug:

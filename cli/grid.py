@@ -1,4 +1,5 @@
 """`benign grid ...`: run a grid spec (a preset or a TOML file) resumably, on local processes or Dask."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -7,19 +8,28 @@ import numpy as np
 import typer
 import xarray as xr
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
 from rich.table import Table
 
 from cli.errors import BadInput
 from grids import spec as grid_spec
-from grids.cell_grid import DONE, FAILED, RUNNING, TODO
 from grids.engine import collect_grid, driver_alive, load_grid, open_grid, run_grid
 from grids.executors import make_executor
-from grids.netcdf import save_atomic
-from grids.provenance import command_line
+from store.cell_grid import DONE, FAILED, RUNNING, TODO
+from store.netcdf import save_atomic
+from store.provenance import command_line
 
-app = typer.Typer(help="Grids of runs from a preset or a TOML file: resumable, on local processes or Dask.",
-                  no_args_is_help=True)
+app = typer.Typer(
+    help="Grids of runs from a preset or a TOML file: resumable, on local processes or Dask.",
+    no_args_is_help=True,
+)
 
 CONFIRM_ABOVE = 5000  # cells; a larger grid needs --yes
 
@@ -27,9 +37,14 @@ CONFIRM_ABOVE = 5000  # cells; a larger grid needs --yes
 @app.command()
 def run(
     source: str = typer.Argument(..., help=f"a preset ({', '.join(grid_spec.PRESETS)}) or a FILE.toml"),
-    out: Path = typer.Option(..., "--out", help="directory of the grid (grid.nc, spec.json); rerunning resumes it"),
-    scale: str = typer.Option("small", "--scale", help="small (this CPU, minutes), full (the paper's axes, GPU) "
-                                                       "or tiny (a smoke test in seconds)"),
+    out: Path = typer.Option(
+        ..., "--out", help="directory of the grid (grid.nc, spec.json); rerunning resumes it"
+    ),
+    scale: str = typer.Option(
+        "small",
+        "--scale",
+        help="small (this CPU, minutes), full (the paper's axes, GPU) or tiny (a smoke test in seconds)",
+    ),
     workers: int = typer.Option(None, "--workers", help="local worker processes (default 2)"),
     scheduler: str = typer.Option(None, "--scheduler", help="Dask scheduler address, tcp://HOST:PORT"),
     dask_local: int = typer.Option(None, "--dask-local", help="start a Dask LocalCluster of N workers"),
@@ -46,13 +61,23 @@ def run(
         store = open_grid(out, spec, command_line())
         todo = len(store.todo())
         typer.echo(f"{todo} of {spec.size()} cells to do on {executor.description} -> {out}")
-        with Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                      TextColumn("eta"), TimeRemainingColumn()) as bar:
+        with Progress(
+            TextColumn("[bold]{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            TextColumn("eta"),
+            TimeRemainingColumn(),
+        ) as bar:
             task = bar.add_task("cells", total=todo)
-            counts = run_grid(spec, out, executor, on_batch=lambda k: bar.advance(task, k), command=command_line())
+            counts = run_grid(
+                spec, out, executor, on_batch=lambda k: bar.advance(task, k), command=command_line()
+            )
     typer.echo(f"done {counts['done']}, failed {counts['failed']}, to do {counts['todo']}")
     if counts["failed"]:
-        typer.echo(f"rerun the same command to retry the failed cells; `benign grid status {out}` shows their errors")
+        typer.echo(
+            f"rerun the same command to retry the failed cells; `benign grid status {out}` shows their errors"
+        )
 
 
 @app.command()
@@ -63,8 +88,12 @@ def status(out: Path = typer.Argument(..., help="directory of a grid")):
     table = Table(title=f"grid {out} ({ds.attrs.get('grid_name') or 'from a file'})")
     for column in ("done", "running", "failed", "to do", "total"):
         table.add_column(column, justify="right")
-    table.add_row(*(str(int(x)) for x in ((s == DONE).sum(), (s == RUNNING).sum(), (s == FAILED).sum(),
-                                          (s == TODO).sum(), s.size)))
+    table.add_row(
+        *(
+            str(int(x))
+            for x in ((s == DONE).sum(), (s == RUNNING).sum(), (s == FAILED).sum(), (s == TODO).sum(), s.size)
+        )
+    )
     console = Console(width=120)
     console.print(table)
     if (s == RUNNING).any() and driver_alive(out) is False:
@@ -93,8 +122,10 @@ def _running_training_cells(out: Path, ds) -> list[str]:
         where = ", ".join(f"{k}={v}" for k, v in coords.items())
         try:
             h = xr.load_dataset(history)
-            lines.append(f"running {where}: epoch {float(h.epoch[-1]):g} of {int(ds.epoch[-1])}, "
-                         f"k-NN {float(h.knn_accuracy[-1]):.3f}")
+            lines.append(
+                f"running {where}: epoch {float(h.epoch[-1]):g} of {int(ds.epoch[-1])}, "
+                f"k-NN {float(h.knn_accuracy[-1]):.3f}"
+            )
         except (OSError, ValueError, IndexError):
             lines.append(f"running {where}: no epoch finished yet")
     return lines
@@ -107,8 +138,10 @@ def collect(
 ):
     """One netCDF of the whole grid (SPEC's format), with its status and errors per cell."""
     ds = collect_grid(out_dir)
-    counts = {name: int((ds["status"].values == code).sum()) for name, code in (("done", DONE), ("failed", FAILED),
-                                                                                 ("todo", TODO))}
+    counts = {
+        name: int((ds["status"].values == code).sum())
+        for name, code in (("done", DONE), ("failed", FAILED), ("todo", TODO))
+    }
     save_atomic(ds, out)
     typer.echo(f"wrote {out}: {counts['done']} cells done, {counts['failed']} failed, {counts['todo']} to do")
     if not np.all(ds["status"].values == DONE):

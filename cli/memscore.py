@@ -1,32 +1,78 @@
 """`benign memscore`: memorization scores by turn-over dropout (companion paper 3)."""
+
 from __future__ import annotations
 
 import time
 from pathlib import Path
-from typing import Optional
 
 import typer
 
-app = typer.Typer(help="Memorization scores by turn-over dropout and per-example gradient statistics "
-                       "(companion paper 3).", no_args_is_help=True)
+app = typer.Typer(
+    help="Memorization scores by turn-over dropout and per-example gradient statistics (companion paper 3).",
+    no_args_is_help=True,
+)
 
 # Presets: "small" runs on a laptop CPU in minutes; "paper" is appendix A (200 epochs, full data).
 # The small VGG-11 takes batches of 64: with turn-over dropout on all eight convolutions, each example
 # first fits its own sub-network, and generalisation across masks (muted halves, test) only starts
 # after a few hundred steps (at batch 256 and 5 epochs, 80 steps, it stayed at chance).
 PRESETS = {
-    ("small", "mlp"): dict(n_train=12000, n_test=2000, corrupt_fraction=0.25, epochs=8, lr=0.06, momentum=0.0,
-                           batch_size=256, milestones=[], hidden=4096, width=1.0, grad_every=24,
-                           influence_targets=8),
-    ("small", "vgg11"): dict(n_train=4000, n_test=1000, corrupt_fraction=0.25, epochs=10, lr=0.01, momentum=0.9,
-                             batch_size=64, milestones=[], hidden=4096, width=0.25, grad_every=25,
-                             influence_targets=4),
-    ("paper", "mlp"): dict(n_train=0, n_test=0, corrupt=20000, epochs=200, lr=0.06, momentum=0.0,
-                           batch_size=256, milestones=[], hidden=4096, width=1.0, grad_every=200,
-                           influence_targets=32),
-    ("paper", "vgg11"): dict(n_train=0, n_test=0, corrupt=0, epochs=200, lr=0.01, momentum=0.9,
-                             batch_size=256, milestones=[100, 150], hidden=4096, width=1.0, grad_every=200,
-                             influence_targets=32),
+    ("small", "mlp"): dict(
+        n_train=12000,
+        n_test=2000,
+        corrupt_fraction=0.25,
+        epochs=8,
+        lr=0.06,
+        momentum=0.0,
+        batch_size=256,
+        milestones=[],
+        hidden=4096,
+        width=1.0,
+        grad_every=24,
+        influence_targets=8,
+    ),
+    ("small", "vgg11"): dict(
+        n_train=4000,
+        n_test=1000,
+        corrupt_fraction=0.25,
+        epochs=10,
+        lr=0.01,
+        momentum=0.9,
+        batch_size=64,
+        milestones=[],
+        hidden=4096,
+        width=0.25,
+        grad_every=25,
+        influence_targets=4,
+    ),
+    ("paper", "mlp"): dict(
+        n_train=0,
+        n_test=0,
+        corrupt=20000,
+        epochs=200,
+        lr=0.06,
+        momentum=0.0,
+        batch_size=256,
+        milestones=[],
+        hidden=4096,
+        width=1.0,
+        grad_every=200,
+        influence_targets=32,
+    ),
+    ("paper", "vgg11"): dict(
+        n_train=0,
+        n_test=0,
+        corrupt=0,
+        epochs=200,
+        lr=0.01,
+        momentum=0.9,
+        batch_size=256,
+        milestones=[100, 150],
+        hidden=4096,
+        width=1.0,
+        grad_every=200,
+        influence_targets=32,
+    ),
 }
 
 
@@ -46,35 +92,54 @@ def resolve_device(device: str) -> str:
 def run_cmd(
     out: Path = typer.Option(..., "--out", help="result file (.nc)"),
     dataset: str = typer.Option("fashion-mnist", help="fashion-mnist, mnist, cifar10, ... or synthetic"),
-    data_root: Optional[Path] = typer.Option(None, help="data folder (default: $BENIGN_DATA_ROOT or data/)"),
+    data_root: Path | None = typer.Option(None, help="data folder (default: $BENIGN_DATA_ROOT or data/)"),
     scale: str = typer.Option("small", help="preset: small (CPU, minutes) or paper (appendix A)"),
     model: str = typer.Option("mlp", help="mlp (one hidden layer) or vgg11 (no batch norm)"),
-    n_train: Optional[int] = typer.Option(None, help="training pool size, class-balanced (0: whole split)"),
-    n_test: Optional[int] = typer.Option(None, help="test examples (0: whole split)"),
-    corrupt: Optional[int] = typer.Option(None, help="number of training labels replaced by random ones "
-                                         "(default: a quarter of the pool at --scale small, 20000 for the paper's MLP, "
-                                         "0 with --split test)"),
-    allow_true_label: bool = typer.Option(False, help="a random label may equal the true one (default: never)"),
-    epochs: Optional[int] = typer.Option(None),
-    lr: Optional[float] = typer.Option(None, help="SGD learning rate"),
-    momentum: Optional[float] = typer.Option(None),
-    milestones: Optional[str] = typer.Option(None, help="comma-separated epochs where lr is divided by 10"),
-    batch_size: Optional[int] = typer.Option(None, help="mini-batch size (preset: 256; 64 for the small VGG-11)"),
-    hidden: Optional[int] = typer.Option(None, help="MLP hidden units (even)"),
-    width: Optional[float] = typer.Option(None, help="VGG-11 channel multiplier (1.0 = 64..512)"),
-    grad_every: Optional[int] = typer.Option(None, help="per-example gradient statistics every N steps (0: off)"),
+    n_train: int | None = typer.Option(None, help="training pool size, class-balanced (0: whole split)"),
+    n_test: int | None = typer.Option(None, help="test examples (0: whole split)"),
+    corrupt: int | None = typer.Option(
+        None,
+        help="number of training labels replaced by random ones "
+        "(default: a quarter of the pool at --scale small, 20000 for the paper's MLP, "
+        "0 with --split test)",
+    ),
+    allow_true_label: bool = typer.Option(
+        False, help="a random label may equal the true one (default: never)"
+    ),
+    epochs: int | None = typer.Option(None),
+    lr: float | None = typer.Option(None, help="SGD learning rate"),
+    momentum: float | None = typer.Option(None),
+    milestones: str | None = typer.Option(None, help="comma-separated epochs where lr is divided by 10"),
+    batch_size: int | None = typer.Option(
+        None, help="mini-batch size (preset: 256; 64 for the small VGG-11)"
+    ),
+    hidden: int | None = typer.Option(None, help="MLP hidden units (even)"),
+    width: float | None = typer.Option(None, help="VGG-11 channel multiplier (1.0 = 64..512)"),
+    grad_every: int | None = typer.Option(
+        None, help="per-example gradient statistics every N steps (0: off)"
+    ),
     grad_chunk: int = typer.Option(16, help="examples per vmap chunk (bounds memory; --grad-method vmap)"),
-    grad_method: str = typer.Option("auto", help="per-example gradient statistics: gram (Gram matrix of the "
-                                    "per-example gradients, fast), vmap (torch.func) or auto (gram if possible)"),
-    influence_targets: Optional[int] = typer.Option(None, help="test examples whose influence matrix is stored"),
+    grad_method: str = typer.Option(
+        "auto",
+        help="per-example gradient statistics: gram (Gram matrix of the "
+        "per-example gradients, fast), vmap (torch.func) or auto (gram if possible)",
+    ),
+    influence_targets: int | None = typer.Option(None, help="test examples whose influence matrix is stored"),
     show: int = typer.Option(4, help="lowest/highest-scoring examples per class kept for the image grids"),
-    scores_from: Optional[Path] = typer.Option(None, help="earlier result whose scores define easy/difficult"),
-    test_scores_from: Optional[Path] = typer.Option(None, help="a --split test run whose scores define the easy/"
-                                                    "difficult test subsets (figure 5 b, d)"),
-    split: str = typer.Option("train", help="split the pool is drawn from: train, or test to score the test "
-                              "examples for --test-scores-from"),
-    train_subset: str = typer.Option("all", help="all, easy, difficult or not-difficult (needs --scores-from)"),
-    subset_fraction: float = typer.Option(1 / 6, help="size of the easy and difficult subsets (share of the pool)"),
+    scores_from: Path | None = typer.Option(None, help="earlier result whose scores define easy/difficult"),
+    test_scores_from: Path | None = typer.Option(
+        None, help="a --split test run whose scores define the easy/difficult test subsets (figure 5 b, d)"
+    ),
+    split: str = typer.Option(
+        "train",
+        help="split the pool is drawn from: train, or test to score the test examples for --test-scores-from",
+    ),
+    train_subset: str = typer.Option(
+        "all", help="all, easy, difficult or not-difficult (needs --scores-from)"
+    ),
+    subset_fraction: float = typer.Option(
+        1 / 6, help="size of the easy and difficult subsets (share of the pool)"
+    ),
     seed: int = typer.Option(0),
     device: str = typer.Option("auto", help="auto, cpu or cuda"),
 ):
@@ -82,17 +147,27 @@ def run_cmd(
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     from empirical.memscore.experiment import TITLE, RunConfig, config_dict, run
-    from grids.netcdf import save_atomic
-    from grids.provenance import provenance_attrs
+    from store.netcdf import save_atomic
+    from store.provenance import provenance_attrs
 
     if (scale, model) not in PRESETS:
         raise ValueError(f"--scale must be small or paper and --model mlp or vgg11 (got {scale}, {model})")
     if out.exists() and out.is_dir():
         raise ValueError(f"--out {out} is a directory")
     p = dict(PRESETS[(scale, model)])
-    given = dict(n_train=n_train, n_test=n_test, corrupt=corrupt, epochs=epochs, lr=lr, momentum=momentum,
-                 batch_size=batch_size,
-                 hidden=hidden, width=width, grad_every=grad_every, influence_targets=influence_targets)
+    given = dict(
+        n_train=n_train,
+        n_test=n_test,
+        corrupt=corrupt,
+        epochs=epochs,
+        lr=lr,
+        momentum=momentum,
+        batch_size=batch_size,
+        hidden=hidden,
+        width=width,
+        grad_every=grad_every,
+        influence_targets=influence_targets,
+    )
     p.update({k: v for k, v in given.items() if v is not None})
     if split == "test" and corrupt is None:  # scoring the test examples: their true labels
         p.pop("corrupt_fraction", None)
@@ -105,12 +180,23 @@ def run_cmd(
     for flag, path in (("--scores-from", scores_from), ("--test-scores-from", test_scores_from)):
         if path is not None and not path.is_file():
             raise FileNotFoundError(f"{flag}: no such file: {path}")
-    cfg = RunConfig(dataset=dataset, data_root=str(data_root) if data_root else None, model=model,
-                    allow_true_label=allow_true_label, grad_chunk=grad_chunk,
-                    grad_method=grad_method, show=show, split=split,
-                    scores_from=str(scores_from) if scores_from else None,
-                    test_scores_from=str(test_scores_from) if test_scores_from else None, train_subset=train_subset,
-                    subset_fraction=subset_fraction, seed=seed, device=resolve_device(device), **p)
+    cfg = RunConfig(
+        dataset=dataset,
+        data_root=str(data_root) if data_root else None,
+        model=model,
+        allow_true_label=allow_true_label,
+        grad_chunk=grad_chunk,
+        grad_method=grad_method,
+        show=show,
+        split=split,
+        scores_from=str(scores_from) if scores_from else None,
+        test_scores_from=str(test_scores_from) if test_scores_from else None,
+        train_subset=train_subset,
+        subset_fraction=subset_fraction,
+        seed=seed,
+        device=resolve_device(device),
+        **p,
+    )
     if cfg.batch_size < 1:
         raise ValueError("--batch-size must be >= 1")
     if cfg.grad_method not in ("auto", "gram", "vmap"):
@@ -118,16 +204,23 @@ def run_cmd(
     if cfg.split not in ("train", "test"):
         raise ValueError(f"--split must be train or test, not {cfg.split!r}")
     t0 = time.time()
-    with Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
-                  TimeElapsedColumn(), transient=False) as progress:
+    with Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        transient=False,
+    ) as progress:
         task = progress.add_task("training steps", total=None)
 
         def on_epoch(epoch, rec):
             if epoch == 0:
                 progress.update(task, total=rec.total_steps)
             acc = float(rec.correct_seen[-1].float().mean())
-            progress.update(task, description=f"epoch {epoch}/{cfg.epochs} seen-acc {acc:.3f} "
-                                              f"test {rec.test_accuracy[-1]:.3f}")
+            progress.update(
+                task,
+                description=f"epoch {epoch}/{cfg.epochs} seen-acc {acc:.3f} test {rec.test_accuracy[-1]:.3f}",
+            )
 
         ds = run(cfg, on_step=lambda: progress.advance(task), on_epoch=on_epoch, log=progress.console.print)
     ds.attrs.update(provenance_attrs(TITLE, config_dict(cfg)))
@@ -136,8 +229,10 @@ def run_cmd(
     msg = f"wrote {out} ({ds.sizes['example']} examples, {time.time() - t0:.0f} s); mean score {score.mean():.3f}"
     if corrupted.any() and (~corrupted).any():
         top = score >= __import__("numpy").quantile(score, 0.9)
-        msg += (f"; corrupted {score[corrupted].mean():.3f} vs clean {score[~corrupted].mean():.3f}; "
-                f"corrupted share of the top decile {corrupted[top].mean():.3f} (overall {corrupted.mean():.3f})")
+        msg += (
+            f"; corrupted {score[corrupted].mean():.3f} vs clean {score[~corrupted].mean():.3f}; "
+            f"corrupted share of the top decile {corrupted[top].mean():.3f} (overall {corrupted.mean():.3f})"
+        )
     typer.echo(msg)
 
 
@@ -145,13 +240,16 @@ def run_cmd(
 def plot_cmd(
     result: Path = typer.Argument(..., help="a `memscore run` result file"),
     out: Path = typer.Option(..., "--out", help="folder for the PNG files"),
-    control: Optional[Path] = typer.Option(None, "--control", help="a run with --train-subset not-difficult: its "
-                                                                    "difficult-subset curves are drawn dotted (fig. 5)"),
+    control: Path | None = typer.Option(
+        None,
+        "--control",
+        help="a run with --train-subset not-difficult: its difficult-subset curves are drawn dotted (fig. 5)",
+    ),
 ):
     """Figures 2-6 and 9 and the appendix-C image grids of a run."""
     from empirical.memscore.experiment import TITLE
     from empirical.memscore.plots import plot_all
-    from grids.netcdf import load_result
+    from store.netcdf import load_result
 
     ds = load_result(result, require_title=TITLE, require_vars=("score", "correct_seen", "showcase_image"))
     if out.exists() and not out.is_dir():

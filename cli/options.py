@@ -1,4 +1,5 @@
 """Parsing shared by the commands: comma-separated lists, devices."""
+
 from __future__ import annotations
 
 import torch

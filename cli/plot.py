@@ -1,4 +1,5 @@
 """`benign plot FILE`: the picture(s) or table a result file calls for (see plots/auto.py)."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -6,12 +7,15 @@ from pathlib import Path
 import typer
 
 from cli.errors import BadInput
-from grids.netcdf import load_result
+from store.netcdf import load_result
 
 KINDS = ("auto", "heatmap", "curves", "layers", "lines", "table", "collapse")
 
-app = typer.Typer(help="Pictures and tables of result files.", no_args_is_help=True,
-                  context_settings={"allow_interspersed_args": True})  # options after FILE
+app = typer.Typer(
+    help="Pictures and tables of result files.",
+    no_args_is_help=True,
+    context_settings={"allow_interspersed_args": True},
+)  # options after FILE
 
 
 @app.callback(invoke_without_command=True)

@@ -1,35 +1,46 @@
 """`benign probe CHECKPOINT`: layer-wise k-NN (clean and noisy), linear probes and invariance,
 trained vs initialisation, into one netCDF (dimension `layer`)."""
+
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Optional
 
 import typer
 
 
 def probe(
     checkpoint: Path = typer.Argument(..., help="a checkpoint.pt written by `benign train` (or its folder)"),
-    out: Optional[Path] = typer.Option(None, help="netCDF to write (default: probe.nc next to the checkpoint)"),
+    out: Path | None = typer.Option(None, help="netCDF to write (default: probe.nc next to the checkpoint)"),
     k: int = typer.Option(20, help="neighbours of the k-NN probes"),
     linear: bool = typer.Option(True, help="also fit linear probes"),
     device: str = typer.Option("auto", help="auto, cpu, cuda"),
-    data_root: Optional[str] = typer.Option(None, help="data folder, if not the one the run used"),
+    data_root: str | None = typer.Option(None, help="data folder, if not the one the run used"),
     invariance_images: int = typer.Option(256, help="training images for the invariance estimate"),
 ):
     """Probe every named representation of a trained network and of the same network at initialisation."""
     from empirical.probing import probe_checkpoint
-    from grids.netcdf import save_atomic
+    from store.netcdf import save_atomic
 
     if k < 1 or invariance_images < 2:
         raise ValueError("k must be >= 1 and --invariance-images >= 2")
-    ds = probe_checkpoint(checkpoint, device=device, k=k, linear=linear, data_root=data_root,
-                          invariance_images=invariance_images)
+    ds = probe_checkpoint(
+        checkpoint,
+        device=device,
+        k=k,
+        linear=linear,
+        data_root=data_root,
+        invariance_images=invariance_images,
+    )
     folder = checkpoint if checkpoint.is_dir() else checkpoint.parent
     path = save_atomic(ds, out or folder / "probe.nc")
-    typer.echo("| layer | k-NN clean | k-NN clean (init) | k-NN noisy | linear | linear (init) | invariance |")
+    typer.echo(
+        "| layer | k-NN clean | k-NN clean (init) | k-NN noisy | linear | linear (init) | invariance |"
+    )
     typer.echo("| --- | --- | --- | --- | --- | --- | --- |")
     for i, name in enumerate(ds["layer_name"].values):
-        row = [ds[v].values[i] for v in ("knn_clean", "knn_clean_init", "knn_noisy", "linear", "linear_init", "invariance")]
+        row = [
+            ds[v].values[i]
+            for v in ("knn_clean", "knn_clean_init", "knn_noisy", "linear", "linear_init", "invariance")
+        ]
         typer.echo(f"| {name} | " + " | ".join(f"{x:.3f}" for x in row) + " |")
     typer.echo(f"written: {path}")

@@ -1,17 +1,20 @@
 """`benign profiles`: memorization profiles of SimCLR, supervised and random-label training
 (companion paper 2)."""
+
 from __future__ import annotations
 
 import time
 from pathlib import Path
-from typing import Optional
 
 import typer
 
 from cli.errors import BadInput
 
-app = typer.Typer(help="Memorization profiles: N networks x M augmentations, compared with binomial noise "
-                       "(companion paper 2).", no_args_is_help=True)
+app = typer.Typer(
+    help="Memorization profiles: N networks x M augmentations, compared with binomial noise "
+    "(companion paper 2).",
+    no_args_is_help=True,
+)
 
 # small: Fashion-MNIST on a CPU in minutes; N, M, K and the epochs are reduced (stated in the
 # report). Adam for every mode at lr 2e-3 (SGD at the paper's 3e-4 barely moves in a few epochs; 5e-3
@@ -23,12 +26,38 @@ app = typer.Typer(help="Memorization profiles: N networks x M augmentations, com
 # CIFAR-10, N = 30, M = 10, K = 1000, batch 256, lr 3e-4, wd 1e-4, Adam for SimCLR, SGD momentum 0.9
 # otherwise; the epoch budget is not stated in the paper: 100 here).
 PRESETS = {
-    "small": dict(dataset="fashion-mnist", networks=6, augmentations=4, epochs=80, examples=128, train_size=128,
-                  arch="small_cnn", cnn_width=16, projector_width=256, batch_size=16, lr=2e-3, simclr_lr=2e-3,
-                  optimizer="adam", simclr_optimizer="adam"),
-    "paper": dict(dataset="cifar10", networks=30, augmentations=10, epochs=100, examples=1000, train_size=0,
-                  arch="resnet18", cnn_width=32, projector_width=512, batch_size=256, lr=3e-4, simclr_lr=3e-4,
-                  optimizer="sgd", simclr_optimizer="adam"),
+    "small": dict(
+        dataset="fashion-mnist",
+        networks=6,
+        augmentations=4,
+        epochs=80,
+        examples=128,
+        train_size=128,
+        arch="small_cnn",
+        cnn_width=16,
+        projector_width=256,
+        batch_size=16,
+        lr=2e-3,
+        simclr_lr=2e-3,
+        optimizer="adam",
+        simclr_optimizer="adam",
+    ),
+    "paper": dict(
+        dataset="cifar10",
+        networks=30,
+        augmentations=10,
+        epochs=100,
+        examples=1000,
+        train_size=0,
+        arch="resnet18",
+        cnn_width=32,
+        projector_width=512,
+        batch_size=256,
+        lr=3e-4,
+        simclr_lr=3e-4,
+        optimizer="sgd",
+        simclr_optimizer="adam",
+    ),
 }
 
 
@@ -46,32 +75,41 @@ def _device(device: str) -> str:
 
 @app.command("run")
 def run_cmd(
-    out: Path = typer.Option(..., "--out", help="result file (.nc); an existing one with the same settings resumes"),
+    out: Path = typer.Option(
+        ..., "--out", help="result file (.nc); an existing one with the same settings resumes"
+    ),
     scale: str = typer.Option("small", help="preset: small (Fashion-MNIST, one CPU core, minutes) or paper"),
     methods: str = typer.Option("supervised,random,random_aug,simclr", help="comma-separated training modes"),
-    networks: Optional[int] = typer.Option(None, help="N: networks (seeds) per method"),
-    augmentations: Optional[int] = typer.Option(None, help="M: fixed augmentations per profiled image"),
-    epochs: Optional[int] = typer.Option(None),
-    examples: Optional[int] = typer.Option(None, help="K: profiled training images (class-balanced)"),
-    train_size: Optional[int] = typer.Option(None, help="training images, class-balanced (0: whole split)"),
-    dataset: Optional[str] = typer.Option(None, help="fashion-mnist, cifar10, ... or synthetic (tests)"),
-    data_root: Optional[Path] = typer.Option(None, help="data folder (default: $BENIGN_DATA_ROOT or data/)"),
-    arch: Optional[str] = typer.Option(None, help="small_cnn, resnet18 or vgg11"),
-    cnn_width: Optional[int] = typer.Option(None, help="small_cnn channel width"),
-    projector_width: Optional[int] = typer.Option(None, help="hidden width of the head"),
-    batch_size: Optional[int] = typer.Option(None, help="B (also the SimCLR candidate batch at recognition)"),
-    lr: Optional[float] = typer.Option(None, help="learning rate of the supervised / random-label modes"),
-    simclr_lr: Optional[float] = typer.Option(None, help="learning rate of SimCLR"),
+    networks: int | None = typer.Option(None, help="N: networks (seeds) per method"),
+    augmentations: int | None = typer.Option(None, help="M: fixed augmentations per profiled image"),
+    epochs: int | None = typer.Option(None),
+    examples: int | None = typer.Option(None, help="K: profiled training images (class-balanced)"),
+    train_size: int | None = typer.Option(None, help="training images, class-balanced (0: whole split)"),
+    dataset: str | None = typer.Option(None, help="fashion-mnist, cifar10, ... or synthetic (tests)"),
+    data_root: Path | None = typer.Option(None, help="data folder (default: $BENIGN_DATA_ROOT or data/)"),
+    arch: str | None = typer.Option(None, help="small_cnn, resnet18 or vgg11"),
+    cnn_width: int | None = typer.Option(None, help="small_cnn channel width"),
+    projector_width: int | None = typer.Option(None, help="hidden width of the head"),
+    batch_size: int | None = typer.Option(None, help="B (also the SimCLR candidate batch at recognition)"),
+    lr: float | None = typer.Option(None, help="learning rate of the supervised / random-label modes"),
+    simclr_lr: float | None = typer.Option(None, help="learning rate of SimCLR"),
     seed: int = typer.Option(0, help="network n gets seed + n"),
     data_seed: int = typer.Option(0, help="subsets, random labels and the augmentation bank"),
     actmax_channels: int = typer.Option(4, help="channels per block for activation maximisation (0: none)"),
     device: str = typer.Option("auto", help="auto, cpu or cuda"),
-    max_batch: int = typer.Option(0, "--max-batch",
-                                  help="at most this many networks of a method train as one batch (memory); "
-                                       "0: all N, 1: one network at a time"),
-    workers: Optional[int] = typer.Option(None, "--workers", help="run the tasks on N local worker processes"),
-    scheduler: Optional[str] = typer.Option(None, "--scheduler", help="run the tasks on a Dask scheduler, tcp://HOST:PORT"),
-    dask_local: Optional[int] = typer.Option(None, "--dask-local", help="run the tasks on a Dask LocalCluster of N workers"),
+    max_batch: int = typer.Option(
+        0,
+        "--max-batch",
+        help="at most this many networks of a method train as one batch (memory); "
+        "0: all N, 1: one network at a time",
+    ),
+    workers: int | None = typer.Option(None, "--workers", help="run the tasks on N local worker processes"),
+    scheduler: str | None = typer.Option(
+        None, "--scheduler", help="run the tasks on a Dask scheduler, tcp://HOST:PORT"
+    ),
+    dask_local: int | None = typer.Option(
+        None, "--dask-local", help="run the tasks on a Dask LocalCluster of N workers"
+    ),
 ):
     """Train N networks per method and record which (network, augmentation) pairs recognise each of K images.
 
@@ -81,8 +119,8 @@ def run_cmd(
 
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-    from empirical.profiles.run import ProfileConfig, TasksFailed, run, steps_per_network
     from empirical.profiles.modes import parse_modes
+    from empirical.profiles.run import ProfileConfig, TasksFailed, run, steps_per_network
     from empirical.profiles.summary import format_alignment, format_table, mae_table
     from grids.executors import make_executor
 
@@ -91,14 +129,32 @@ def run_cmd(
     if out.exists() and out.is_dir():
         raise BadInput(f"--out {out} is a directory")
     p = dict(PRESETS[scale])
-    given = dict(networks=networks, augmentations=augmentations, epochs=epochs, examples=examples,
-                 train_size=train_size, dataset=dataset, arch=arch, cnn_width=cnn_width,
-                 projector_width=projector_width, batch_size=batch_size, lr=lr, simclr_lr=simclr_lr)
+    given = dict(
+        networks=networks,
+        augmentations=augmentations,
+        epochs=epochs,
+        examples=examples,
+        train_size=train_size,
+        dataset=dataset,
+        arch=arch,
+        cnn_width=cnn_width,
+        projector_width=projector_width,
+        batch_size=batch_size,
+        lr=lr,
+        simclr_lr=simclr_lr,
+    )
     p.update({k: v for k, v in given.items() if v is not None})
     modes = parse_modes(methods)
-    cfg = ProfileConfig(methods=[m.name for m in modes], data_root=str(data_root) if data_root else None, seed=seed,
-                        data_seed=data_seed, actmax_channels=actmax_channels, device=_device(device),
-                        max_batch=max_batch, **p)
+    cfg = ProfileConfig(
+        methods=[m.name for m in modes],
+        data_root=str(data_root) if data_root else None,
+        seed=seed,
+        data_seed=data_seed,
+        actmax_channels=actmax_channels,
+        device=_device(device),
+        max_batch=max_batch,
+        **p,
+    )
     cfg.validate()
     distributed = any(x is not None for x in (workers, scheduler, dask_local))
     try:  # connect (or start the cluster) before anything is written
@@ -106,8 +162,12 @@ def run_cmd(
     except ValueError as e:
         raise BadInput(str(e)) from None
     t0 = time.time()
-    with executor, Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
-                            TimeElapsedColumn()) as progress:
+    with (
+        executor,
+        Progress(
+            TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn()
+        ) as progress,
+    ):
         where = executor.description if distributed else "this process"
         bar = progress.add_task(f"network steps ({where})", total=None)
         per_network = steps_per_network(cfg, cfg.train_size) if cfg.train_size else None
@@ -119,11 +179,17 @@ def run_cmd(
                 progress.advance(bar, len(task[1]) * per_network)
 
         try:
-            ds = run(cfg, out, on_step=lambda k: progress.advance(bar, k), on_task=on_task,
-                     log=progress.console.print, executor=executor if distributed else None)
+            ds = run(
+                cfg,
+                out,
+                on_step=lambda k: progress.advance(bar, k),
+                on_task=on_task,
+                log=progress.console.print,
+                executor=executor if distributed else None,
+            )
         except TasksFailed as e:
             typer.echo(f"error: {e}", err=True)
-            raise typer.Exit(1)
+            raise typer.Exit(1) from None
     rows = mae_table(ds)
     typer.echo(format_table(rows))
     typer.echo(format_alignment(rows))
@@ -139,7 +205,7 @@ def plot_cmd(
     from empirical.profiles.plots import plot_all
     from empirical.profiles.run import TITLE
     from empirical.profiles.summary import format_alignment, format_table, mae_table
-    from grids.netcdf import load_result
+    from store.netcdf import load_result
 
     ds = load_result(result, require_title=TITLE, require_vars=("recognised", "status"))
     if out.exists() and not out.is_dir():

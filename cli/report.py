@@ -1,22 +1,36 @@
 """`benign report`: every preset of a scale run end to end, into one Markdown page of pictures and tables."""
+
 from __future__ import annotations
 
 import time
 from pathlib import Path
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
 
 from cli.errors import BadInput
 from grids import spec as grid_spec
 from grids.executors import make_executor
-from grids.provenance import command_line
+from store.provenance import command_line
 
 
 def report(
-    scale: str = typer.Option("small", "--scale", help="small (this CPU), full (the paper's axes, GPU) or tiny"),
-    out: Path = typer.Option(Path("results/report"), "--out", help="folder of the report; rerunning resumes it"),
-    presets: str = typer.Option(",".join(grid_spec.PRESETS), "--presets", help="comma-separated presets to include"),
+    scale: str = typer.Option(
+        "small", "--scale", help="small (this CPU), full (the paper's axes, GPU) or tiny"
+    ),
+    out: Path = typer.Option(
+        Path("results/report"), "--out", help="folder of the report; rerunning resumes it"
+    ),
+    presets: str = typer.Option(
+        ",".join(grid_spec.PRESETS), "--presets", help="comma-separated presets to include"
+    ),
     workers: int = typer.Option(None, "--workers", help="local worker processes (default 2)"),
     scheduler: str = typer.Option(None, "--scheduler", help="Dask scheduler address, tcp://HOST:PORT"),
     dask_local: int = typer.Option(None, "--dask-local", help="start a Dask LocalCluster of N workers"),
@@ -29,13 +43,21 @@ def report(
     names = [p.strip() for p in presets.split(",") if p.strip()]
     unknown = [n for n in names if n not in grid_spec.PRESETS]
     if not names or unknown:
-        raise BadInput(f"unknown preset {', '.join(unknown) or '(none given)'}; valid: {', '.join(grid_spec.PRESETS)}")
+        raise BadInput(
+            f"unknown preset {', '.join(unknown) or '(none given)'}; valid: {', '.join(grid_spec.PRESETS)}"
+        )
     total = sum(grid_spec.preset(n, scale).size() for n in names if n != "table4" or "table2" not in names)
     t0 = time.perf_counter()
     with make_executor(workers, scheduler, dask_local) as executor:
         typer.echo(f"{len(names)} presets, {total} cells, scale {scale}, on {executor.description} -> {out}")
-        with Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                      TextColumn("eta"), TimeRemainingColumn()) as bar:
+        with Progress(
+            TextColumn("[bold]{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            TextColumn("eta"),
+            TimeRemainingColumn(),
+        ) as bar:
             task = bar.add_task("cells", total=total)
 
             def on_preset(name, size):

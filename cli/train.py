@@ -4,25 +4,39 @@ Option precedence: --preset, then --config FILE.toml (keys named like the option
 underscores), then options given on the command line. `--preset table2-small` runs the five
 settings of table 2 on Fashion-MNIST and prints a Markdown table.
 """
+
 from __future__ import annotations
 
 import dataclasses
 import time
-import tomllib
 from pathlib import Path
-from typing import Optional
 
 import numpy as np
+import tomllib
 import typer
 import xarray as xr
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
 
 from cli.errors import BadInput
 
 
 def _progress():
-    return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                    TimeRemainingColumn(), TextColumn("{task.fields[info]}"), transient=False)
+    return Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
+        TextColumn("{task.fields[info]}"),
+        transient=False,
+    )
 
 
 def run_with_progress(cfg, resume: bool, label: str = "train", stop_at_step=None):
@@ -48,7 +62,7 @@ def run_with_progress(cfg, resume: bool, label: str = "train", stop_at_step=None
             state["bar"].stop()
 
 
-def _config(ctx: typer.Context, preset: Optional[str], config: Optional[Path], given: dict):
+def _config(ctx: typer.Context, preset: str | None, config: Path | None, given: dict):
     from empirical.presets import preset as get_preset
     from empirical.training import TrainConfig
 
@@ -66,8 +80,11 @@ def _config(ctx: typer.Context, preset: Optional[str], config: Optional[Path], g
         if unknown:
             raise BadInput(f"{config}: unknown keys {', '.join(unknown)}")
         cfg = dataclasses.replace(cfg, **table)
-    explicit = {k: v for k, v in given.items()
-                if getattr(ctx.get_parameter_source(k), "name", "") in ("COMMANDLINE", "ENVIRONMENT")}
+    explicit = {
+        k: v
+        for k, v in given.items()
+        if getattr(ctx.get_parameter_source(k), "name", "") in ("COMMANDLINE", "ENVIRONMENT")
+    }
     cfg = dataclasses.replace(cfg, **explicit)
     try:
         cfg.validate()
@@ -78,10 +95,14 @@ def _config(ctx: typer.Context, preset: Optional[str], config: Optional[Path], g
 
 def train(
     ctx: typer.Context,
-    preset: Optional[str] = typer.Option(None, help="table2-small (CPU), or <cifar10|cifar100|tinyimagenet>-<resnet18|vgg11>"),
-    config: Optional[Path] = typer.Option(None, "--config", help="TOML file of options"),
-    dataset: str = typer.Option("fashion-mnist", help="cifar10, cifar100, tinyimagenet, stl10, mnist, fashion-mnist"),
-    data_root: Optional[str] = typer.Option(None, help="data folder (default: data/)"),
+    preset: str | None = typer.Option(
+        None, help="table2-small (CPU), or <cifar10|cifar100|tinyimagenet>-<resnet18|vgg11>"
+    ),
+    config: Path | None = typer.Option(None, "--config", help="TOML file of options"),
+    dataset: str = typer.Option(
+        "fashion-mnist", help="cifar10, cifar100, tinyimagenet, stl10, mnist, fashion-mnist"
+    ),
+    data_root: str | None = typer.Option(None, help="data folder (default: data/)"),
     download: bool = typer.Option(False, help="download the dataset when absent"),
     subset: int = typer.Option(0, help="class-balanced training subset size (0: all)"),
     subset_seed: int = typer.Option(0),
@@ -120,15 +141,17 @@ def train(
         return
     result = run_with_progress(cfg, resume)
     last = result["history"][-1]
-    typer.echo(f"done: {result['step']} steps, train acc {last['train_accuracy']:.3f}, "
-               f"k-NN {last['knn_accuracy']:.3f}; {Path(cfg.out) / 'history.nc'}")
+    typer.echo(
+        f"done: {result['step']} steps, train acc {last['train_accuracy']:.3f}, "
+        f"k-NN {last['knn_accuracy']:.3f}; {Path(cfg.out) / 'history.nc'}"
+    )
 
 
 def run_table2(base, resume: bool = True):
     """Table 2 at small scale: four trainings + initialisation -> OUT/table2.nc and a Markdown table."""
     from empirical.presets import TABLE2_SETTINGS, table2_runs
-    from grids.netcdf import save_atomic
-    from grids.provenance import provenance_attrs
+    from store.netcdf import save_atomic
+    from store.provenance import provenance_attrs
 
     t0 = time.perf_counter()
     knn, train_acc, walls = [], [], []
@@ -150,18 +173,26 @@ def run_table2(base, resume: bool = True):
             "train_accuracy": (("setting", "seed"), np.array(train_acc)[:, None]),
             "train_time": (("setting", "seed"), np.array(walls)[:, None]),
         },
-        coords={"setting": np.arange(5), "seed": [base.seed],
-                "setting_name": ("setting", np.array(TABLE2_SETTINGS, dtype=object))},
+        coords={
+            "setting": np.arange(5),
+            "seed": [base.seed],
+            "setting_name": ("setting", np.array(TABLE2_SETTINGS, dtype=object)),
+        },
     )
-    ds["knn_accuracy"].attrs = {"long_name": f"{base.knn_k}-NN probe of the embedding on the clean test set", "units": "1"}
+    ds["knn_accuracy"].attrs = {
+        "long_name": f"{base.knn_k}-NN probe of the embedding on the clean test set",
+        "units": "1",
+    }
     ds["train_accuracy"].attrs = {"long_name": "accuracy on the training labels (clean images)", "units": "1"}
     ds["train_time"].attrs = {"long_name": "training wall time (steps only)", "units": "s"}
     ds["setting"].attrs = {"long_name": "table 2 setting (see setting_name)", "units": "1"}
     ds["seed"].attrs = {"long_name": "seed of the model and labels", "units": "1"}
     ds.attrs = provenance_attrs("table 2 small", dataclasses.asdict(base))
     path = save_atomic(ds, Path(base.out) / "table2.nc")
-    typer.echo(f"\n{base.dataset}, {base.subset or 'all'} training images, {base.arch}, {base.epochs} epochs, "
-               f"wall time {total:.0f} s ({path})\n")
+    typer.echo(
+        f"\n{base.dataset}, {base.subset or 'all'} training images, {base.arch}, {base.epochs} epochs, "
+        f"wall time {total:.0f} s ({path})\n"
+    )
     typer.echo("| setting | k-NN accuracy (%) | training accuracy (%) |\n| --- | --- | --- |")
     for name, k, a in zip(TABLE2_SETTINGS, knn, train_acc):
         typer.echo(f"| {name} | {100 * k:.1f} | {100 * a:.1f} |")

@@ -11,6 +11,7 @@ Random parameters come from a `Draws` source: `GeneratorDraws` (a torch.Generato
 `BankDraws` (counter-based, a pure function of (seed, image index, augmentation index), so a bank
 of B augmentations per image needs no storage and no two images share parameters).
 """
+
 from __future__ import annotations
 
 import math
@@ -23,6 +24,7 @@ from torch import Tensor
 from theory.counter_random import uniform as keyed_uniform
 
 # --- random parameter sources ----------------------------------------------------------------------
+
 
 class GeneratorDraws:
     """Fresh parameters from a torch.Generator (on the images' device)."""
@@ -46,8 +48,9 @@ class BankDraws:
 
     def uniform(self, stream: int, k: int = 1) -> Tensor:
         cols = torch.arange(k, device=self.device)[None]
-        return keyed_uniform(self.seed, self.image_index[:, None], self.aug_index[:, None], stream, cols,
-                             device=self.device)
+        return keyed_uniform(
+            self.seed, self.image_index[:, None], self.aug_index[:, None], stream, cols, device=self.device
+        )
 
 
 # Stream ids keep the draws of different ops independent under BankDraws.
@@ -64,8 +67,10 @@ def _col(v: Tensor) -> Tensor:
 
 # --- geometry ---------------------------------------------------------------------------------------
 
-def random_resized_crop_params(draws, height: int, width: int, scale=(0.08, 1.0), ratio=(3 / 4, 4 / 3),
-                               tries: int = 10) -> Tensor:
+
+def random_resized_crop_params(
+    draws, height: int, width: int, scale=(0.08, 1.0), ratio=(3 / 4, 4 / 3), tries: int = 10
+) -> Tensor:
     """(n, 4) int boxes (top, left, h, w) drawn exactly as torchvision's RandomResizedCrop.get_params:
     up to 10 tries of area ~ U(scale) and log aspect ~ U(log ratio), else a central crop."""
     u = draws.uniform(_CROP, 4 * tries).view(-1, tries, 4).double()
@@ -143,6 +148,7 @@ def affine_nearest(images: Tensor, angle: Tensor, translate: Tensor, shear: Tens
 
 
 # --- colour -----------------------------------------------------------------------------------------
+
 
 def grayscale(images: Tensor) -> Tensor:
     """ITU-R 601 luma (torchvision's weights), shape (n, 1, H, W); 1-channel images pass through."""
@@ -241,18 +247,38 @@ def color_jitter(images: Tensor, draws, strength=(0.8, 0.8, 0.8, 0.2), p: float 
 
 # --- RandAugment (figure 12) -------------------------------------------------------------------------
 
-RANDAUGMENT_OPS = ("identity", "shear_x", "shear_y", "translate_x", "translate_y", "rotate", "brightness",
-                   "color", "contrast", "sharpness", "posterize", "solarize", "autocontrast", "equalize")
+RANDAUGMENT_OPS = (
+    "identity",
+    "shear_x",
+    "shear_y",
+    "translate_x",
+    "translate_y",
+    "rotate",
+    "brightness",
+    "color",
+    "contrast",
+    "sharpness",
+    "posterize",
+    "solarize",
+    "autocontrast",
+    "equalize",
+)
 
 
 def randaugment_magnitude(op: str, level: int, height: int, width: int, bins: int = 31) -> float:
     """torchvision's RandAugment table (num_magnitude_bins = 31), entry `level` in 0..30."""
     frac = level / (bins - 1)
     return {
-        "shear_x": 0.3 * frac, "shear_y": 0.3 * frac,
-        "translate_x": 150.0 / 331.0 * width * frac, "translate_y": 150.0 / 331.0 * height * frac,
-        "rotate": 30.0 * frac, "brightness": 0.9 * frac, "color": 0.9 * frac, "contrast": 0.9 * frac,
-        "sharpness": 0.9 * frac, "posterize": float(8 - int(round(level / ((bins - 1) / 4)))),
+        "shear_x": 0.3 * frac,
+        "shear_y": 0.3 * frac,
+        "translate_x": 150.0 / 331.0 * width * frac,
+        "translate_y": 150.0 / 331.0 * height * frac,
+        "rotate": 30.0 * frac,
+        "brightness": 0.9 * frac,
+        "color": 0.9 * frac,
+        "contrast": 0.9 * frac,
+        "sharpness": 0.9 * frac,
+        "posterize": float(8 - int(round(level / ((bins - 1) / 4)))),
         "solarize": 1.0 - frac,
     }.get(op, 0.0)
 
@@ -339,6 +365,7 @@ def randaugment(images: Tensor, draws, level: int, num_ops: int = 2) -> Tensor:
 
 # --- the pipeline -------------------------------------------------------------------------------------
 
+
 @dataclass(frozen=True)
 class Augmentation:
     """What to apply to a batch. `parse_augmentation` builds it from 'none', 'simclr',
@@ -394,14 +421,23 @@ def parse_augmentation(spec: str) -> Augmentation:
             if not 0 <= level <= 30:
                 raise ValueError(f"randaugment level must be in 0..30, got {level}")
         else:
-            raise ValueError(f"unknown augmentation {part!r}; use none, simclr, randaugment:<0..30> or simclr+randaugment:<level>")
+            raise ValueError(
+                f"unknown augmentation {part!r}; use none, simclr, randaugment:<0..30> or simclr+randaugment:<level>"
+            )
     return Augmentation(simclr=simclr, randaugment_level=level)
 
 
 # --- mixup ---------------------------------------------------------------------------------------------
 
-def mixup(images: Tensor, targets: Tensor, generator: torch.Generator | None = None, alpha: float = 1.0,
-          mode: str = "xy", batch_p: float = 0.8):
+
+def mixup(
+    images: Tensor,
+    targets: Tensor,
+    generator: torch.Generator | None = None,
+    alpha: float = 1.0,
+    mode: str = "xy",
+    batch_p: float = 0.8,
+):
     """Mix every image with a randomly paired one of the batch, lambda ~ Beta(alpha, alpha) per image.
 
     mode 'xy': the paper's mixup (section 4): x and the one-hot targets mixed alike.
@@ -417,7 +453,9 @@ def mixup(images: Tensor, targets: Tensor, generator: torch.Generator | None = N
     if alpha != 1.0:  # Beta(alpha, alpha) by inverse CDF; alpha = 1 is the uniform law
         from scipy.special import betaincinv
 
-        u = torch.as_tensor(betaincinv(alpha, alpha, u.double().cpu().numpy()), dtype=torch.float32, device=dev)
+        u = torch.as_tensor(
+            betaincinv(alpha, alpha, u.double().cpu().numpy()), dtype=torch.float32, device=dev
+        )
     lam = u
     x = _col(lam) * images + _col(1 - lam) * images[perm]
     if mode == "xy":
@@ -426,6 +464,7 @@ def mixup(images: Tensor, targets: Tensor, generator: torch.Generator | None = N
 
 
 # --- i.i.d. "augmentations" (table 3) -------------------------------------------------------------------
+
 
 def iid_bank(labels: Tensor, subset_index: Tensor, num_augmentations: int, seed: int) -> Tensor:
     """(s, B) indices: for each subset image, B distinct other images of its true class drawn from
@@ -440,7 +479,9 @@ def iid_bank(labels: Tensor, subset_index: Tensor, num_augmentations: int, seed:
         rows = (labels[subset_index] == c).nonzero().flatten()
         pool = (outside & (labels == c)).nonzero().flatten()
         if len(pool) < num_augmentations:
-            raise ValueError(f"class {c} has {len(pool)} images outside the subset, fewer than B = {num_augmentations}")
+            raise ValueError(
+                f"class {c} has {len(pool)} images outside the subset, fewer than B = {num_augmentations}"
+            )
         rank = keyed_uniform(seed, 0x11D, subset_index[rows][:, None], pool[None], dtype=torch.float64)
         bank[rows] = pool[rank.topk(num_augmentations, dim=1, largest=False).indices]
     return bank

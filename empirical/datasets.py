@@ -13,6 +13,7 @@ The files are parsed here rather than through torchvision's classes because thos
 the full archives, which makes small test fixtures in the real formats unreadable; torchvision is
 still what downloads them (`download=True`).
 """
+
 from __future__ import annotations
 
 import gzip
@@ -26,6 +27,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from store.atomic import atomic_write
 from theory.counter_random import uniform
 
 DEBIAN_FASHION_MNIST = Path("/usr/share/datasets/fashion-mnist")
@@ -48,7 +50,7 @@ class ImageDataset:
     def channels(self) -> int:
         return self.images.shape[1]
 
-    def to(self, device) -> "ImageDataset":
+    def to(self, device) -> ImageDataset:
         return replace(self, images=self.images.to(device), labels=self.labels.to(device))
 
 
@@ -62,7 +64,14 @@ _STATS = {
     "mnist": ((0.1307,), (0.3081,)),
     "fashion-mnist": ((0.2860,), (0.3530,)),
 }
-_NUM_CLASSES = {"cifar10": 10, "cifar100": 100, "tinyimagenet": 200, "stl10": 10, "mnist": 10, "fashion-mnist": 10}
+_NUM_CLASSES = {
+    "cifar10": 10,
+    "cifar100": 100,
+    "tinyimagenet": 200,
+    "stl10": 10,
+    "mnist": 10,
+    "fashion-mnist": 10,
+}
 _FOLDER = {
     "cifar10": "cifar-10-batches-py",
     "cifar100": "cifar-100-python",
@@ -86,10 +95,13 @@ def _missing(name: str, path: Path) -> FileNotFoundError:
 
 
 def _corrupt(name: str, path: Path, why: str) -> ValueError:
-    return ValueError(f"{name} at {path} is corrupt or not in the expected format ({why}); delete it and re-download")
+    return ValueError(
+        f"{name} at {path} is corrupt or not in the expected format ({why}); delete it and re-download"
+    )
 
 
 # --- readers -------------------------------------------------------------------------------------
+
 
 def _unpickle(path: Path, name: str) -> dict:
     try:
@@ -174,7 +186,11 @@ def _read_stl10(folder: Path, train: bool):
             raise _missing("stl10", p)
     x = np.fromfile(xp, dtype=np.uint8)
     y = np.fromfile(yp, dtype=np.uint8).astype(np.int64) - 1  # stored 1..10
-    if x.size % (3 * 96 * 96) or x.size // (3 * 96 * 96) != y.size or (y.size and (y.min() < 0 or y.max() > 9)):
+    if (
+        x.size % (3 * 96 * 96)
+        or x.size // (3 * 96 * 96) != y.size
+        or (y.size and (y.min() < 0 or y.max() > 9))
+    ):
         raise _corrupt("stl10", folder, "sizes or labels do not match the STL-10 binary layout")
     # column-major 96x96 planes, as in torchvision's STL10
     return x.reshape(-1, 3, 96, 96).transpose(0, 1, 3, 2).copy(), y
@@ -194,7 +210,9 @@ def _read_tinyimagenet(folder: Path, train: bool):
             d = folder / "train" / w / "images"
             if not d.is_dir():
                 raise _missing("tinyimagenet", d)
-            items += [(p, index[w]) for p in sorted(d.iterdir()) if p.suffix.lower() in (".jpeg", ".jpg", ".png")]
+            items += [
+                (p, index[w]) for p in sorted(d.iterdir()) if p.suffix.lower() in (".jpeg", ".jpg", ".png")
+            ]
     else:
         ann = folder / "val" / "val_annotations.txt"
         if not ann.is_file():
@@ -219,8 +237,14 @@ def _read_tinyimagenet(folder: Path, train: bool):
         except (UnidentifiedImageError, OSError) as e:
             raise _corrupt("tinyimagenet", p, (str(e).splitlines() or [type(e).__name__])[0]) from None
         if img.shape[1:] != (64, 64):
-            img = torch.nn.functional.interpolate(img[None].float(), size=(64, 64), mode="bilinear",
-                                                  antialias=True)[0].round().clamp(0, 255).byte()
+            img = (
+                torch.nn.functional.interpolate(
+                    img[None].float(), size=(64, 64), mode="bilinear", antialias=True
+                )[0]
+                .round()
+                .clamp(0, 255)
+                .byte()
+            )
         x[i] = img.numpy()
     return x, np.array([c for _, c in items], dtype=np.int64)
 
@@ -236,12 +260,15 @@ def _cached(folder: Path, train: bool, read):
             cache.unlink(missing_ok=True)
     x, y = read()
     try:
-        tmp = cache.with_suffix(".tmp.npz")
-        np.savez(tmp, x=x, y=y)
-        os.replace(tmp, cache)
+        atomic_write(cache, lambda tmp: _savez(tmp, x=x, y=y))
     except OSError:
         pass  # a read-only data folder is fine
     return x, y
+
+
+def _savez(path: Path, **arrays) -> None:
+    with open(path, "wb") as f:  # np.savez would append ".npz" to a bare path
+        np.savez(f, **arrays)
 
 
 def _download(name: str, root: Path) -> None:
@@ -263,7 +290,9 @@ def _download(name: str, root: Path) -> None:
         elif name == "tinyimagenet":
             download_and_extract_archive(TINYIMAGENET_URL, str(root))
     except (OSError, RuntimeError) as e:  # URLError is an OSError
-        raise OSError(f"could not download {name} into {root}: {str(e).splitlines()[0] if str(e) else type(e).__name__}") from None
+        raise OSError(
+            f"could not download {name} into {root}: {str(e).splitlines()[0] if str(e) else type(e).__name__}"
+        ) from None
 
 
 def _read(name: str, root: Path, train: bool):
@@ -281,14 +310,20 @@ def _read(name: str, root: Path, train: bool):
     return _cached(folder, train, lambda: _read_tinyimagenet(folder, train))
 
 
-def load_dataset(name: str, root=None, train: bool = True, device="cpu", download: bool = False) -> ImageDataset:
+def load_dataset(
+    name: str, root=None, train: bool = True, device="cpu", download: bool = False
+) -> ImageDataset:
     """Load a whole split as uint8 (N, C, H, W) and int64 labels on `device`.
 
     Raises FileNotFoundError naming the expected path (and how to fetch it) when the data is absent,
     ValueError when it is unreadable or the name unknown.
     """
     name = name.lower().replace("_", "-")
-    name = {"fashionmnist": "fashion-mnist", "tiny-imagenet": "tinyimagenet", "tiny-imagenet-200": "tinyimagenet"}.get(name, name)
+    name = {
+        "fashionmnist": "fashion-mnist",
+        "tiny-imagenet": "tinyimagenet",
+        "tiny-imagenet-200": "tinyimagenet",
+    }.get(name, name)
     if name not in NAMES:
         raise ValueError(f"unknown dataset {name!r}; choose one of {', '.join(NAMES)}")
     root = Path(root) if root is not None else default_root()
@@ -327,7 +362,9 @@ def subset_indices(labels: Tensor, n: int, seed: int, num_classes: int | None = 
     for c in range(num_classes):
         idx = (labels == c).nonzero().flatten()
         if len(idx) < per_class[c]:
-            raise ValueError(f"class {c} has {len(idx)} images, fewer than the {per_class[c]} a balanced subset of {n} needs")
+            raise ValueError(
+                f"class {c} has {len(idx)} images, fewer than the {per_class[c]} a balanced subset of {n} needs"
+            )
         chosen.append(idx[rank[idx].argsort()[: per_class[c]]])
     return torch.cat(chosen).sort().values
 

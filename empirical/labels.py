@@ -6,6 +6,7 @@ of classes (figure 9); 'per-sample' gives every image its own class (C' = n).
 
 Spec strings: 'clean', 'random', 'noise:<fraction>', 'classes:<C'>', 'per-sample'.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -49,8 +50,12 @@ def parse_labels(spec: str) -> LabelSpec:
                 raise ValueError
             return LabelSpec("classes", classes=c)
     except ValueError:
-        raise ValueError(f"bad label spec {spec!r}: noise:<fraction in [0, 1]> or classes:<integer >= 1>") from None
-    raise ValueError(f"unknown label spec {spec!r}; use clean, random, noise:<fraction>, classes:<C'>, per-sample")
+        raise ValueError(
+            f"bad label spec {spec!r}: noise:<fraction in [0, 1]> or classes:<integer >= 1>"
+        ) from None
+    raise ValueError(
+        f"unknown label spec {spec!r}; use clean, random, noise:<fraction>, classes:<C'>, per-sample"
+    )
 
 
 def num_label_classes(spec: LabelSpec, num_classes: int, n: int) -> int:
@@ -84,8 +89,9 @@ def make_labels(clean: Tensor, spec: LabelSpec | str, num_classes: int, seed: in
     return random
 
 
-def augmentation_labels(image_labels: Tensor, num_augmentations: int, width: int, seed: int,
-                        mode: str = "image") -> Tensor:
+def augmentation_labels(
+    image_labels: Tensor, num_augmentations: int, width: int, seed: int, mode: str = "image"
+) -> Tensor:
     """(n, B) labels of a fixed bank of B augmentations per image (figure 6): 'image' keeps the
     image's label on all its augmentations (label preserving); 'random' draws a fresh label per
     augmentation."""

@@ -5,6 +5,7 @@ default), no bias, no normalisation. Every probed representation (table 1, figur
 layer1..layer4 (after each stage), embedding (the encoder's output), projector_hidden, output.
 `features(x, names)` returns them; conv maps are globally average-pooled unless pool='flatten'.
 """
+
 from __future__ import annotations
 
 import torch.nn as nn
@@ -49,8 +50,9 @@ def conv_bn_relu(cin, cout, stride=1):
 class EncoderProjector(nn.Module):
     """stem -> layer1..layer4 -> global average pool (embedding) -> projector."""
 
-    def __init__(self, stem: nn.Module, stages: list[nn.Module], embed_dim: int, num_outputs: int,
-                 projector_width: int):
+    def __init__(
+        self, stem: nn.Module, stages: list[nn.Module], embed_dim: int, num_outputs: int, projector_width: int
+    ):
         super().__init__()
         self.stem = stem
         self.layer1, self.layer2, self.layer3, self.layer4 = stages
@@ -113,8 +115,9 @@ def vgg11(num_outputs: int, in_channels: int = 3, projector_width: int = 65536, 
     return EncoderProjector(stem_m, stages, 512, num_outputs, projector_width)
 
 
-def small_cnn(num_outputs: int, in_channels: int = 1, projector_width: int = 4096, stem: str = "cifar",
-              width: int = 32):
+def small_cnn(
+    num_outputs: int, in_channels: int = 1, projector_width: int = 4096, stem: str = "cifar", width: int = 32
+):
     """A conv stem at full resolution, then four conv-BN-ReLU stages (w, 2w, 4w, 4w channels; the
     first three halve the resolution): about 3 GFLOP per 256 28x28 images, for CPU runs."""
     stem_m = nn.Sequential(*conv_bn_relu(in_channels, width, 1 if stem == "cifar" else 2))
@@ -127,8 +130,14 @@ def small_cnn(num_outputs: int, in_channels: int = 1, projector_width: int = 409
     return EncoderProjector(stem_m, stages, 4 * width, num_outputs, projector_width)
 
 
-def build_network(arch: str, num_outputs: int, in_channels: int, projector_width: int, stem: str = "cifar",
-                  cnn_width: int = 32):
+def build_network(
+    arch: str,
+    num_outputs: int,
+    in_channels: int,
+    projector_width: int,
+    stem: str = "cifar",
+    cnn_width: int = 32,
+):
     if arch not in ARCHS:
         raise ValueError(f"unknown architecture {arch!r}; choose from {', '.join(ARCHS)}")
     if stem not in ("cifar", "stride2"):
@@ -138,4 +147,5 @@ def build_network(arch: str, num_outputs: int, in_channels: int, projector_width
     if arch == "small_cnn":
         return small_cnn(num_outputs, in_channels, projector_width, stem, width=cnn_width)
     return {"resnet18": resnet18, "vgg11": vgg11}[arch](
-        num_outputs, in_channels=in_channels, projector_width=projector_width, stem=stem)
+        num_outputs, in_channels=in_channels, projector_width=projector_width, stem=stem
+    )

@@ -9,6 +9,7 @@ For every named representation (layer1..layer4, embedding, projector_hidden, out
   invariance  mean normalized invariance I (eq. 2) under the run's augmentation on training images.
 The same four at initialisation (rebuilt from the run's seed) end in `_init`.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -20,8 +21,15 @@ import xarray as xr
 from empirical.augment import Augmentation, parse_augmentation
 from empirical.datasets import normalize
 from empirical.networks import LAYERS
-from empirical.training import build_model, config_from_checkpoint, embed_all, load_checkpoint, prepare_data, resolve_device
-from grids.provenance import provenance_attrs
+from empirical.training import (
+    build_model,
+    config_from_checkpoint,
+    embed_all,
+    load_checkpoint,
+    prepare_data,
+    resolve_device,
+)
+from store.provenance import provenance_attrs
 from theory.invariance import normalized_invariance
 from theory.probes import LinearProbe, knn_accuracy
 
@@ -33,8 +41,17 @@ def knn_leave_one_out(features: torch.Tensor, labels: torch.Tensor, num_classes:
     return knn_accuracy(x, labels, x, labels, num_classes, k=k, exclude_self=True)
 
 
-def probe_model(model, data, aug: Augmentation, layers=LAYERS, k: int = 20, linear: bool = True,
-                invariance_images: int = 256, pairs: int = 4, seed: int = 0) -> dict[str, np.ndarray]:
+def probe_model(
+    model,
+    data,
+    aug: Augmentation,
+    layers=LAYERS,
+    k: int = 20,
+    linear: bool = True,
+    invariance_images: int = 256,
+    pairs: int = 4,
+    seed: int = 0,
+) -> dict[str, np.ndarray]:
     model.eval()
     tr = embed_all(model, data.train.images, data.train, layers)
     te = embed_all(model, data.test.images, data.train, layers)
@@ -43,8 +60,9 @@ def probe_model(model, data, aug: Augmentation, layers=LAYERS, k: int = 20, line
     g = torch.Generator(device=data.train.images.device)
     x_inv = data.train.images[: min(invariance_images, len(data.train))]
     for i, name in enumerate(layers):
-        out["knn_clean"][i] = knn_accuracy(tr[name], data.train.labels, te[name], data.test.labels,
-                                           data.train.num_classes, k=k)
+        out["knn_clean"][i] = knn_accuracy(
+            tr[name], data.train.labels, te[name], data.test.labels, data.train.num_classes, k=k
+        )
         out["knn_noisy"][i] = knn_leave_one_out(tr[name], data.labels, data.label_width, k=k)
         if linear:
             probe = LinearProbe(data.train.num_classes, max_iter=100).fit(tr[name], data.train.labels)
@@ -61,8 +79,9 @@ def aug_float(aug: Augmentation, x, g):
     return aug(x, generator=g)
 
 
-def probe_checkpoint(path, device="auto", k: int = 20, linear: bool = True, data_root=None,
-                     invariance_images: int = 256) -> xr.Dataset:
+def probe_checkpoint(
+    path, device="auto", k: int = 20, linear: bool = True, data_root=None, invariance_images: int = 256
+) -> xr.Dataset:
     ckpt = load_checkpoint(path)
     cfg = config_from_checkpoint(ckpt)
     if data_root is not None:
@@ -91,10 +110,15 @@ def probe_checkpoint(path, device="auto", k: int = 20, linear: bool = True, data
     data_vars = {}
     for key, (long_name, units) in meta.items():
         data_vars[key] = xr.Variable("layer", res[key], {"long_name": long_name, "units": units})
-        data_vars[f"{key}_init"] = xr.Variable("layer", res_init[key], {"long_name": long_name + ", at initialisation", "units": units})
-    ds = xr.Dataset(data_vars, coords={"layer": np.arange(len(LAYERS)),
-                                       "layer_name": ("layer", np.array(LAYERS, dtype=object))})
+        data_vars[f"{key}_init"] = xr.Variable(
+            "layer", res_init[key], {"long_name": long_name + ", at initialisation", "units": units}
+        )
+    ds = xr.Dataset(
+        data_vars,
+        coords={"layer": np.arange(len(LAYERS)), "layer_name": ("layer", np.array(LAYERS, dtype=object))},
+    )
     ds["layer"].attrs = {"long_name": "probed representation (see layer_name)", "units": "1"}
-    ds.attrs = provenance_attrs("layer-wise probing", {**dataclasses.asdict(cfg), "probe_k": k,
-                                                       "checkpoint_step": ckpt["step"]})
+    ds.attrs = provenance_attrs(
+        "layer-wise probing", {**dataclasses.asdict(cfg), "probe_k": k, "checkpoint_step": ckpt["step"]}
+    )
     return ds

@@ -9,10 +9,10 @@ Reproducibility: the model is built under `seed`, the order of epoch e is a perm
 (model, optimizer, step) and a resumed run is bit-for-bit the uninterrupted one. Checkpoints are
 written atomically every N epochs, at the end, and on Ctrl-C (after the step in flight).
 """
+
 from __future__ import annotations
 
 import dataclasses
-import os
 import signal
 import time
 from dataclasses import dataclass
@@ -27,8 +27,9 @@ from empirical.augment import BankDraws, iid_bank, mixup, parse_augmentation
 from empirical.datasets import ImageDataset, load_dataset, normalize, subset_indices
 from empirical.labels import augmentation_labels, make_labels, num_label_classes, parse_labels
 from empirical.networks import ARCHS, build_network
-from grids.netcdf import save_atomic
-from grids.provenance import provenance_attrs
+from store.atomic import atomic_write
+from store.netcdf import save_atomic
+from store.provenance import provenance_attrs
 from theory.counter_random import hash_keys
 from theory.probes import knn_accuracy
 
@@ -71,8 +72,17 @@ class TrainConfig:
     out: str = "results/train"
 
     # options that may change between a run and its resumption
-    RESUMABLE = ("epochs", "steps", "device", "compile", "eval_every", "checkpoint_every", "out", "download",
-                 "data_root")
+    RESUMABLE = (
+        "epochs",
+        "steps",
+        "device",
+        "compile",
+        "eval_every",
+        "checkpoint_every",
+        "out",
+        "download",
+        "data_root",
+    )
 
     def validate(self) -> None:
         if self.arch not in ARCHS:
@@ -83,19 +93,31 @@ class TrainConfig:
             (self.loss in ("mse", "ce"), f"loss must be 'mse' or 'ce', got {self.loss!r}"),
             (self.mixup in ("off", "xy", "x"), f"mixup must be off, xy or x, got {self.mixup!r}"),
             (self.bank_labels in ("image", "random"), "bank labels must be 'image' or 'random'"),
-            (self.stem in ("auto", "cifar", "stride2"), f"stem must be auto, cifar or stride2, got {self.stem!r}"),
-            (self.device in ("auto", "cpu", "cuda") or self.device.startswith("cuda:"), f"device must be auto, cpu or cuda, got {self.device!r}"),
+            (
+                self.stem in ("auto", "cifar", "stride2"),
+                f"stem must be auto, cifar or stride2, got {self.stem!r}",
+            ),
+            (
+                self.device in ("auto", "cpu", "cuda") or self.device.startswith("cuda:"),
+                f"device must be auto, cpu or cuda, got {self.device!r}",
+            ),
             (self.lr > 0, "the learning rate must be positive"),
             (self.batch_size >= 2, "batch size must be at least 2 (batch norm)"),
             (self.epochs >= 1 or self.steps >= 1, "the budget must be at least one epoch or one step"),
             (self.steps >= 0 and self.epochs >= 0, "budgets cannot be negative"),
             (self.bank >= 0 and self.iid >= 0, "bank and iid sizes cannot be negative"),
-            (not (self.bank and self.iid), "choose either a bank of fixed augmentations or i.i.d. augmentations, not both"),
+            (
+                not (self.bank and self.iid),
+                "choose either a bank of fixed augmentations or i.i.d. augmentations, not both",
+            ),
             (not self.iid or self.subset > 0, "i.i.d. augmentations (table 3) need --subset (e.g. 1000)"),
             (self.projector_width >= 1, "projector width must be positive"),
             (self.knn_k >= 1, "k must be positive"),
             (self.subset >= 0 and self.test_subset >= 0, "subset sizes cannot be negative"),
-            (self.eval_every >= 0 and self.checkpoint_every >= 1, "eval_every >= 0 and checkpoint_every >= 1"),
+            (
+                self.eval_every >= 0 and self.checkpoint_every >= 1,
+                "eval_every >= 0 and checkpoint_every >= 1",
+            ),
         ]
         for ok, msg in checks:
             if not ok:
@@ -154,8 +176,14 @@ def build_model(cfg: TrainConfig, data: RunData, device) -> torch.nn.Module:
         stem = "stride2" if cfg.arch != "small_cnn" and data.train.images.shape[-1] >= 64 else "cifar"
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(cfg.seed)
-        model = build_network(cfg.arch, data.label_width, data.train.channels, cfg.projector_width, stem,
-                              cnn_width=cfg.cnn_width)
+        model = build_network(
+            cfg.arch,
+            data.label_width,
+            data.train.channels,
+            cfg.projector_width,
+            stem,
+            cnn_width=cfg.cnn_width,
+        )
     return model.to(device)
 
 
@@ -213,8 +241,9 @@ def evaluate(model, data: RunData, k: int) -> dict:
     tr = embed_all(model, data.train.images, data.train, ("embedding", "output"))
     te = embed_all(model, data.test.images, data.train, ("embedding",))
     train_acc = (tr["output"].argmax(1) == data.labels).double().mean().item()
-    knn = knn_accuracy(tr["embedding"], data.train.labels, te["embedding"], data.test.labels,
-                       data.train.num_classes, k=k)
+    knn = knn_accuracy(
+        tr["embedding"], data.train.labels, te["embedding"], data.test.labels, data.train.num_classes, k=k
+    )
     return {"train_accuracy": train_acc, "knn_accuracy": knn}
 
 
@@ -234,7 +263,9 @@ def history_dataset(history: list[dict], cfg: TrainConfig) -> xr.Dataset:
         "step": ("optimizer steps done", "1"),
         "wall_time": ("training wall time so far", "s"),
     }
-    ds = xr.Dataset({k: ("epoch", h.get(k, np.zeros(0))) for k in meta}, coords={"epoch": epoch.astype(float)})
+    ds = xr.Dataset(
+        {k: ("epoch", h.get(k, np.zeros(0))) for k in meta}, coords={"epoch": epoch.astype(float)}
+    )
     for k, (long_name, units) in meta.items():
         ds[k].attrs = {"long_name": long_name, "units": units}
     ds["epoch"].attrs = {"long_name": "epochs done (fractional at a mid-epoch end of budget)", "units": "1"}
@@ -243,14 +274,7 @@ def history_dataset(history: list[dict], cfg: TrainConfig) -> xr.Dataset:
 
 
 def save_checkpoint(path: Path, payload: dict) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        torch.save(payload, tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
+    atomic_write(path, lambda tmp: torch.save(payload, tmp))
 
 
 def load_checkpoint(path, map_location="cpu") -> dict:
@@ -298,8 +322,9 @@ class _StopFlag:
             signal.signal(signal.SIGINT, self._old)
 
 
-def train(cfg: TrainConfig, resume: bool = True, progress=None, stop_at_step: int | None = None,
-          extra_eval=None) -> dict:
+def train(
+    cfg: TrainConfig, resume: bool = True, progress=None, stop_at_step: int | None = None, extra_eval=None
+) -> dict:
     """Train (or resume) the run in cfg.out; returns {'history', 'checkpoint', 'model', 'data', 'step'}.
 
     progress(step, total_steps, metrics) is called after every step. stop_at_step simulates a Ctrl-C
@@ -318,7 +343,9 @@ def train(cfg: TrainConfig, resume: bool = True, progress=None, stop_at_step: in
         diff = [k for k in old if k not in TrainConfig.RESUMABLE and old[k] != getattr(cfg, k, None)]
         if diff:
             shown = ", ".join(f"{k}={old[k]!r} (now {getattr(cfg, k, None)!r})" for k in diff[:3])
-            raise ValueError(f"{ckpt_path} belongs to a different run: {shown}; use another --out or --no-resume")
+            raise ValueError(
+                f"{ckpt_path} belongs to a different run: {shown}; use another --out or --no-resume"
+            )
 
     data = prepare_data(cfg, device)
     model = build_model(cfg, data, device)
@@ -347,20 +374,40 @@ def train(cfg: TrainConfig, resume: bool = True, progress=None, stop_at_step: in
     def record(epoch: float):
         metrics = evaluate(model, data, cfg.knn_k)
         extra = extra_eval(model, data) if extra_eval is not None else {}
-        history.append({"epoch": epoch, "train_loss": loss_sum / loss_count if loss_count else float("nan"),
-                        "step": step, "wall_time": wall, **metrics, **extra})
+        history.append(
+            {
+                "epoch": epoch,
+                "train_loss": loss_sum / loss_count if loss_count else float("nan"),
+                "step": step,
+                "wall_time": wall,
+                **metrics,
+                **extra,
+            }
+        )
         save_atomic(history_dataset(history, cfg), hist_path)
         return metrics
 
     def checkpoint():
-        save_checkpoint(ckpt_path, {
-            "format": FORMAT, "config": dataclasses.asdict(cfg), "model": model.state_dict(),
-            "optimizer": opt.state_dict(), "step": step, "history": history, "labels": data.labels.cpu(),
-            "aug_labels": None if data.aug_labels is None else data.aug_labels.cpu(),
-            "train_index": data.train_index.cpu(), "loss_sum": loss_sum, "loss_count": loss_count,
-            "wall_time": wall, "label_width": data.label_width, "in_channels": data.train.channels,
-            "torch_version": torch.__version__,
-        })
+        save_checkpoint(
+            ckpt_path,
+            {
+                "format": FORMAT,
+                "config": dataclasses.asdict(cfg),
+                "model": model.state_dict(),
+                "optimizer": opt.state_dict(),
+                "step": step,
+                "history": history,
+                "labels": data.labels.cpu(),
+                "aug_labels": None if data.aug_labels is None else data.aug_labels.cpu(),
+                "train_index": data.train_index.cpu(),
+                "loss_sum": loss_sum,
+                "loss_count": loss_count,
+                "wall_time": wall,
+                "label_width": data.label_width,
+                "in_channels": data.train.channels,
+                "torch_version": torch.__version__,
+            },
+        )
 
     if not history:
         record(0.0)
@@ -405,5 +452,11 @@ def train(cfg: TrainConfig, resume: bool = True, progress=None, stop_at_step: in
                 raise KeyboardInterrupt
     if ckpt is not None and step >= total and not ckpt_path.exists():
         checkpoint()
-    return {"history": history, "checkpoint": ckpt_path, "model": model, "data": data, "step": step,
-            "config": cfg}
+    return {
+        "history": history,
+        "checkpoint": ckpt_path,
+        "model": model,
+        "data": data,
+        "step": step,
+        "config": cfg,
+    }

@@ -7,6 +7,7 @@ moment its task is handed to a worker, `done` (its result written atomically) th
 finishes. A rerun skips done cells and retries failed ones (a failed cell keeps the error of its
 last attempt in `error`), and cells left `running` by a driver that died are run again.
 """
+
 from __future__ import annotations
 
 import itertools
@@ -14,17 +15,18 @@ import json
 import math
 import os
 import platform
-import tempfile
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 
-from grids.cell_grid import DONE, FAILED, RUNNING, TODO, CellGrid
-from grids.netcdf import load_result
 from grids.spec import GridSpec
 from grids.toy_cells import CAPACITY_VARIABLES, TOY_VARIABLES, run_toy_batch, run_toy_capacity
-from grids.train_cells import eval_epochs, run_train_cell, transfer_targets, variables as train_variables
+from grids.train_cells import eval_epochs, run_train_cell, transfer_targets
+from grids.train_cells import variables as train_variables
+from store.atomic import write_text_atomic
+from store.cell_grid import DONE, FAILED, RUNNING, TODO, CellGrid
+from store.netcdf import load_result
 
 TITLE = "benign grid"
 GRID_FILE, SPEC_FILE, DRIVER_FILE, CELLS_DIR = "grid.nc", "spec.json", "driver.json", "cells"
@@ -89,8 +91,16 @@ def open_grid(out_dir: str | Path, spec: GridSpec, command: str | None = None) -
     if spec_path.exists() and json.loads(spec_path.read_text()) != wanted:
         raise ValueError(f"{out} holds a different grid (see its {SPEC_FILE}); choose another --out")
     variables, extra, labels = _layout(spec)
-    store = CellGrid(out / GRID_FILE, spec.coords, variables, TITLE, spec.to_dict(), command,
-                     extra_coords=extra, labels=labels)
+    store = CellGrid(
+        out / GRID_FILE,
+        spec.coords,
+        variables,
+        TITLE,
+        spec.to_dict(),
+        command,
+        extra_coords=extra,
+        labels=labels,
+    )
     if "error" not in store.ds:
         store.ds["error"] = (store.dims, np.full(store.ds["status"].shape, "", dtype=object), ERROR_ATTRS)
         store.ds.attrs.update(grid_name=spec.name, grid_kind=spec.kind, **_reference_attrs(spec))
@@ -103,7 +113,7 @@ def open_grid(out_dir: str | Path, spec: GridSpec, command: str | None = None) -
     # netCDF strings load as fixed width; object dtype lets a longer message be stored
     store.ds["error"] = store.ds["error"].astype(object)
     if not spec_path.exists():
-        _write_text_atomic(spec_path, json.dumps(wanted, indent=2, sort_keys=True))
+        write_text_atomic(spec_path, json.dumps(wanted, indent=2, sort_keys=True))
     return store
 
 
@@ -161,9 +171,15 @@ def plan(spec: GridSpec, store: CellGrid, out_dir: Path, workers: int, max_batch
     return work
 
 
-def run_grid(spec: GridSpec, out_dir: str | Path, executor, max_batch: int = MAX_BATCH,
-             on_batch: Callable[[int], None] | None = None, command: str | None = None,
-             run: Callable = run_task) -> dict[str, int]:
+def run_grid(
+    spec: GridSpec,
+    out_dir: str | Path,
+    executor,
+    max_batch: int = MAX_BATCH,
+    on_batch: Callable[[int], None] | None = None,
+    command: str | None = None,
+    run: Callable = run_task,
+) -> dict[str, int]:
     """Run every cell not done; returns the counts {todo, done, failed, running} afterwards."""
     out_dir = Path(out_dir)
     store = open_grid(out_dir, spec, command)
@@ -176,8 +192,9 @@ def run_grid(spec: GridSpec, out_dir: str | Path, executor, max_batch: int = MAX
 
     with _DriverFile(out_dir):
         try:
-            for i, results, error in executor.run(run, [task for task, _ in work], on_submit=started,
-                                                  resources=_resources(spec, executor)):
+            for i, results, error in executor.run(
+                run, [task for task, _ in work], on_submit=started, resources=_resources(spec, executor)
+            ):
                 cells = work[i][1]
                 if is_capacity[i]:
                     if error is None:
@@ -219,7 +236,7 @@ class _DriverFile:
         self.path = out_dir / DRIVER_FILE
 
     def __enter__(self):
-        _write_text_atomic(self.path, json.dumps({"host": platform.node(), "pid": os.getpid()}))
+        write_text_atomic(self.path, json.dumps({"host": platform.node(), "pid": os.getpid()}))
         return self
 
     def __exit__(self, *exc):
@@ -242,14 +259,6 @@ def driver_alive(out_dir: str | Path) -> bool | None:
     except PermissionError:
         return True
     return True
-
-
-def _write_text_atomic(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    with os.fdopen(fd, "w") as f:
-        f.write(text)
-    os.replace(tmp, path)
 
 
 STATUS_NAMES = {TODO: "to do", DONE: "done", FAILED: "failed", RUNNING: "running"}

@@ -14,11 +14,12 @@ Slurm, through dask-jobqueue (not a dependency; `pip install dask-jobqueue` on t
     cluster.scale(jobs=8)
     print(cluster.scheduler_address)     # then: benign grid run fig11 --scale full --scheduler <address>
 """
+
 from __future__ import annotations
 
 import multiprocessing
+from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor, as_completed
-from typing import Callable, Iterator
 
 CONNECT_TIMEOUT_S = 3
 
@@ -31,15 +32,27 @@ class LocalProcesses:
         self.description = f"{workers} local worker process{'es' if workers > 1 else ''}"
         self._pool: ProcessPoolExecutor | None = None
 
-    def run(self, fn: Callable, tasks: list[tuple], on_submit: Callable[[int], None] | None = None,
-            resources: dict | None = None) -> Iterator[tuple[int, object, BaseException | None]]:
+    def run(
+        self,
+        fn: Callable,
+        tasks: list[tuple],
+        on_submit: Callable[[int], None] | None = None,
+        resources: dict | None = None,
+    ) -> Iterator[tuple[int, object, BaseException | None]]:
         if not tasks:
             return
         # spawn, not fork: a forked child of a process that has used torch's OpenMP pool can hang.
-        self._pool = self._pool or ProcessPoolExecutor(self.workers, mp_context=multiprocessing.get_context("spawn"),
-                                                      initializer=_one_torch_thread)
-        yield from _throttled(lambda task: self._pool.submit(fn, *task), tasks, lambda: self.workers, on_submit,
-                              lambda futures: next(as_completed(futures)), _local_outcome)
+        self._pool = self._pool or ProcessPoolExecutor(
+            self.workers, mp_context=multiprocessing.get_context("spawn"), initializer=_one_torch_thread
+        )
+        yield from _throttled(
+            lambda task: self._pool.submit(fn, *task),
+            tasks,
+            lambda: self.workers,
+            on_submit,
+            lambda futures: next(as_completed(futures)),
+            _local_outcome,
+        )
 
     def close(self) -> None:
         if self._pool is not None:
@@ -94,8 +107,13 @@ def _one_torch_thread() -> None:
 class DaskCluster:
     """A distributed.Client on a running scheduler (`address`) or on a LocalCluster it starts."""
 
-    def __init__(self, address: str | None = None, local_workers: int | None = None,
-                 connect_timeout: float | None = None, resources: dict | None = None):
+    def __init__(
+        self,
+        address: str | None = None,
+        local_workers: int | None = None,
+        connect_timeout: float | None = None,
+        resources: dict | None = None,
+    ):
         from distributed import Client, LocalCluster
 
         connect_timeout = connect_timeout or CONNECT_TIMEOUT_S
@@ -104,8 +122,13 @@ class DaskCluster:
         if local_workers is not None:
             if local_workers < 1:
                 raise ValueError(f"--dask-local must be at least 1, got {local_workers}")
-            self._cluster = LocalCluster(n_workers=local_workers, threads_per_worker=1, processes=True,
-                                         dashboard_address=None, resources=resources)
+            self._cluster = LocalCluster(
+                n_workers=local_workers,
+                threads_per_worker=1,
+                processes=True,
+                dashboard_address=None,
+                resources=resources,
+            )
             self.client = Client(self._cluster)
             self.description = f"a Dask LocalCluster of {local_workers} workers"
         else:
@@ -113,8 +136,10 @@ class DaskCluster:
                 self.client = Client(address, timeout=connect_timeout)
             except Exception as e:  # OSError, TimeoutError, or ValueError on a malformed address
                 reason = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-                raise ValueError(f"cannot reach the Dask scheduler at {address} within {connect_timeout:g} s "
-                                 f"({reason[:120]})") from None
+                raise ValueError(
+                    f"cannot reach the Dask scheduler at {address} within {connect_timeout:g} s "
+                    f"({reason[:120]})"
+                ) from None
             self.description = f"the Dask scheduler at {address}"
 
     @property
@@ -123,10 +148,17 @@ class DaskCluster:
 
     @property
     def has_gpus(self) -> bool:
-        return any(w.get("resources", {}).get("GPU", 0) > 0 for w in self.client.scheduler_info()["workers"].values())
+        return any(
+            w.get("resources", {}).get("GPU", 0) > 0 for w in self.client.scheduler_info()["workers"].values()
+        )
 
-    def run(self, fn: Callable, tasks: list[tuple], on_submit: Callable[[int], None] | None = None,
-            resources: dict | None = None) -> Iterator[tuple[int, object, BaseException | None]]:
+    def run(
+        self,
+        fn: Callable,
+        tasks: list[tuple],
+        on_submit: Callable[[int], None] | None = None,
+        resources: dict | None = None,
+    ) -> Iterator[tuple[int, object, BaseException | None]]:
         from distributed import wait
 
         def submit(task):

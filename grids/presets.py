@@ -9,6 +9,7 @@ tiny   a smoke test in seconds (tests, and checking a cluster before a long run)
 A preset is the raw form a TOML file takes (see grids/spec.py): parameters, lists for swept ones,
 `seeds`, and `setting`, a list of named groups of parameters (table 2's random / random+DA / ...).
 """
+
 from __future__ import annotations
 
 SCALES = ("small", "full", "tiny")
@@ -26,15 +27,45 @@ FIG14 = {
 # --- training runs ----------------------------------------------------------------------------------
 # Base of every training preset per scale; a preset overrides what its figure needs.
 BASE = {
-    "full": {"kind": "train", "dataset": "cifar10", "arch": "resnet18", "projector_width": 65536,
-             "augment": "simclr", "mixup": "xy", "epochs": 5000, "eval_every": 50},
+    "full": {
+        "kind": "train",
+        "dataset": "cifar10",
+        "arch": "resnet18",
+        "projector_width": 65536,
+        "augment": "simclr",
+        "mixup": "xy",
+        "epochs": 5000,
+        "eval_every": 50,
+    },
     # 512 balanced images: 2 steps an epoch, so 40 epochs (80 Adam steps) take seconds per cell.
-    "small": {"kind": "train", "dataset": "fashion-mnist", "subset": 512, "test_subset": 1000, "arch": "small_cnn",
-              "cnn_width": 16, "projector_width": 1024, "augment": "simclr", "mixup": "off", "lr": 1e-3,
-              "epochs": 40, "eval_every": 5},
-    "tiny": {"kind": "train", "dataset": "fashion-mnist", "subset": 64, "test_subset": 100, "arch": "small_cnn",
-             "cnn_width": 4, "projector_width": 32, "batch_size": 32, "augment": "simclr", "mixup": "off",
-             "epochs": 2, "eval_every": 1},
+    "small": {
+        "kind": "train",
+        "dataset": "fashion-mnist",
+        "subset": 512,
+        "test_subset": 1000,
+        "arch": "small_cnn",
+        "cnn_width": 16,
+        "projector_width": 1024,
+        "augment": "simclr",
+        "mixup": "off",
+        "lr": 1e-3,
+        "epochs": 40,
+        "eval_every": 5,
+    },
+    "tiny": {
+        "kind": "train",
+        "dataset": "fashion-mnist",
+        "subset": 64,
+        "test_subset": 100,
+        "arch": "small_cnn",
+        "cnn_width": 4,
+        "projector_width": 32,
+        "batch_size": 32,
+        "augment": "simclr",
+        "mixup": "off",
+        "epochs": 2,
+        "eval_every": 1,
+    },
 }
 
 # Table 2's settings: DA = the base augmentation (and mixup where the scale uses it); none without.
@@ -47,18 +78,34 @@ CLEAN_IID = {"name": "clean+iid DA", "labels": "clean", "iid": 50, **NO_DA}
 TABLE2_SETTINGS = [RANDOM, RANDOM_DA, CLEAN, CLEAN_DA]
 TABLE3_SETTINGS = [RANDOM, RANDOM_IID, CLEAN, CLEAN_IID, CLEAN_DA, RANDOM_DA]
 
-FIG6_B = {"full": [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 2048, 4096], "small": [1, 2, 4, 8, 16, 32, 64, 128],
-          "tiny": [1, 4]}
-FIG8_WIDTH = {"full": [1024, 2048, 4096, 8192, 16384, 32768, 65536, 131072, 262144, 393216, 524288],
-              "small": [64, 256, 1024, 4096, 16384], "tiny": [8, 32]}
+FIG6_B = {
+    "full": [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 2048, 4096],
+    "small": [1, 2, 4, 8, 16, 32, 64, 128],
+    "tiny": [1, 4],
+}
+FIG8_WIDTH = {
+    "full": [1024, 2048, 4096, 8192, 16384, 32768, 65536, 131072, 262144, 393216, 524288],
+    "small": [64, 256, 1024, 4096, 16384],
+    "tiny": [8, 32],
+}
 # 0 = one class per sample ("Per sample", Dosovitskiy et al.)
-FIG9_CLASSES = {"full": [2, 5, 10, 50, 100, 200, 500, 1000, 2000, 5000, 0], "small": [2, 5, 10, 50, 100, 0],
-                "tiny": [2, 0]}
-FIG11_NOISE = {"full": [0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 0.98, 1.0],
-               "small": [0.0, 0.2, 0.4, 0.6, 0.8, 1.0], "tiny": [0.0, 1.0]}
+FIG9_CLASSES = {
+    "full": [2, 5, 10, 50, 100, 200, 500, 1000, 2000, 5000, 0],
+    "small": [2, 5, 10, 50, 100, 0],
+    "tiny": [2, 0],
+}
+FIG11_NOISE = {
+    "full": [0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 0.98, 1.0],
+    "small": [0.0, 0.2, 0.4, 0.6, 0.8, 1.0],
+    "tiny": [0.0, 1.0],
+}
 # Figure 12's strengths 1..7, read as RandAugment magnitudes (the paper does not give the scale).
 FIG12_LEVEL = {"full": [1, 2, 3, 4, 5, 6, 7], "small": [1, 3, 5, 7], "tiny": [1, 7]}
-FIG13_NOISE = {"full": [0.0, 0.2, 0.4, 0.6, 0.8, 1.0], "small": [0.0, 0.2, 0.4, 0.6, 0.8, 1.0], "tiny": [0.0, 1.0]}
+FIG13_NOISE = {
+    "full": [0.0, 0.2, 0.4, 0.6, 0.8, 1.0],
+    "small": [0.0, 0.2, 0.4, 0.6, 0.8, 1.0],
+    "tiny": [0.0, 1.0],
+}
 
 
 def _train(scale: str, **over) -> dict:
@@ -72,16 +119,26 @@ def _seeds(scale: str, full: int = 1, small: int = 1) -> int:
 def train_preset(name: str, scale: str) -> dict:
     s = scale
     if name in ("table2", "table4"):  # table 4 is table 2's runs probed linearly: the same cells
-        axes = {"dataset": ["cifar10", "cifar100", "tinyimagenet"], "arch": ["resnet18", "vgg11"]} if s == "full" else {}
+        axes = (
+            {"dataset": ["cifar10", "cifar100", "tinyimagenet"], "arch": ["resnet18", "vgg11"]}
+            if s == "full"
+            else {}
+        )
         return _train(s, **axes, setting=TABLE2_SETTINGS, seeds=_seeds(s, 2, 2))
     if name == "table3":
-        return _train(s, subset=1000 if s != "tiny" else 64, setting=TABLE3_SETTINGS,
-                      **({"iid": 4} if s == "tiny" else {}), seeds=_seeds(s, 2, 2))
+        return _train(
+            s,
+            subset=1000 if s != "tiny" else 64,
+            setting=TABLE3_SETTINGS,
+            **({"iid": 4} if s == "tiny" else {}),
+            seeds=_seeds(s, 2, 2),
+        )
     if name == "fig4":  # layer-wise probes of a random+DA run (and its training loss)
         return _train(s, labels="random", layer_probes=True, seeds=_seeds(s, 1, 2))
     if name == "fig6":  # B fixed augmentations, label-preserving or random per augmentation; no mixup
-        return _train(s, labels="random", mixup="off", bank=FIG6_B[s], bank_labels=["image", "random"],
-                      seeds=_seeds(s))
+        return _train(
+            s, labels="random", mixup="off", bank=FIG6_B[s], bank_labels=["image", "random"], seeds=_seeds(s)
+        )
     if name == "fig7":  # normalized invariance per layer over epochs, four settings
         return _train(s, setting=[CLEAN, CLEAN_DA, RANDOM, RANDOM_DA], layer_probes=True, seeds=_seeds(s))
     if name == "fig8":
@@ -91,9 +148,14 @@ def train_preset(name: str, scale: str) -> dict:
     if name == "fig10":  # transfer of the embedding to other datasets, against label noise, with / without DA
         # small: Fashion-MNIST -> MNIST (1 channel; MNIST must be on disk or --download given)
         transfer = {"full": "cifar100,stl10", "small": "mnist", "tiny": "mnist"}[s]
-        return _train(s, label_noise=FIG13_NOISE[s], setting=[{"name": "no augmentations", **NO_DA},
-                                                               {"name": "augmentations"}],
-                      transfer=transfer, transfer_subset={"full": 0, "small": 2000, "tiny": 100}[s], seeds=_seeds(s))
+        return _train(
+            s,
+            label_noise=FIG13_NOISE[s],
+            setting=[{"name": "no augmentations", **NO_DA}, {"name": "augmentations"}],
+            transfer=transfer,
+            transfer_subset={"full": 0, "small": 2000, "tiny": 100}[s],
+            seeds=_seeds(s),
+        )
     if name == "fig11":
         axes = {"dataset": ["cifar10", "tinyimagenet"]} if s == "full" else {}
         return _train(s, **axes, label_noise=FIG11_NOISE[s], seeds=_seeds(s))
@@ -101,13 +163,30 @@ def train_preset(name: str, scale: str) -> dict:
         return _train(s, labels="random", mixup="off", randaugment=FIG12_LEVEL[s], seeds=_seeds(s))
     if name == "fig13":
         with_da = {"name": "with augmentations"}
-        return _train(s, label_noise=FIG13_NOISE[s], setting=[{"name": "without augmentations", **NO_DA}, with_da],
-                      seeds=_seeds(s))
+        return _train(
+            s,
+            label_noise=FIG13_NOISE[s],
+            setting=[{"name": "without augmentations", **NO_DA}, with_da],
+            seeds=_seeds(s),
+        )
     raise KeyError(name)
 
 
-PRESETS = ("table2", "table3", "table4", "fig4", "fig6", "fig7", "fig8", "fig9", "fig10", "fig11", "fig12", "fig13",
-           "fig14")
+PRESETS = (
+    "table2",
+    "table3",
+    "table4",
+    "fig4",
+    "fig6",
+    "fig7",
+    "fig8",
+    "fig9",
+    "fig10",
+    "fig11",
+    "fig12",
+    "fig13",
+    "fig14",
+)
 
 
 def preset_dict(name: str, scale: str) -> dict:

@@ -5,40 +5,46 @@ DIR/<preset>.nc       the collected grid (SPEC's format)
 DIR/figures/          pictures and Markdown tables
 DIR/report.md         the page: per preset what the paper shows, the wall time, the pictures and tables
 """
+
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 from grids import spec as grid_spec
 from grids.engine import collect_grid, run_grid
-from grids.netcdf import save_atomic
+from store.netcdf import save_atomic
 
 WHAT = {
     "table2": "k-NN probing of the embedding after training on random / clean labels, with and without "
-              "augmentation, and at initialisation (table 2).",
+    "augmentation, and at initialisation (table 2).",
     "table3": "i.i.d. augmentations (other images of the same true class) on a 1000-image subset (table 3).",
     "table4": "Linear probing of table 2's runs (table 4).",
     "fig4": "Layer-wise k-NN probing of a random-label run with augmentation: clean test labels against "
-            "the random training labels (figure 4).",
+    "the random training labels (figure 4).",
     "fig6": "B fixed augmentations per image, label-preserving or random per augmentation (figure 6).",
     "fig7": "Normalized invariance (eq. 2) per layer over training, four settings (figure 7).",
     "fig8": "k-NN probing over training for projector widths (figure 8).",
     "fig9": "k-NN probing over training for the number of random classes, 0 = one per sample (figure 9).",
     "fig10": "Transfer: k-NN probing of the embedding on other datasets against label noise, with and "
-             "without augmentation (figure 10).",
+    "without augmentation (figure 10).",
     "fig11": "k-NN probing over training for label-noise levels, with augmentation (figure 11).",
     "fig12": "k-NN probing over training for RandAugment strengths, random labels (figure 12).",
     "fig13": "Final k-NN probing against label noise, with and without augmentation (figure 13).",
     "fig14": "The toy of appendix E: k-NN probing over n x B after random-label training, "
-             "with the capacity line n = C_t / B (figure 14).",
+    "with the capacity line n = C_t / B (figure 14).",
 }
 
 
-def run_report(scale: str, out: str | Path, executor, presets: list[str] | None = None,
-               command: str | None = None, on_preset: Callable[[str, int], Callable[[int], None]] | None = None,
-               ) -> Path:
+def run_report(
+    scale: str,
+    out: str | Path,
+    executor,
+    presets: list[str] | None = None,
+    command: str | None = None,
+    on_preset: Callable[[str, int], Callable[[int], None]] | None = None,
+) -> Path:
     """Run, collect and draw each preset; returns the path of report.md (rewritten after every preset)."""
     from plots.auto import plot_result
 
@@ -84,7 +90,9 @@ def missing_data(spec) -> str | None:
     from empirical.datasets import load_dataset
     from grids.train_cells import transfer_targets
 
-    datasets = spec.params["dataset"] if isinstance(spec.params["dataset"], list) else [spec.params["dataset"]]
+    datasets = (
+        spec.params["dataset"] if isinstance(spec.params["dataset"], list) else [spec.params["dataset"]]
+    )
     for name in [*datasets, *transfer_targets(spec.params)]:
         try:
             load_dataset(name, train=False)
@@ -94,24 +102,41 @@ def missing_data(spec) -> str | None:
 
 
 def _section(name, spec, counts, wall, files, out: Path, note: str) -> str:
-    lines = [f"## {name}", "", WHAT.get(name, ""), "",
-             f"{spec.size()} cells ({' x '.join(f'{d} {len(v)}' for d, v in spec.coords.items())}); "
-             f"{counts['done']} done, {counts['failed']} failed; {wall:.0f} s. Data: `{name}.nc`.", ""]
+    lines = [
+        f"## {name}",
+        "",
+        WHAT.get(name, ""),
+        "",
+        f"{spec.size()} cells ({' x '.join(f'{d} {len(v)}' for d, v in spec.coords.items())}); "
+        f"{counts['done']} done, {counts['failed']} failed; {wall:.0f} s. Data: `{name}.nc`.",
+        "",
+    ]
     if note:
         lines += [note, ""]
     for f in files:
         rel = Path(f).relative_to(out)
-        lines += [Path(f).read_text().strip() if Path(f).suffix == ".md" else f"![{name}]({rel.as_posix()})", ""]
+        lines += [
+            Path(f).read_text().strip() if Path(f).suffix == ".md" else f"![{name}]({rel.as_posix()})",
+            "",
+        ]
     return "\n".join(lines)
 
 
-def _write(out: Path, scale: str, sections: list[str], walls: dict, total: float, command: str | None) -> None:
-    from grids.provenance import git_commit
+def _write(
+    out: Path, scale: str, sections: list[str], walls: dict, total: float, command: str | None
+) -> None:
+    from store.provenance import git_commit
 
-    head = [f"# benign-memorization report, scale `{scale}`", "",
-            f"Command: `{command or ''}`; commit {git_commit()}; total wall time {total:.0f} s.", "",
-            "| preset | wall time (s) |", "| --- | --- |",
-            *(f"| {k} | {v:.0f} |" for k, v in walls.items()), ""]
+    head = [
+        f"# benign-memorization report, scale `{scale}`",
+        "",
+        f"Command: `{command or ''}`; commit {git_commit()}; total wall time {total:.0f} s.",
+        "",
+        "| preset | wall time (s) |",
+        "| --- | --- |",
+        *(f"| {k} | {v:.0f} |" for k, v in walls.items()),
+        "",
+    ]
     text = "\n".join(head + sections) + "\n"
     out.mkdir(parents=True, exist_ok=True)
     tmp = out / ".report.md.tmp"

@@ -9,12 +9,14 @@ Coordinates are numeric (SPEC, "Results: the format"): a swept string parameter 
 bank_labels, ...) and `setting` get the coordinate 0..k-1 and an auxiliary `<dim>_name` coordinate
 holding the strings.
 """
+
 from __future__ import annotations
 
 import itertools
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
+
+import tomllib
 
 from grids import presets
 from grids.toy_cells import TOY_CELL_DIMS, TOY_DEFAULTS, TOY_NOT_SWEPT, toy_models
@@ -27,11 +29,11 @@ SETTING = "setting"
 
 @dataclass(frozen=True)
 class GridSpec:
-    params: dict                       # every parameter: a value, or a list of values (swept)
+    params: dict  # every parameter: a value, or a list of values (swept)
     seeds: tuple[int, ...]
     kind: str = "toy"
-    settings: tuple = ()               # training grids: named parameter groups, the `setting` dimension
-    name: str = field(default="", compare=False)   # preset or file it came from; not part of the identity
+    settings: tuple = ()  # training grids: named parameter groups, the `setting` dimension
+    name: str = field(default="", compare=False)  # preset or file it came from; not part of the identity
 
     @property
     def cell_dims(self) -> tuple[str, ...]:
@@ -107,12 +109,16 @@ def from_dict(raw: dict, name: str = "") -> GridSpec:
     defaults = KINDS[kind]
     seeds = raw.pop("seeds", 3)
     seeds = list(range(seeds)) if isinstance(seeds, int) and not isinstance(seeds, bool) else seeds
-    if (not isinstance(seeds, list) or not seeds or any(not isinstance(s, int) or s < 0 for s in seeds)
-            or len(set(seeds)) != len(seeds)):
+    if (
+        not isinstance(seeds, list)
+        or not seeds
+        or any(not isinstance(s, int) or s < 0 for s in seeds)
+        or len(set(seeds)) != len(seeds)
+    ):
         raise ValueError("seeds must be a positive count or a list of distinct non-negative whole numbers")
     settings = raw.pop(SETTING, [])
     if settings and kind != "train":
-        raise ValueError("`setting` groups exist for training grids only (kind = \"train\")")
+        raise ValueError('`setting` groups exist for training grids only (kind = "train")')
     settings = _check_settings(settings, defaults)
     unknown = sorted(set(raw) - set(defaults))
     if unknown:
@@ -141,7 +147,9 @@ def _check_settings(settings, defaults: dict) -> list[dict]:
         names.append(s["name"])
         bad = sorted(set(s) - {"name"} - set(defaults))
         if bad:
-            raise ValueError(f"setting {s['name']!r}: unknown parameter {', '.join(bad)}; valid: {', '.join(defaults)}")
+            raise ValueError(
+                f"setting {s['name']!r}: unknown parameter {', '.join(bad)}; valid: {', '.join(defaults)}"
+            )
         for k, v in s.items():
             if k != "name":
                 if isinstance(v, list):
@@ -189,7 +197,9 @@ def _check_value(defaults: dict, name: str, value, not_swept, swept_strings: boo
         else:
             ok = isinstance(v, (int, float)) and not isinstance(v, bool)
         if not ok:
-            raise ValueError(f"{name} takes {type(base).__name__ if base is not None else 'number'} values, got {v!r}")
+            raise ValueError(
+                f"{name} takes {type(base).__name__ if base is not None else 'number'} values, got {v!r}"
+            )
 
 
 def load_toml(path: str | Path) -> GridSpec:
@@ -207,7 +217,9 @@ def load_toml(path: str | Path) -> GridSpec:
 
     raw = {k: as_float(k, v) for k, v in raw.items()}
     if isinstance(raw.get(SETTING), list):
-        raw[SETTING] = [{k: as_float(k, v) for k, v in s.items()} if isinstance(s, dict) else s for s in raw[SETTING]]
+        raw[SETTING] = [
+            {k: as_float(k, v) for k, v in s.items()} if isinstance(s, dict) else s for s in raw[SETTING]
+        ]
     return from_dict(raw, name=path.stem)
 
 

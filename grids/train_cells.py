@@ -17,6 +17,7 @@ Parameters beyond `benign train`'s options, numeric so that they can be swept (f
                 training split (0 = all), scored on its test split (`test_subset` of it, 0 = all).
 The model seed and the label seed of a cell are both its `seed`.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -26,11 +27,25 @@ import numpy as np
 
 from empirical.training import TrainConfig
 
-RUNTIME_FIELDS = ("out", "seed", "label_seed", "data_root", "download", "compile", "checkpoint_every", "steps")
+RUNTIME_FIELDS = (
+    "out",
+    "seed",
+    "label_seed",
+    "data_root",
+    "download",
+    "compile",
+    "checkpoint_every",
+    "steps",
+)
 TRAIN_DEFAULTS = {
     **{f.name: f.default for f in dataclasses.fields(TrainConfig) if f.name not in RUNTIME_FIELDS},
-    "label_noise": None, "label_classes": None, "randaugment": None,
-    "layer_probes": False, "linear_probe": True, "transfer": "", "transfer_subset": 0,
+    "label_noise": None,
+    "label_classes": None,
+    "randaugment": None,
+    "layer_probes": False,
+    "linear_probe": True,
+    "transfer": "",
+    "transfer_subset": 0,
 }
 # Swept epochs would give each cell its own epoch axis; the budget is one per grid.
 TRAIN_NOT_SWEPT = ("epochs", "eval_every", "device", "layer_probes", "linear_probe", "transfer")
@@ -41,26 +56,48 @@ EPOCH_VARIABLES = {
     "knn_accuracy": {"long_name": "k-NN probe of the embedding, clean labels, test accuracy", "units": "1"},
 }
 FINAL_VARIABLES = {
-    "knn_final": {"long_name": "k-NN probe of the embedding after training, clean test accuracy", "units": "1"},
-    "knn_init": {"long_name": "k-NN probe of the embedding at initialisation, clean test accuracy", "units": "1"},
-    "linear_final": {"long_name": "linear probe of the embedding after training, clean test accuracy", "units": "1"},
-    "linear_init": {"long_name": "linear probe of the embedding at initialisation, clean test accuracy", "units": "1"},
-    "train_accuracy_final": {"long_name": "accuracy on the training labels after training (clean images)",
-                             "units": "1"},
+    "knn_final": {
+        "long_name": "k-NN probe of the embedding after training, clean test accuracy",
+        "units": "1",
+    },
+    "knn_init": {
+        "long_name": "k-NN probe of the embedding at initialisation, clean test accuracy",
+        "units": "1",
+    },
+    "linear_final": {
+        "long_name": "linear probe of the embedding after training, clean test accuracy",
+        "units": "1",
+    },
+    "linear_init": {
+        "long_name": "linear probe of the embedding at initialisation, clean test accuracy",
+        "units": "1",
+    },
+    "train_accuracy_final": {
+        "long_name": "accuracy on the training labels after training (clean images)",
+        "units": "1",
+    },
     "train_time": {"long_name": "wall time of the training steps", "units": "s"},
 }
 TRANSFER_VARIABLES = {
-    "knn_transfer": {"long_name": "k-NN probe of the embedding on the target dataset after training, test accuracy",
-                     "units": "1"},
-    "knn_transfer_init": {"long_name": "k-NN probe of the embedding on the target dataset at initialisation",
-                          "units": "1"},
+    "knn_transfer": {
+        "long_name": "k-NN probe of the embedding on the target dataset after training, test accuracy",
+        "units": "1",
+    },
+    "knn_transfer_init": {
+        "long_name": "k-NN probe of the embedding on the target dataset at initialisation",
+        "units": "1",
+    },
 }
 LAYER_VARIABLES = {
     "knn_clean": {"long_name": "k-NN probe of the layer, clean labels, test accuracy", "units": "1"},
-    "knn_noisy": {"long_name": "k-NN probe of the layer, training labels, leave-one-out training accuracy",
-                  "units": "1"},
-    "invariance": {"long_name": "mean normalized invariance I (eq. 2) of the layer under the run's augmentation",
-                   "units": "1"},
+    "knn_noisy": {
+        "long_name": "k-NN probe of the layer, training labels, leave-one-out training accuracy",
+        "units": "1",
+    },
+    "invariance": {
+        "long_name": "mean normalized invariance I (eq. 2) of the layer under the run's augmentation",
+        "units": "1",
+    },
 }
 
 
@@ -124,7 +161,9 @@ def run_train_cell(params: dict, cell: dict, folder: str) -> dict:
 
     def layer_probes(model, data) -> dict:
         was_training = model.training
-        res = probe_model(model, data, parse_augmentation(cfg.augment), k=cfg.knn_k, linear=False, seed=cfg.seed)
+        res = probe_model(
+            model, data, parse_augmentation(cfg.augment), k=cfg.knn_k, linear=False, seed=cfg.seed
+        )
         model.train(was_training)
         return {k: [float(x) for x in res[k]] for k in LAYER_VARIABLES}
 
@@ -132,21 +171,39 @@ def run_train_cell(params: dict, cell: dict, folder: str) -> dict:
     history, data, model = run["history"], run["data"], run["model"]
     by_epoch = {float(row["epoch"]): row for row in history}
     epochs = eval_epochs(params)
-    out = {k: np.array([by_epoch.get(e, {}).get(k, np.nan) for e in epochs], dtype=float) for k in EPOCH_VARIABLES}
+    out = {
+        k: np.array([by_epoch.get(e, {}).get(k, np.nan) for e in epochs], dtype=float)
+        for k in EPOCH_VARIABLES
+    }
     if params.get("layer_probes"):
         nan = [np.nan] * len(LAYERS)
-        out.update({k: np.array([by_epoch.get(e, {}).get(k, nan) for e in epochs], dtype=float)
-                    for k in LAYER_VARIABLES})
+        out.update(
+            {
+                k: np.array([by_epoch.get(e, {}).get(k, nan) for e in epochs], dtype=float)
+                for k in LAYER_VARIABLES
+            }
+        )
     last, first = history[-1], history[0]
-    out.update(knn_final=last["knn_accuracy"], knn_init=first["knn_accuracy"],
-               train_accuracy_final=last["train_accuracy"], train_time=last["wall_time"],
-               linear_final=np.nan, linear_init=np.nan)
+    out.update(
+        knn_final=last["knn_accuracy"],
+        knn_init=first["knn_accuracy"],
+        train_accuracy_final=last["train_accuracy"],
+        train_time=last["wall_time"],
+        linear_final=np.nan,
+        linear_init=np.nan,
+    )
     device = data.train.images.device
     initial = build_model(cfg, data, device)
     if transfer_targets(params):
         out["knn_transfer"], out["knn_transfer_init"] = (
-            np.array([transfer_knn(net, data, cfg, t, params.get("transfer_subset", 0)) for t in transfer_targets(params)])
-            for net in (model, initial))
+            np.array(
+                [
+                    transfer_knn(net, data, cfg, t, params.get("transfer_subset", 0))
+                    for t in transfer_targets(params)
+                ]
+            )
+            for net in (model, initial)
+        )
     if params.get("linear_probe", True):
         for key, net in (("linear_final", model), ("linear_init", initial)):
             tr = embed_all(net, data.train.images, data.train)["embedding"]
@@ -163,12 +220,19 @@ def transfer_knn(model, data, cfg: TrainConfig, target: str, reference_size: int
     from theory.probes import knn_accuracy
 
     device = data.train.images.device
-    ref, test = (load_dataset(target, cfg.data_root, train=train, device=device, download=cfg.download)
-                 for train in (True, False))
+    ref, test = (
+        load_dataset(target, cfg.data_root, train=train, device=device, download=cfg.download)
+        for train in (True, False)
+    )
     if ref.channels != data.train.channels:
-        raise ValueError(f"cannot transfer from {cfg.dataset} ({data.train.channels} channels) to {target} "
-                         f"({ref.channels} channels)")
-    ref, test = _balanced(ref, reference_size, cfg.subset_seed + 2), _balanced(test, cfg.test_subset, cfg.subset_seed + 3)
+        raise ValueError(
+            f"cannot transfer from {cfg.dataset} ({data.train.channels} channels) to {target} "
+            f"({ref.channels} channels)"
+        )
+    ref, test = (
+        _balanced(ref, reference_size, cfg.subset_seed + 2),
+        _balanced(test, cfg.test_subset, cfg.subset_seed + 3),
+    )
     r = embed_all(model, ref.images, data.train)["embedding"]
     t = embed_all(model, test.images, data.train)["embedding"]
     return knn_accuracy(r, ref.labels, t, test.labels, ref.num_classes, k=cfg.knn_k)

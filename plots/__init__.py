@@ -1,4 +1,5 @@
 """Pictures of result files (matplotlib, Agg backend): one module per kind of picture."""
+
 import matplotlib
 
 matplotlib.use("Agg")

@@ -9,6 +9,7 @@ that is unknown, from its dimensions.
     figures 10, 13                                lines: final accuracy against label noise
     tables 2, 3, 4                                table (Markdown)
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -20,10 +21,18 @@ from plots.grid_result import preset_of
 KINDS = ("auto", "heatmap", "curves", "layers", "lines", "table", "collapse")
 
 PRESET_KINDS = {
-    "fig4": ("layers",), "fig6": ("heatmap",), "fig7": ("curves",),
-    "fig8": ("curves",), "fig9": ("curves",), "fig11": ("curves",), "fig12": ("curves",),
-    "fig10": ("lines",), "fig13": ("lines",),
-    "table2": ("table",), "table3": ("table",), "table4": ("table",),
+    "fig4": ("layers",),
+    "fig6": ("heatmap",),
+    "fig7": ("curves",),
+    "fig8": ("curves",),
+    "fig9": ("curves",),
+    "fig11": ("curves",),
+    "fig12": ("curves",),
+    "fig10": ("lines",),
+    "fig13": ("lines",),
+    "table2": ("table",),
+    "table3": ("table",),
+    "table4": ("table",),
 }
 
 
@@ -33,8 +42,9 @@ def is_toy(ds: xr.Dataset) -> bool:
 
 def has_capacity(ds: xr.Dataset) -> bool:
     """A capacity bracket measured for at least one parameter set (the engine leaves NaN until then)."""
-    return ("capacity_lower" in ds and "capacity_upper" in ds
-            and bool((ds["capacity_lower"].fillna(0) > 0).any()))
+    return (
+        "capacity_lower" in ds and "capacity_upper" in ds and bool((ds["capacity_lower"].fillna(0) > 0).any())
+    )
 
 
 def pick_kinds(ds: xr.Dataset) -> tuple[str, ...]:
@@ -54,8 +64,10 @@ def pick_kinds(ds: xr.Dataset) -> tuple[str, ...]:
     if "knn_final" in ds:
         return ("lines",) if "label_noise" in dims else ("table",)
     title = ds.attrs.get("title", "")
-    raise ValueError(f"cannot tell what to draw from this file (title {title!r}, dimensions {', '.join(ds.dims) or 'none'});"
-                     f" it is not a toy or training grid")
+    raise ValueError(
+        f"cannot tell what to draw from this file (title {title!r}, dimensions {', '.join(ds.dims) or 'none'});"
+        f" it is not a toy or training grid"
+    )
 
 
 def pick_kind(ds: xr.Dataset) -> str:
@@ -71,26 +83,34 @@ def draw(ds: xr.Dataset, out: Path, kind: str, var: str | None = None) -> list[P
     if kind == "heatmap":
         if "bank" in ds.dims and not is_toy(ds):
             from plots.bank import plot_bank_heatmaps
+
             return plot_bank_heatmaps(ds, out, var or "knn_final")
         from plots.heatmap import plot_heatmaps
+
         return plot_heatmaps(ds, out, var or "knn_acc")
     if kind == "collapse":
         from plots.collapse import plot_collapse
+
         return [plot_collapse(ds, out, var or "knn_acc")]
     if kind == "curves":
         if var == "invariance" or (var is None and preset_of(ds) == "fig7"):
             from plots.invariance import plot_invariance
+
             return [plot_invariance(ds, out)]
         from plots.curves import plot_curves
+
         return [plot_curves(ds, out, var or "knn_accuracy")]
     if kind == "layers":
         from plots.layers import plot_layers
+
         return [plot_layers(ds, out)]
     if kind == "lines":
         from plots.final_lines import plot_final_lines
+
         return [plot_final_lines(ds, out, var)]
     if kind == "table":
         from plots.tables import write_table
+
         return [write_table(ds, out, var)]
     raise ValueError(f"unknown kind {kind!r}; valid: {', '.join(KINDS)}")
 

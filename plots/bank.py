@@ -1,6 +1,7 @@
 """Figure 6: k-NN probing accuracy (left) and the final training loss (right) against the number B of
 fixed augmentations per image, on a log B axis, one row per labelling rule of the augmentations
 (label-preserving 'image' or a fresh random label each, 'random'). A heatmap: colour is the value."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -9,8 +10,17 @@ import matplotlib.pyplot as plt
 import numpy as np
 import xarray as xr
 
-from plots.grid_result import (axis_label, chance_level, done_only, require, save_figure, selection_label,
-                               selections, swept_dims, value_label)
+from plots.grid_result import (
+    axis_label,
+    chance_level,
+    done_only,
+    require,
+    save_figure,
+    selection_label,
+    selections,
+    swept_dims,
+    value_label,
+)
 from plots.heatmap import log_edges
 
 BANK, RULE = "bank", "bank_labels"
@@ -29,8 +39,11 @@ def plot_bank_heatmaps(ds: xr.Dataset, out: str | Path, var: str = "knn_final") 
     extra = [d for d in swept_dims(ds) if d not in (BANK, RULE)]
     paths = []
     for sel in selections(ds, extra):
-        name = out if not sel else out.with_name(out.stem + "-" + "-".join(f"{d}={v}" for d, v in sel.items())
-                                                 + out.suffix)
+        name = (
+            out
+            if not sel
+            else out.with_name(out.stem + "-" + "-".join(f"{d}={v}" for d, v in sel.items()) + out.suffix)
+        )
         paths.append(_one(ds.sel(sel), name, var, selection_label(ds, sel)))
     return paths
 
@@ -38,12 +51,16 @@ def plot_bank_heatmaps(ds: xr.Dataset, out: str | Path, var: str = "knn_final") 
 def _one(ds: xr.Dataset, out: Path, var: str, subtitle: str) -> Path:
     panels = [(axis_label(ds, var), final_value(done_only(ds, var)), "viridis")]
     if "train_loss" in ds:
-        panels.append(("final " + axis_label(ds, "train_loss"), final_value(done_only(ds, "train_loss")), "magma_r"))
+        panels.append(
+            ("final " + axis_label(ds, "train_loss"), final_value(done_only(ds, "train_loss")), "magma_r")
+        )
     banks = ds[BANK].values
     rules = ds[RULE].values if RULE in ds.dims else [None]
     xe = log_edges(banks)
     chance = chance_level(ds)
-    fig, axes = plt.subplots(1, len(panels), figsize=(6.2 * len(panels), 1.6 + 0.9 * len(rules)), squeeze=False)
+    fig, axes = plt.subplots(
+        1, len(panels), figsize=(6.2 * len(panels), 1.6 + 0.9 * len(rules)), squeeze=False
+    )
     for ax, (label, value, cmap) in zip(axes[0], panels):
         mean = value.mean("seed") if "seed" in value.dims else value
         grid = mean.transpose(RULE, BANK).values if RULE in mean.dims else mean.values[None, :]
@@ -57,13 +74,18 @@ def _one(ds: xr.Dataset, out: Path, var: str, subtitle: str) -> Path:
         ax.set_xticks(banks, [f"{b:g}" for b in banks], fontsize=7)
         ax.minorticks_off()
         ax.set_xlim(xe[0], xe[-1])
-        ax.set_yticks(np.arange(len(rules)) + 0.5,
-                      ["" if r is None else value_label(ds, RULE, r) for r in rules], fontsize=8)
+        ax.set_yticks(
+            np.arange(len(rules)) + 0.5,
+            ["" if r is None else value_label(ds, RULE, r) for r in rules],
+            fontsize=8,
+        )
         ax.set_xlabel("number of augmentations B")
         ax.set_ylabel("labels of the augmentations")
         ax.set_title(label, fontsize=9)
     seeds = ds.sizes.get("seed", 1)
     note = f"; random guessing {chance:.2f}" if chance is not None else ""
-    fig.suptitle(f"figure 6{' (' + subtitle + ')' if subtitle else ''}: mean over {seeds} seed(s){note}", fontsize=10)
+    fig.suptitle(
+        f"figure 6{' (' + subtitle + ')' if subtitle else ''}: mean over {seeds} seed(s){note}", fontsize=10
+    )
     fig.tight_layout()
     return save_figure(fig, out)

@@ -20,6 +20,7 @@ collapse is a real test when the grid sweeps a parameter that changes C_t.
 Accuracy rather than the gain over initialisation: in a mean over seeds the two differ by a constant
 when the initial probe depends only on the seed (as in the toy), and accuracy is what figure 14 shows.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -47,16 +48,28 @@ def collapse_points(ds: xr.Dataset, var: str = "knn_acc") -> dict[str, np.ndarra
         spread = own.var("seed", ddof=1) / own.count("seed")
     else:
         spread = xr.zeros_like(mean)
-    lower, upper = xr.broadcast(ds["capacity_lower"].astype(float), ds["capacity_upper"].astype(float), mean)[:2]
+    lower, upper = xr.broadcast(ds["capacity_lower"].astype(float), ds["capacity_upper"].astype(float), mean)[
+        :2
+    ]
     nB = (ds["n"] * ds["B"]).astype(float).broadcast_like(mean)
     upper_finite = upper.where(np.isfinite(upper), lower)
     middle = (lower + upper_finite) / 2
     keep = (np.isfinite(mean) & (lower > 0)).values.ravel()
     if not keep.any():
         raise ValueError("the collapse has no cell that is done and has a positive capacity")
-    flat = {name: a.transpose(*mean.dims).values.ravel()[keep].astype(float) for name, a in {
-        "n": ds["n"].broadcast_like(mean), "B": ds["B"].broadcast_like(mean), "nB": nB, "lower": lower,
-        "upper": upper, "capacity": middle, "y": mean, "seed_variance_of_mean": spread}.items()}
+    flat = {
+        name: a.transpose(*mean.dims).values.ravel()[keep].astype(float)
+        for name, a in {
+            "n": ds["n"].broadcast_like(mean),
+            "B": ds["B"].broadcast_like(mean),
+            "nB": nB,
+            "lower": lower,
+            "upper": upper,
+            "capacity": middle,
+            "y": mean,
+            "seed_variance_of_mean": spread,
+        }.items()
+    }
     flat["x"] = flat["nB"] / flat["capacity"]
     return flat
 
@@ -66,8 +79,10 @@ def isotonic_spread(x: np.ndarray, y: np.ndarray) -> dict[str, float]:
     fitted = isotonic_fit(np.log(x), y)
     residual = y - fitted
     total = float(np.sum((y - y.mean()) ** 2))
-    return {"rms": float(np.sqrt(np.mean(residual**2))),
-            "r2": 1.0 - float(np.sum(residual**2)) / total if total > 0 else 1.0}
+    return {
+        "rms": float(np.sqrt(np.mean(residual**2))),
+        "r2": 1.0 - float(np.sum(residual**2)) / total if total > 0 else 1.0,
+    }
 
 
 def collapse_spread(ds: xr.Dataset, var: str = "knn_acc") -> dict:
@@ -90,18 +105,32 @@ def plot_collapse(ds: xr.Dataset, out: str | Path, var: str = "knn_acc") -> Path
     fig, axes = plt.subplots(1, 2, figsize=(12.4, 5.0), sharey=True, layout="constrained")
     norm = LogNorm(p["n"].min(), max(p["n"].max(), p["n"].min() * 1.01))
     chance = chance_level(ds)
-    panels = [("nB", p["nB"], "effective sample size n*B", None),
-              ("nB_over_capacity", p["x"], "n*B / C_t (C_t: middle of the capacity bracket)",
-               (p["nB"] / np.where(np.isfinite(p["upper"]), p["upper"], np.nan), p["nB"] / p["lower"]))]
+    panels = [
+        ("nB", p["nB"], "effective sample size n*B", None),
+        (
+            "nB_over_capacity",
+            p["x"],
+            "n*B / C_t (C_t: middle of the capacity bracket)",
+            (p["nB"] / np.where(np.isfinite(p["upper"]), p["upper"], np.nan), p["nB"] / p["lower"]),
+        ),
+    ]
     for ax, (key, x, label, bracket) in zip(axes, panels):
         if bracket is not None:
             low = np.where(np.isfinite(bracket[0]), bracket[0], x)
-            ax.errorbar(x, p["y"], xerr=[x - low, bracket[1] - x], fmt="none", ecolor="0.75", lw=0.8, zorder=1)
+            ax.errorbar(
+                x, p["y"], xerr=[x - low, bracket[1] - x], fmt="none", ecolor="0.75", lw=0.8, zorder=1
+            )
             ax.axvline(1.0, color="grey", lw=0.8, ls="-.", label="n*B = C_t")
         points = ax.scatter(x, p["y"], c=p["n"], cmap="viridis", norm=norm, s=18, zorder=2)
         order = np.argsort(x, kind="stable")
-        ax.step(x[order], isotonic_fit(np.log(x), p["y"])[order], where="post", color="tab:red", lw=1.2,
-                label="isotonic fit")
+        ax.step(
+            x[order],
+            isotonic_fit(np.log(x), p["y"])[order],
+            where="post",
+            color="tab:red",
+            lw=1.2,
+            label="isotonic fit",
+        )
         if chance is not None:
             ax.axhline(chance, color="grey", ls=":", lw=1.2, label=f"random guessing ({chance:.2f})")
         ax.set_xscale("log")
@@ -113,8 +142,11 @@ def plot_collapse(ds: xr.Dataset, out: str | Path, var: str = "knn_acc") -> Path
     fig.colorbar(points, ax=axes, label="number of samples n")
     caps = spread["capacities"]
     one = len(caps) == 1
-    fig.suptitle(f"scaling collapse, {spread['cells']} cells; C_t = {', '.join(f'{c:g}' for c in caps[:6])}"
-                 f"{' ...' if len(caps) > 6 else ''}"
-                 f"{' (one C_t: the right panel is the left one rescaled)' if one else ''}; "
-                 f"seed noise of a cell mean: RMS {spread['seed_noise_rms']:.3f}", fontsize=10)
+    fig.suptitle(
+        f"scaling collapse, {spread['cells']} cells; C_t = {', '.join(f'{c:g}' for c in caps[:6])}"
+        f"{' ...' if len(caps) > 6 else ''}"
+        f"{' (one C_t: the right panel is the left one rescaled)' if one else ''}; "
+        f"seed noise of a cell mean: RMS {spread['seed_noise_rms']:.3f}",
+        fontsize=10,
+    )
     return save_figure(fig, out)

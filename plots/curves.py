@@ -1,6 +1,7 @@
 """Figures 8, 9, 11, 12: a probe's accuracy over epochs, one line per swept value (projector width,
 number of random classes, label noise, RandAugment strength), mean over seeds with the min-max band,
 and the dotted random-guessing and initialisation lines. Other swept parameters: one panel per value."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -9,11 +10,28 @@ import matplotlib.pyplot as plt
 import numpy as np
 import xarray as xr
 
-from plots.grid_result import (axis_label, chance_level, done_only, preset_of, reference_lines, require,
-                               save_figure, seed_spread, selection_label, selections, swept_dims, value_label)
+from plots.grid_result import (
+    axis_label,
+    chance_level,
+    done_only,
+    preset_of,
+    reference_lines,
+    require,
+    save_figure,
+    seed_spread,
+    selection_label,
+    selections,
+    swept_dims,
+    value_label,
+)
 
 # The parameter each figure draws one line per value of.
-LINE_DIM = {"fig8": "projector_width", "fig9": "label_classes", "fig11": "label_noise", "fig12": "randaugment"}
+LINE_DIM = {
+    "fig8": "projector_width",
+    "fig9": "label_classes",
+    "fig11": "label_noise",
+    "fig12": "randaugment",
+}
 
 
 def pick_layer(ds: xr.Dataset, value: xr.DataArray) -> tuple[xr.DataArray, str]:
@@ -58,8 +76,13 @@ def plot_curves(ds: xr.Dataset, out: str | Path, var: str = "knn_accuracy") -> P
         colours = plt.cm.viridis(np.linspace(0, 0.9, len(lines)))
         for colour, line in zip(colours, lines):
             mean, low, high = seed_spread(part.sel(line))
-            ax.plot(epochs, mean.values, color=colour, lw=1.5,
-                    label=value_label(ds, line_dim, line[line_dim]) if line else var)
+            ax.plot(
+                epochs,
+                mean.values,
+                color=colour,
+                lw=1.5,
+                label=value_label(ds, line_dim, line[line_dim]) if line else var,
+            )
             if "seed" in part.dims and part.sizes["seed"] > 1:
                 ax.fill_between(epochs, low.values, high.values, color=colour, alpha=0.2, lw=0)
         init = initial_level(ds, var, part)
@@ -69,7 +92,7 @@ def plot_curves(ds: xr.Dataset, out: str | Path, var: str = "knn_accuracy") -> P
         ax.legend(fontsize=7, title=line_dim, title_fontsize=7)
     for ax in axes[:, 0]:
         ax.set_ylabel(axis_label(ds, var) + (f" at {layer}" if layer else ""))
-    for ax in list(axes.flat)[len(panels):]:
+    for ax in list(axes.flat)[len(panels) :]:
         ax.set_visible(False)
     preset = preset_of(ds) or ds.attrs.get("grid_name", "") or ds.attrs.get("title", "")
     seeds = ds.sizes.get("seed", 1)

@@ -2,6 +2,7 @@
 swept parameters (with or without augmentation, ...) and, for figure 10's transfer probe
 (knn_transfer), per target dataset; error bars = min to max over seeds. Figure 13 has the
 random-guessing line; figure 10 the transfer probe at initialisation (dashed, per target)."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -9,8 +10,19 @@ from pathlib import Path
 import matplotlib.pyplot as plt
 import xarray as xr
 
-from plots.grid_result import (axis_label, chance_level, done_only, reference_lines, require, save_figure,
-                               seed_spread, selection_label, selections, swept_dims, value_label)
+from plots.grid_result import (
+    axis_label,
+    chance_level,
+    done_only,
+    reference_lines,
+    require,
+    save_figure,
+    seed_spread,
+    selection_label,
+    selections,
+    swept_dims,
+    value_label,
+)
 
 
 def x_dim(ds: xr.Dataset, var: str) -> str:
@@ -20,7 +32,9 @@ def x_dim(ds: xr.Dataset, var: str) -> str:
         return "label_noise"
     numeric = [d for d in dims if f"{d}_name" not in ds.coords]
     if not numeric:
-        raise ValueError(f"{var} has no numeric swept dimension to draw lines over (dimensions {ds[var].dims})")
+        raise ValueError(
+            f"{var} has no numeric swept dimension to draw lines over (dimensions {ds[var].dims})"
+        )
     return numeric[0]
 
 
@@ -33,7 +47,9 @@ def plot_final_lines(ds: xr.Dataset, out: str | Path, var: str | None = None) ->
     var = var or default_variable(ds)
     require(ds, [var], "lines of final accuracy")
     if "epoch" in ds[var].dims or "layer" in ds[var].dims:
-        raise ValueError(f"{var} varies over epochs or layers; lines are drawn from a final value such as knn_final")
+        raise ValueError(
+            f"{var} varies over epochs or layers; lines are drawn from a final value such as knn_final"
+        )
     x = x_dim(ds, var)
     value = done_only(ds, var)
     others = [d for d in value.dims if d not in (x, "seed")]  # other swept parameters, transfer target
@@ -42,15 +58,27 @@ def plot_final_lines(ds: xr.Dataset, out: str | Path, var: str | None = None) ->
     for sel in selections(ds, others):
         mean, low, high = seed_spread(value.sel(sel))
         m = mean.values
-        ax.errorbar(xs, m, yerr=[m - low.values, high.values - m], marker="o", capsize=3,
-                    label=selection_label(ds, sel) or var)
+        ax.errorbar(
+            xs,
+            m,
+            yerr=[m - low.values, high.values - m],
+            marker="o",
+            capsize=3,
+            label=selection_label(ds, sel) or var,
+        )
     init_var = f"{var}_init" if f"{var}_init" in ds else None
     if init_var and "target" in ds[init_var].dims:
         init = done_only(ds, init_var)
         for i, t in enumerate(ds["target"].values):
             level = float(init.sel(target=t).mean())
-            ax.axhline(level, color=f"C{i}", ls="--", lw=0.9, alpha=0.7,
-                       label=f"initialisation, {value_label(ds, 'target', t)} ({level:.2f})")
+            ax.axhline(
+                level,
+                color=f"C{i}",
+                ls="--",
+                lw=0.9,
+                alpha=0.7,
+                label=f"initialisation, {value_label(ds, 'target', t)} ({level:.2f})",
+            )
     if "transfer" not in var:  # random guessing refers to the training dataset's classes
         reference_lines(ax, chance_level(ds), None)
     if x == "label_noise":
@@ -59,7 +87,9 @@ def plot_final_lines(ds: xr.Dataset, out: str | Path, var: str | None = None) ->
     ax.set_ylabel(axis_label(ds, var))
     ax.legend(fontsize=7)
     seeds = ds.sizes.get("seed", 1)
-    fig.suptitle(f"final {var} against {x.replace('_', ' ')}; mean over {seeds} seed(s), bars = min to max",
-                 fontsize=10)
+    fig.suptitle(
+        f"final {var} against {x.replace('_', ' ')}; mean over {seeds} seed(s), bars = min to max",
+        fontsize=10,
+    )
     fig.tight_layout()
     return save_figure(fig, out)

@@ -1,5 +1,6 @@
 """What a grid result file means for a picture: its swept dimensions, the labels of their values,
 the cells that are done, the random-guessing level, the statistics over seeds."""
+
 from __future__ import annotations
 
 import json
@@ -44,7 +45,9 @@ def chance_level(ds: xr.Dataset) -> float | None:
 def require(ds: xr.Dataset, names, what: str) -> None:
     missing = [v for v in names if v not in ds.variables]
     if missing:
-        raise ValueError(f"{what} needs the variables {', '.join(names)}; the file lacks {', '.join(missing)}")
+        raise ValueError(
+            f"{what} needs the variables {', '.join(names)}; the file lacks {', '.join(missing)}"
+        )
 
 
 def swept_dims(ds: xr.Dataset) -> list[str]:
@@ -115,10 +118,15 @@ def reference_lines(ax, chance: float | None, init: float | None, horizontal: bo
 
 
 # Axis labels of the paper's variables (their long_name, the full description, is too long for an axis).
-SHORT_NAMES = {"knn_accuracy": "k-NN accuracy", "knn_final": "final k-NN accuracy",
-               "linear_final": "final linear-probe accuracy", "train_loss": "training loss",
-               "train_accuracy": "training accuracy", "knn_transfer": "k-NN accuracy on the target dataset",
-               "knn_acc": "k-NN accuracy"}
+SHORT_NAMES = {
+    "knn_accuracy": "k-NN accuracy",
+    "knn_final": "final k-NN accuracy",
+    "linear_final": "final linear-probe accuracy",
+    "train_loss": "training loss",
+    "train_accuracy": "training accuracy",
+    "knn_transfer": "k-NN accuracy on the target dataset",
+    "knn_acc": "k-NN accuracy",
+}
 
 
 def axis_label(ds: xr.Dataset, var: str) -> str:

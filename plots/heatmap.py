@@ -1,6 +1,7 @@
 """Figure 14 (and any n x B toy grid): the mean over seeds on log axes, colour from random guessing
 to 1, next to the gain over probing at initialisation, with the line n = C_t / B where the effective
 sample size n*B reaches the capacity. A grid sweeping more toy parameters gets one picture per value."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -10,8 +11,15 @@ import numpy as np
 import xarray as xr
 from matplotlib.colors import TwoSlopeNorm
 
-from plots.grid_result import (chance_level, done_only, require, save_figure, selection_label, selections,
-                               swept_dims)
+from plots.grid_result import (
+    chance_level,
+    done_only,
+    require,
+    save_figure,
+    selection_label,
+    selections,
+    swept_dims,
+)
 
 
 def log_edges(values: np.ndarray) -> np.ndarray:
@@ -42,14 +50,20 @@ def plot_heatmaps(ds: xr.Dataset, out: str | Path, var: str = "knn_acc") -> list
     paths = []
     for sel in selections(ds, extra):
         chance = 1.0 / sel["C"] if "C" in sel else chance_level(ds)
-        name = out if not sel else out.with_name(out.stem + "-" + "-".join(f"{d}={v:g}" for d, v in sel.items())
-                                                 + out.suffix)
-        paths.append(plot_heatmap(ds.sel(sel), name, var=var, chance=chance, subtitle=selection_label(ds, sel)))
+        name = (
+            out
+            if not sel
+            else out.with_name(out.stem + "-" + "-".join(f"{d}={v:g}" for d, v in sel.items()) + out.suffix)
+        )
+        paths.append(
+            plot_heatmap(ds.sel(sel), name, var=var, chance=chance, subtitle=selection_label(ds, sel))
+        )
     return paths
 
 
-def plot_heatmap(ds: xr.Dataset, out: str | Path, var: str = "knn_acc", chance: float | None = None,
-                 subtitle: str = "") -> Path:
+def plot_heatmap(
+    ds: xr.Dataset, out: str | Path, var: str = "knn_acc", chance: float | None = None, subtitle: str = ""
+) -> Path:
     """One n x B grid (every other swept dimension already selected)."""
     if not {"n", "B"} <= set(ds[var].dims):
         raise ValueError(f"{var} has dimensions {ds[var].dims}, a heatmap needs n and B")
@@ -59,7 +73,9 @@ def plot_heatmap(ds: xr.Dataset, out: str | Path, var: str = "knn_acc", chance: 
     panels = [("k-NN probing accuracy" if var == "knn_acc" else var, mean)]
     if var + "_init" in ds:
         gain = value - ds[var + "_init"]
-        panels.append(("gain over probing at initialisation", gain.mean("seed") if "seed" in gain.dims else gain))
+        panels.append(
+            ("gain over probing at initialisation", gain.mean("seed") if "seed" in gain.dims else gain)
+        )
     fig, axes = plt.subplots(1, len(panels), figsize=(6.2 * len(panels), 5.2), squeeze=False)
     xe, ye = log_edges(ds["B"].values), log_edges(ds["n"].values)
     for ax, (label, field) in zip(axes[0], panels):
@@ -93,6 +109,8 @@ def plot_heatmap(ds: xr.Dataset, out: str | Path, var: str = "knn_acc", chance: 
     done = ds["status"] == 1 if "status" in ds else xr.ones_like(ds[var], dtype=bool)
     seeds = ds.sizes.get("seed", 1)
     head = f"{ds.attrs.get('title', '')}" + (f" ({subtitle})" if subtitle else "")
-    fig.suptitle(f"{head}: mean over {seeds} seed(s); {int(done.sum())} of {done.size} cells done", fontsize=10)
+    fig.suptitle(
+        f"{head}: mean over {seeds} seed(s); {int(done.sum())} of {done.size} cells done", fontsize=10
+    )
     fig.tight_layout()
     return save_figure(fig, out)

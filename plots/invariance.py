@@ -1,6 +1,7 @@
 """Figure 7: normalized invariance (eq. 2; lower = more invariant) over epochs, one line per layer,
 one panel per setting, with the k-NN probing error of the embedding (1 - knn_accuracy) dashed on a
 second axis."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -9,14 +10,24 @@ import matplotlib.pyplot as plt
 import numpy as np
 import xarray as xr
 
-from plots.grid_result import done_only, require, save_figure, seed_spread, selection_label, selections, swept_dims
+from plots.grid_result import (
+    done_only,
+    require,
+    save_figure,
+    seed_spread,
+    selection_label,
+    selections,
+    swept_dims,
+)
 from plots.layers import layer_names
 
 
 def plot_invariance(ds: xr.Dataset, out: str | Path) -> Path:
     require(ds, ["invariance"], "figure 7")
     if not {"layer", "epoch"} <= set(ds["invariance"].dims):
-        raise ValueError(f"invariance has dimensions {ds['invariance'].dims}; figure 7 needs 'layer' and 'epoch'")
+        raise ValueError(
+            f"invariance has dimensions {ds['invariance'].dims}; figure 7 needs 'layer' and 'epoch'"
+        )
     panels = selections(ds, swept_dims(ds))
     ncols = min(4, len(panels))
     nrows = -(-len(panels) // ncols)
@@ -43,7 +54,7 @@ def plot_invariance(ds: xr.Dataset, out: str | Path) -> Path:
                 twin.set_ylabel("k-NN probing error (dashed)")
     axes[0, 0].set_ylabel("normalized invariance (lower: more invariant)")
     axes[0, 0].legend(fontsize=7, title="layer", title_fontsize=7)
-    for ax in list(axes.flat)[len(panels):]:
+    for ax in list(axes.flat)[len(panels) :]:
         ax.set_visible(False)
     seeds = ds.sizes.get("seed", 1)
     fig.suptitle(f"figure 7: normalized invariance per layer, mean over {seeds} seed(s)", fontsize=10)

@@ -5,6 +5,7 @@ walk the points in order of x, keep blocks with their weighted mean, and merge a
 predecessor while the predecessor's mean is larger. Points with equal x get one fitted value (their
 weighted mean is fitted as one point), as in sklearn.isotonic.IsotonicRegression.
 """
+
 from __future__ import annotations
 
 import numpy as np

@@ -3,6 +3,7 @@ projector hidden layer, output): fitted on clean training labels and scored on t
 (knn_clean), and fitted and scored on the random training labels (knn_noisy); thin lines give the
 same probes at initialisation (epoch 0), the dotted line random guessing. Beside it, the training
 loss over epochs. One row per value of the swept parameters."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -11,10 +12,23 @@ import matplotlib.pyplot as plt
 import numpy as np
 import xarray as xr
 
-from plots.grid_result import (axis_label, chance_level, done_only, reference_lines, require, save_figure,
-                               seed_spread, selection_label, selections, swept_dims)
+from plots.grid_result import (
+    axis_label,
+    chance_level,
+    done_only,
+    reference_lines,
+    require,
+    save_figure,
+    seed_spread,
+    selection_label,
+    selections,
+    swept_dims,
+)
 
-PROBES = {"knn_clean": ("clean labels, test set", "tab:blue"), "knn_noisy": ("random labels, training set", "tab:red")}
+PROBES = {
+    "knn_clean": ("clean labels, test set", "tab:blue"),
+    "knn_noisy": ("random labels, training set", "tab:red"),
+}
 
 
 def layer_names(ds: xr.Dataset) -> list[str]:
@@ -26,10 +40,14 @@ def layer_names(ds: xr.Dataset) -> list[str]:
 def plot_layers(ds: xr.Dataset, out: str | Path) -> Path:
     require(ds, list(PROBES), "layer-wise probing (figure 4)")
     if not {"layer", "epoch"} <= set(ds["knn_clean"].dims):
-        raise ValueError(f"knn_clean has dimensions {ds['knn_clean'].dims}; figure 4 needs 'layer' and 'epoch'")
+        raise ValueError(
+            f"knn_clean has dimensions {ds['knn_clean'].dims}; figure 4 needs 'layer' and 'epoch'"
+        )
     rows = selections(ds, swept_dims(ds))
     has_loss = "train_loss" in ds
-    fig, axes = plt.subplots(len(rows), 1 + has_loss, figsize=(6.0 * (1 + has_loss), 4.0 * len(rows)), squeeze=False)
+    fig, axes = plt.subplots(
+        len(rows), 1 + has_loss, figsize=(6.0 * (1 + has_loss), 4.0 * len(rows)), squeeze=False
+    )
     names = layer_names(ds)
     x = np.arange(len(names))
     chance = chance_level(ds)
@@ -42,11 +60,15 @@ def plot_layers(ds: xr.Dataset, out: str | Path) -> Path:
             ax.fill_between(x, low.values, high.values, color=colour, alpha=0.2, lw=0)
             if float(ds["epoch"][0]) == 0:
                 init = seed_spread(value.isel(epoch=0))[0]
-                ax.plot(x, init.values, ".--", color=colour, lw=0.8, alpha=0.7, label=f"{label}, initialisation")
+                ax.plot(
+                    x, init.values, ".--", color=colour, lw=0.8, alpha=0.7, label=f"{label}, initialisation"
+                )
         reference_lines(ax, chance, None)
         ax.set_xticks(x, names, rotation=30, fontsize=8)
         ax.set_ylabel("k-NN accuracy")
-        ax.set_title(f"k-NN probing per layer{' (' + selection_label(ds, sel) + ')' if sel else ''}", fontsize=9)
+        ax.set_title(
+            f"k-NN probing per layer{' (' + selection_label(ds, sel) + ')' if sel else ''}", fontsize=9
+        )
         ax.legend(fontsize=7)
         if has_loss:
             loss = done_only(ds, "train_loss").sel(sel)

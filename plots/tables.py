@@ -2,13 +2,22 @@
 seeds, one row per setting (random, random+DA, clean, clean+DA, ...) and a last row
 'initialisation' (the same probe on the untrained network), one column per value of the other swept
 parameters (dataset, architecture, subset size, ...). Table 2 of the paper is this table transposed."""
+
 from __future__ import annotations
 
 from pathlib import Path
 
 import xarray as xr
 
-from plots.grid_result import done_only, mean_std_over_seeds, preset_of, require, selection_label, selections, swept_dims
+from plots.grid_result import (
+    done_only,
+    mean_std_over_seeds,
+    preset_of,
+    require,
+    selection_label,
+    selections,
+    swept_dims,
+)
 
 PROBE_OF = {"table2": "knn", "table3": "knn", "table4": "linear"}
 PROBE_NAME = {"knn": "k-NN", "linear": "linear"}
@@ -36,13 +45,18 @@ def markdown_table(ds: xr.Dataset, var: str | None = None) -> str:
     var = var or f"{probe}_final"
     require(ds, [var], "a table")
     if "epoch" in ds[var].dims or "layer" in ds[var].dims:
-        raise ValueError(f"{var} varies over epochs or layers; a table takes a final value such as {probe}_final")
+        raise ValueError(
+            f"{var} varies over epochs or layers; a table takes a final value such as {probe}_final"
+        )
     probe = var.split("_")[0]
     init_var = f"{probe}_init"
     value = done_only(ds, var)
     rows_dim = row_dim(ds, var)
     columns = selections(ds, [d for d in swept_dims(ds) if d != rows_dim and d in value.dims])
-    rows = [(selection_label(ds, r) or "trained", value.sel(r)) for r in selections(ds, [rows_dim] if rows_dim else [])]
+    rows = [
+        (selection_label(ds, r) or "trained", value.sel(r))
+        for r in selections(ds, [rows_dim] if rows_dim else [])
+    ]
     if init_var in ds and init_var != var:
         init = done_only(ds, init_var)
         # per seed, the mean over the rows (every setting starts from the same weights), then over seeds
@@ -56,9 +70,15 @@ def markdown_table(ds: xr.Dataset, var: str | None = None) -> str:
         cells = [percent(float(mean.sel(c)), float(std.sel(c)), int(count.sel(c))) for c in columns]
         lines.append(f"| {label} | {' | '.join(cells)} |")
     title = preset_of(ds) or ds.attrs.get("grid_name", "") or "table"
-    note = (f"{name} probing accuracy ({var}) in %, mean ± sample standard deviation (ddof=1) over the "
-            f"{seeds} seed(s) (cells not done left out)"
-            + (f"; 'initialisation' is {init_var} on the untrained network." if rows[-1][0] == "initialisation" else "."))
+    note = (
+        f"{name} probing accuracy ({var}) in %, mean ± sample standard deviation (ddof=1) over the "
+        f"{seeds} seed(s) (cells not done left out)"
+        + (
+            f"; 'initialisation' is {init_var} on the untrained network."
+            if rows[-1][0] == "initialisation"
+            else "."
+        )
+    )
     return f"### {title}\n\n{note}\n\n" + "\n".join(lines) + "\n"
 
 

@@ -14,11 +14,12 @@ The search is model-agnostic: it needs only `trial(ns, R) -> bool array (len(ns)
 batches (like the toy) can take several n per call; `ways` > 1 then tests that many points of the
 gap per round (k-section) instead of one.
 """
+
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Callable, Sequence
 
 import numpy as np
 from scipy.special import gammaln, logsumexp
@@ -28,8 +29,8 @@ Trial = Callable[[Sequence[int], int], np.ndarray]
 
 @dataclass
 class CapacityBracket:
-    lower: int                  # largest n with every labelling tried memorised (0 if even n=n_start failed)
-    upper: int | None           # smallest n where a labelling failed (None: none failed up to n_max)
+    lower: int  # largest n with every labelling tried memorised (0 if even n=n_start failed)
+    upper: int | None  # smallest n where a labelling failed (None: none failed up to n_max)
     success_rate: dict[int, float] = field(default_factory=dict)  # n -> share of the R labellings memorised
     R: int = 0
 
@@ -41,8 +42,15 @@ class CapacityBracket:
         return math.sqrt(self.lower * self.upper)
 
 
-def capacity_bracket(trial: Trial, R: int = 4, n_start: int = 1, n_max: int = 4096, ways: int = 1,
-                     resolution: float = 0.0, progress: Callable[[int], None] | None = None) -> CapacityBracket:
+def capacity_bracket(
+    trial: Trial,
+    R: int = 4,
+    n_start: int = 1,
+    n_max: int = 4096,
+    ways: int = 1,
+    resolution: float = 0.0,
+    progress: Callable[[int], None] | None = None,
+) -> CapacityBracket:
     """Doubling from n_start, then bisection (k-section with `ways` > 1) until upper - lower <= max(1, resolution * lower)."""
     if R < 1 or n_start < 1 or n_max < n_start or ways < 1:
         raise ValueError("need R >= 1, 1 <= n_start <= n_max, ways >= 1")
@@ -125,7 +133,9 @@ def hard_projector_capacity_bound(K: int, d: int, C: int) -> int:
     return lo
 
 
-def toy_trial(mixture, training, B: int = 1, predict: str = "soft", device="cpu", seed_offset: int = 0) -> Trial:
+def toy_trial(
+    mixture, training, B: int = 1, predict: str = "soft", device="cpu", seed_offset: int = 0
+) -> Trial:
     """The toy's trial: labelling r of n points is the cell (n, B, seed = seed_offset + r); each
     draws its own points (in general position almost surely), random labels and initialisation."""
     from theory.toy_model import BatchedToy

@@ -10,6 +10,7 @@ The hash is the 32-bit integer finaliser of Wang/Mueller (constant 0x45d9f3b), a
 folded in one by one with a golden-ratio multiplier; arithmetic stays below 2^63 so int64 tensors
 never overflow.
 """
+
 from __future__ import annotations
 
 import math

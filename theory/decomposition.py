@@ -8,6 +8,7 @@ Theorem B.2: L_super = (1/(nB)) sum_{i,a} |f(T_a x_i) - y_i|^2 = Inv + Bias with
     Bias = (1/n) sum_i |y_i - fbar(x_i)|^2,  fbar(x_i) = (1/B) sum_a f(T_a x_i)   (>= 0)
 and, grouping the samples by label N_c = {i : y_i = e_c}, Bias = (1/n) sum_c sum_{i in N_c} |e_c - fbar(x_i)|^2.
 """
+
 from __future__ import annotations
 
 

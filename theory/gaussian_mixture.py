@@ -9,6 +9,7 @@ Every draw is a function of (seed, stream, index, ...) (theory.counter_random), 
 seed is the same whatever n is (grids over n are nested), the bank of B fixed augmentations of point
 i contains the bank of any B' < B, and a whole grid of cells draws its data in one vectorised call.
 """
+
 from __future__ import annotations
 
 import math
@@ -26,11 +27,13 @@ BANK_BLOCK = 64
 
 @dataclass(frozen=True)
 class GaussianMixture:
-    C: int = 5                  # classes (figure 14: 5, random guessing 0.2)
-    d: int = 40                 # input dimension
-    d1: int = 4                 # signal coordinates; d1 <= C - 1 so the C centres span them all (README, "knobs")
-    sigma: float = 1.0          # noise scale: Sigma2 = Sigma3 = sigma^2 I, Sigma1 = sigma^2/10 I
-    centre_scale: float = 1.0   # mu_k ~ N(0, centre_scale^2 I_d1): k-NN at initialisation ~0.5, after invariance ~0.9
+    C: int = 5  # classes (figure 14: 5, random guessing 0.2)
+    d: int = 40  # input dimension
+    d1: int = 4  # signal coordinates; d1 <= C - 1 so the C centres span them all (README, "knobs")
+    sigma: float = 1.0  # noise scale: Sigma2 = Sigma3 = sigma^2 I, Sigma1 = sigma^2/10 I
+    centre_scale: float = (
+        1.0  # mu_k ~ N(0, centre_scale^2 I_d1): k-NN at initialisation ~0.5, after invariance ~0.9
+    )
 
     def __post_init__(self):
         if self.C < 2:
@@ -66,7 +69,9 @@ class GaussianMixture:
         std[: self.d1] = self.sigma / math.sqrt(10.0)
         x = eps * std
         mu = self.centres(seed).to(dtype)  # (..., C, d1)
-        x[..., : self.d1] += torch.take_along_dim(mu, z[..., None, None].expand(*z.shape, 1, self.d1), dim=-2)[..., 0, :]
+        x[..., : self.d1] += torch.take_along_dim(
+            mu, z[..., None, None].expand(*z.shape, 1, self.d1), dim=-2
+        )[..., 0, :]
         return x, z
 
     def augmentation_bank(self, seed: int, n: int, B: int, dtype=torch.float32) -> Tensor:

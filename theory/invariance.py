@@ -4,9 +4,10 @@
 
 Small is invariant. The denominator rules out collapse: a constant q gets 0/0, reported as NaN.
 """
+
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import torch
 from torch import Tensor

@@ -8,6 +8,7 @@ Numerics: w = softmax(-log|h - v|) = softmax(-0.5 log |h - v|^2). The squared di
 clamped at the smallest normal float before the log, so h exactly on a prototype gives a finite
 (one-hot in the limit) weight and a zero, not NaN, gradient of the clamped entry.
 """
+
 from __future__ import annotations
 
 import torch

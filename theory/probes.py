@@ -5,6 +5,7 @@ L2-normalised features. The DINO-style vote (Caron et al., 2021) weighs each nei
 exp(cos / T), T = 0.07. Both are computed in chunks of queries so that memory stays bounded
 (about `max_chunk_bytes` for the similarity block) whatever the sizes.
 """
+
 from __future__ import annotations
 
 from typing import Literal
@@ -45,7 +46,9 @@ def knn_predict(
     queries = _as_tensor(queries, reference.device)
     labels = _as_tensor(reference_labels, reference.device).long()
     if reference.ndim != 2 or queries.ndim != 2 or reference.shape[1] != queries.shape[1]:
-        raise ValueError(f"need (N, D) reference and (Q, D) queries, got {tuple(reference.shape)} and {tuple(queries.shape)}")
+        raise ValueError(
+            f"need (N, D) reference and (Q, D) queries, got {tuple(reference.shape)} and {tuple(queries.shape)}"
+        )
     if labels.shape != reference.shape[:1]:
         raise ValueError("reference_labels must have one label per reference row")
     if vote not in ("uniform", "cosine"):
@@ -110,7 +113,7 @@ class LinearProbe:
         self.l2 = l2
         self.max_iter = max_iter
 
-    def fit(self, features: Tensor, labels: Tensor) -> "LinearProbe":
+    def fit(self, features: Tensor, labels: Tensor) -> LinearProbe:
         x = _as_tensor(features).double()
         y = _as_tensor(labels, x.device).long()
         self.mean_ = x.mean(0)
@@ -118,12 +121,19 @@ class LinearProbe:
         z = (x - self.mean_) / self.scale_
         weight = torch.zeros(z.shape[1], self.num_classes, dtype=z.dtype, device=z.device, requires_grad=True)
         bias = torch.zeros(self.num_classes, dtype=z.dtype, device=z.device, requires_grad=True)
-        opt = torch.optim.LBFGS([weight, bias], max_iter=self.max_iter, line_search_fn="strong_wolfe",
-                                tolerance_grad=1e-9, tolerance_change=1e-12)
+        opt = torch.optim.LBFGS(
+            [weight, bias],
+            max_iter=self.max_iter,
+            line_search_fn="strong_wolfe",
+            tolerance_grad=1e-9,
+            tolerance_change=1e-12,
+        )
 
         def closure():
             opt.zero_grad()
-            loss = torch.nn.functional.cross_entropy(z @ weight + bias, y) + 0.5 * self.l2 * weight.pow(2).sum()
+            loss = (
+                torch.nn.functional.cross_entropy(z @ weight + bias, y) + 0.5 * self.l2 * weight.pow(2).sum()
+            )
             loss.backward()
             return loss
 

@@ -8,6 +8,7 @@ sizes need no padding inside a step. Minibatch indices, initial weights and labe
 functions of the cell's seed, which makes a cell's training identical whether it runs alone or in
 a batch (up to floating-point summation order), and independent of which other cells share the batch.
 """
+
 from __future__ import annotations
 
 import math
@@ -25,15 +26,15 @@ _STEP_STREAM = 0x57E9
 
 @dataclass(frozen=True)
 class ToyTraining:
-    K: int = 32                  # prototypes; capacity grows with K (benign toy capacity)
-    steps: int = 1000            # the budget t of appendix D.1
-    lr: float = 0.01             # Adam, betas (0.9, 0.999) as in table 6
-    batch_size: int = 256        # (point, augmentation) pairs per cell and step
+    K: int = 32  # prototypes; capacity grows with K (benign toy capacity)
+    steps: int = 1000  # the budget t of appendix D.1
+    lr: float = 0.01  # Adam, betas (0.9, 0.999) as in table 6
+    batch_size: int = 256  # (point, augmentation) pairs per cell and step
     # Fixed prototypes leave all learning to the encoder W; trained ones let V chase the random
     # labels and W bend the signal subspace, which hides the benign effect (README, "knobs").
     train_prototypes: bool = False
-    label_classes: int | None = None   # C' random classes; None = C
-    label_noise: float = 1.0     # fraction of labels replaced by random ones (1 = all random)
+    label_classes: int | None = None  # C' random classes; None = C
+    label_noise: float = 1.0  # fraction of labels replaced by random ones (1 = all random)
 
     def __post_init__(self):
         if self.K < 1 or self.steps < 0 or self.batch_size < 1 or not self.lr > 0:
@@ -56,8 +57,13 @@ class BatchedToy:
     loss_curve_ (steps, M) of the minibatch losses.
     """
 
-    def __init__(self, mixture: GaussianMixture, training: ToyTraining, device: str | torch.device = "cpu",
-                 dtype=torch.float32):
+    def __init__(
+        self,
+        mixture: GaussianMixture,
+        training: ToyTraining,
+        device: str | torch.device = "cpu",
+        dtype=torch.float32,
+    ):
         self.mixture = mixture
         self.training = training
         self.device = torch.device(device)
@@ -90,7 +96,9 @@ class BatchedToy:
             self.bank_[slot, :n_s, :B_s] = mx.augmentation_bank(s, n_s, B_s, dtype=self.dtype)
         self.bank_ = self.bank_.to(dev)
         golden = (math.sqrt(5) - 1) / 2
-        self._weyl = torch.remainder(torch.arange(tr.batch_size, device=dev, dtype=torch.float64) * golden, 1.0)
+        self._weyl = torch.remainder(
+            torch.arange(tr.batch_size, device=dev, dtype=torch.float64) * golden, 1.0
+        )
 
     def _rows(self, m, i, b):
         """Flat indices into the bank (viewed as (-1, d - d1)) of cell(s) m, point i, augmentation b."""
@@ -104,11 +112,15 @@ class BatchedToy:
         W = cr.normal(seed, MODEL, 0, r[:, None], r, dtype=self.dtype) / math.sqrt(mx.d)
         # Prototypes start at the scale of h = W x: Var(h_j) = E|x|^2 / d.
         ex2 = mx.d1 * (mx.sigma**2 / 10 + mx.centre_scale**2) + (mx.d - mx.d1) * mx.sigma**2
-        V = math.sqrt(ex2 / mx.d) * cr.normal(seed, MODEL, 1, torch.arange(tr.K)[:, None], r, dtype=self.dtype)
+        V = math.sqrt(ex2 / mx.d) * cr.normal(
+            seed, MODEL, 1, torch.arange(tr.K)[:, None], r, dtype=self.dtype
+        )
         self.W_init_ = W.to(dev)
         self.W_ = W.clone().to(dev).requires_grad_(True)
         self.V_ = V.to(dev).requires_grad_(tr.train_prototypes)
-        self.prototype_labels_ = balanced_prototype_labels(tr.K, self.num_labels_, self.seed_.cpu()).to(dev, self.dtype)
+        self.prototype_labels_ = balanced_prototype_labels(tr.K, self.num_labels_, self.seed_.cpu()).to(
+            dev, self.dtype
+        )
 
     def batch(self, step: int) -> tuple[Tensor, Tensor]:
         """The minibatch of `step` for every cell: inputs (M, m, d), one-hot targets (M, m, C').
@@ -135,7 +147,7 @@ class BatchedToy:
         W = self.W_ if W is None else W
         return kernel_projector(x @ W.transpose(1, 2), self.V_, self.prototype_labels_)
 
-    def fit(self, n, B, seed, progress=None) -> "BatchedToy":
+    def fit(self, n, B, seed, progress=None) -> BatchedToy:
         self._setup(n, B, seed)
         self._init_params()
         params = [self.W_] + ([self.V_] if self.training.train_prototypes else [])
@@ -175,7 +187,9 @@ class BatchedToy:
         for m in range(M):
             n, B = int(self.n_[m]), int(self.B_[m])
             x, y = self.x_train_[m, :n], self.labels_[m, :n]
-            label_of = lambda out, h: (out if predict == "soft" else L[m][squared_distances(h, V[m]).argmin(-1)]).argmax(-1)
+            label_of = lambda out, h, m=m: (
+                out if predict == "soft" else L[m][squared_distances(h, V[m]).argmin(-1)]
+            ).argmax(-1)
             h = x @ W[m].T
             mem[m] = (label_of(kernel_projector(h, V[m], L[m]), h) == y).double().mean()
             hits, total = 0, 0.0

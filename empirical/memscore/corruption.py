@@ -6,6 +6,7 @@ examples are those with the k smallest draws uniform(seed, 0xC0, i). By default 
 drawn uniformly among the *other* C - 1 classes, so every corrupted example really has a wrong
 label (``allow_true=True`` draws among all C, as Zhang et al. do, so ~1/C keep their label).
 """
+
 from __future__ import annotations
 
 import torch
@@ -14,8 +15,9 @@ from torch import Tensor
 from theory.counter_random import integers, uniform
 
 
-def corrupt_labels(labels: Tensor, k: int, num_classes: int, seed: int = 0,
-                   allow_true: bool = False) -> tuple[Tensor, Tensor]:
+def corrupt_labels(
+    labels: Tensor, k: int, num_classes: int, seed: int = 0, allow_true: bool = False
+) -> tuple[Tensor, Tensor]:
     """Return (new labels, bool mask of the k corrupted examples)."""
     labels = torch.as_tensor(labels, dtype=torch.int64)
     n = labels.shape[0]

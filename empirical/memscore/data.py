@@ -1,6 +1,7 @@
 """The example pool of a memorization run: a class-balanced subset of a real split (through
 empirical.datasets), or "synthetic": tiny class-prototype images generated from counter-based
 random numbers (for tests and demos; nothing is read or downloaded)."""
+
 from __future__ import annotations
 
 import torch
@@ -22,8 +23,9 @@ def synthetic(n: int, seed: int, train: bool, num_classes: int = 4, size: int = 
     noise = normal(seed, 0x5C, idx[:, None], pix[None, :])
     x = 128 + 40 * protos[labels] + 40 * noise
     images = x.clamp(0, 255).round().to(torch.uint8).reshape(n, 1, size, size)
-    return ImageDataset(images=images, labels=labels, num_classes=num_classes, name=SYNTHETIC,
-                        mean=(0.5,), std=(0.2,))
+    return ImageDataset(
+        images=images, labels=labels, num_classes=num_classes, name=SYNTHETIC, mean=(0.5,), std=(0.2,)
+    )
 
 
 def load_pool(name: str, root, n: int, seed: int, train: bool):

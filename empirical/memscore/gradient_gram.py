@@ -17,6 +17,7 @@ is taken from weighted sums of its per-example gradients instead, each the size 
 gradient: sum_i w_i V_i = D^T diag(w) A, with w = 1/n (its part of g) and w = 1/||v_i|| on S (its
 part of sum_S u_i); ||V_i||^2 there comes from the diagonal only, and v_i . g = sum_p d_ip^T g a_ip.
 """
+
 from __future__ import annotations
 
 import torch
@@ -25,8 +26,8 @@ from torch import Tensor, nn
 
 from empirical.memscore.per_example_gradients import GradientStats, _check_batchnorm
 
-_MAX_KERNEL = 1 << 24      # largest (n^2 P^2) pairwise-position kernel built at once
-_MAX_SLICE = 1 << 24       # largest (n x units x inputs) block of materialised gradients
+_MAX_KERNEL = 1 << 24  # largest (n^2 P^2) pairwise-position kernel built at once
+_MAX_SLICE = 1 << 24  # largest (n x units x inputs) block of materialised gradients
 
 
 def _unsupported(m: nn.Module) -> str | None:
@@ -84,7 +85,7 @@ def gram_by_materialising(a: Tensor, d: Tensor, max_slice: int = _MAX_SLICE) -> 
     step = max(1, max_slice // max(1, n * i))
     g = a.new_zeros(n, n)
     for s in range(0, d.shape[2], step):
-        v = (d[:, :, s:s + step].transpose(1, 2) @ a).reshape(n, -1)
+        v = (d[:, :, s : s + step].transpose(1, 2) @ a).reshape(n, -1)
         g += v @ v.T
     return g
 
@@ -100,8 +101,9 @@ def layer_gram(a: Tensor, d: Tensor) -> Tensor:
     return gram_by_materialising(a, d)
 
 
-def layer_patches(model: nn.Module, x: Tensor, y: Tensor,
-                  masks: list[Tensor] | None = None) -> list[tuple[Tensor, Tensor]]:
+def layer_patches(
+    model: nn.Module, x: Tensor, y: Tensor, masks: list[Tensor] | None = None
+) -> list[tuple[Tensor, Tensor]]:
     """(A, D) of every trainable layer (see _patches), from one forward and one backward pass to the
     layers' outputs of the *summed* loss, so that row i of D is d(loss_i)/d(output_i)."""
     _check_batchnorm(model)
@@ -145,7 +147,7 @@ def per_example_sq_norms(a: Tensor, d: Tensor) -> Tensor:
     step = max(1, _MAX_SLICE // max(1, n * i))
     out = a.new_zeros(n)
     for s in range(0, o, step):
-        out += ((d[:, :, s:s + step].transpose(1, 2) @ a) ** 2).sum((1, 2))
+        out += ((d[:, :, s : s + step].transpose(1, 2) @ a) ** 2).sum((1, 2))
     return out
 
 
@@ -169,8 +171,14 @@ def _prefers_gram(a: Tensor, d: Tensor, n_groups: int) -> bool:
 def statistics_from_gram(g: Tensor, groups: dict[str, Tensor]) -> GradientStats:
     """Eq. 4 for every example and eq. 3 within each boolean subset, from the full G (n, n)."""
     n = g.shape[0]
-    return _statistics(g.diagonal(), g.sum(1) / n, g.sum() / n ** 2, g.shape[0],
-                       {k: (lambda w: w @ g @ w) for k in groups}, groups)
+    return _statistics(
+        g.diagonal(),
+        g.sum(1) / n,
+        g.sum() / n**2,
+        g.shape[0],
+        {k: (lambda w: w @ g @ w) for k in groups},
+        groups,
+    )
 
 
 def _statistics(sq_norms: Tensor, dots: Tensor, g_sq: Tensor, n: int, quadratic, groups) -> GradientStats:
@@ -191,8 +199,9 @@ def _statistics(sq_norms: Tensor, dots: Tensor, g_sq: Tensor, n: int, quadratic,
     return GradientStats(dots / batch_norm, norms, cosine, float(batch_norm))
 
 
-def gram_gradient_statistics(model: nn.Module, x: Tensor, y: Tensor, masks: list[Tensor] | None,
-                             groups: dict[str, Tensor]) -> GradientStats:
+def gram_gradient_statistics(
+    model: nn.Module, x: Tensor, y: Tensor, masks: list[Tensor] | None, groups: dict[str, Tensor]
+) -> GradientStats:
     """What per_example_gradients.gradient_statistics computes (eq. 4 for every example, eq. 3 within
     each boolean subset), without per-example gradients of the whole model: each layer contributes
     either its (n, n) Gram or, where that costs more, weighted sums of its per-example gradients."""
@@ -209,11 +218,11 @@ def gram_gradient_statistics(model: nn.Module, x: Tensor, y: Tensor, masks: list
         grad = _weighted_gradient(a, d, a.new_full((n,), 1.0 / n))  # this layer's part of g
         sq_norms += per_example_sq_norms(a, d)
         dots += ((d @ grad) * a).sum((1, 2))  # v_i . g = sum_p d_ip^T grad a_ip
-        g_sq += (grad ** 2).sum()
+        g_sq += (grad**2).sum()
         summed.append((a, d))
     sq_norms += gram.diagonal()
     dots += gram.sum(1) / n
-    g_sq += gram.sum() / n ** 2
+    g_sq += gram.sum() / n**2
 
     def quadratic(w: Tensor) -> Tensor:
         return w @ gram @ w + sum(((_weighted_gradient(a, d, w)) ** 2).sum() for a, d in summed)

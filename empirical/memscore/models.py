@@ -21,6 +21,7 @@ each example into its own muted half.
 ``forward(x, masks)``: masks is a list with one (B, units_l) tensor per masked layer (from
 ``MaskBank.masks``), or None for the full network. It works per example under torch.func.vmap.
 """
+
 from __future__ import annotations
 
 import torch
@@ -67,7 +68,11 @@ class TurnoverVGG11(nn.Module):
                 layers.append(nn.MaxPool2d(2, ceil_mode=True))
             else:
                 c_out = max(2, 2 * round(v * width / 2))  # even, so exactly half can be kept
-                layers += [nn.Conv2d(c_in, c_out, 3, padding=1), nn.ReLU(), TurnoverDropout(c_out, spatial=True)]
+                layers += [
+                    nn.Conv2d(c_in, c_out, 3, padding=1),
+                    nn.ReLU(),
+                    TurnoverDropout(c_out, spatial=True),
+                ]
                 self.masked_units.append(c_out)
                 c_in = c_out
         self.features = nn.ModuleList(layers)
@@ -88,8 +93,9 @@ class TurnoverVGG11(nn.Module):
         return self.classifier(x.flatten(-3))
 
 
-def build_model(name: str, in_channels: int, image_size: int, num_classes: int,
-                hidden: int = 4096, width: float = 1.0) -> nn.Module:
+def build_model(
+    name: str, in_channels: int, image_size: int, num_classes: int, hidden: int = 4096, width: float = 1.0
+) -> nn.Module:
     if name == "mlp":
         if hidden < 2 or hidden % 2:
             raise ValueError(f"--hidden must be even and >= 2, got {hidden}")

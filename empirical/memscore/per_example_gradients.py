@@ -17,6 +17,7 @@ Batch norm: per-example gradients through batch statistics are not defined (they
 examples), so a model with a batch-norm layer in training mode is refused; in eval mode its
 running statistics are passed to functional_call as buffers, as torch.func requires.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -30,8 +31,10 @@ from torch.func import functional_call, grad, vmap
 def _check_batchnorm(model: nn.Module) -> None:
     for m in model.modules():
         if isinstance(m, nn.modules.batchnorm._BatchNorm) and m.training:
-            raise ValueError("per-example gradients through batch norm in training mode are not defined; "
-                             "call model.eval() (running statistics) first")
+            raise ValueError(
+                "per-example gradients through batch norm in training mode are not defined; "
+                "call model.eval() (running statistics) first"
+            )
 
 
 def _params_and_buffers(model: nn.Module):
@@ -40,8 +43,9 @@ def _params_and_buffers(model: nn.Module):
     return params, buffers
 
 
-def per_example_grads(model: nn.Module, x: Tensor, y: Tensor, masks: list[Tensor] | None = None,
-                      chunk: int = 32):
+def per_example_grads(
+    model: nn.Module, x: Tensor, y: Tensor, masks: list[Tensor] | None = None, chunk: int = 32
+):
     """Yield (start, {name: (c, *shape)}) per chunk: the gradient of each example's own
     cross-entropy loss (under its mask) with respect to every trainable parameter."""
     _check_batchnorm(model)
@@ -50,13 +54,15 @@ def per_example_grads(model: nn.Module, x: Tensor, y: Tensor, masks: list[Tensor
     params, buffers = _params_and_buffers(model)
 
     def loss_one(p, xi, yi, mi):
-        out = functional_call(model, (p, buffers), (xi.unsqueeze(0), None if mi is None else [m.unsqueeze(0) for m in mi]))
+        out = functional_call(
+            model, (p, buffers), (xi.unsqueeze(0), None if mi is None else [m.unsqueeze(0) for m in mi])
+        )
         return F.cross_entropy(out, yi.unsqueeze(0))
 
     g = vmap(grad(loss_one), in_dims=(None, 0, 0, 0 if masks is not None else None))
     for s in range(0, x.shape[0], chunk):
-        mc = None if masks is None else [m[s:s + chunk] for m in masks]
-        yield s, g(params, x[s:s + chunk], y[s:s + chunk], mc)
+        mc = None if masks is None else [m[s : s + chunk] for m in masks]
+        yield s, g(params, x[s : s + chunk], y[s : s + chunk], mc)
 
 
 def flat(grads: dict[str, Tensor]) -> Tensor:
@@ -94,14 +100,20 @@ def contributions(v: Tensor, g: Tensor) -> Tensor:
 
 @dataclass
 class GradientStats:
-    contribution: Tensor          # (n,) eq. 4 for every example of the batch
-    norm: Tensor                  # (n,) ||v_i||
-    cosine: dict[str, float]      # eq. 3 within each named subset (nan with fewer than 2 members)
+    contribution: Tensor  # (n,) eq. 4 for every example of the batch
+    norm: Tensor  # (n,) ||v_i||
+    cosine: dict[str, float]  # eq. 3 within each named subset (nan with fewer than 2 members)
     batch_grad_norm: float
 
 
-def gradient_statistics(model: nn.Module, x: Tensor, y: Tensor, masks: list[Tensor] | None,
-                        groups: dict[str, Tensor], chunk: int = 32) -> GradientStats:
+def gradient_statistics(
+    model: nn.Module,
+    x: Tensor,
+    y: Tensor,
+    masks: list[Tensor] | None,
+    groups: dict[str, Tensor],
+    chunk: int = 32,
+) -> GradientStats:
     """Eq. 3 within each boolean subset of the batch in ``groups`` and eq. 4 for every example,
     holding at most ``chunk`` per-example gradients in memory."""
     n = x.shape[0]
@@ -112,7 +124,7 @@ def gradient_statistics(model: nn.Module, x: Tensor, y: Tensor, masks: list[Tens
     g_parts, offset = {}, 0
     for k, p in model.named_parameters():
         if p.requires_grad:
-            g_parts[k] = g[offset:offset + p.numel()].view_as(p)
+            g_parts[k] = g[offset : offset + p.numel()].view_as(p)
             offset += p.numel()
     contrib = torch.empty(n, dtype=g.dtype, device=g.device)
     norms = torch.empty(n, dtype=g.dtype, device=g.device)
@@ -122,11 +134,11 @@ def gradient_statistics(model: nn.Module, x: Tensor, y: Tensor, masks: list[Tens
         c = gc[names[0]].shape[0]
         dots = sum(gc[k].reshape(c, -1) @ g_parts[k].reshape(-1) for k in names)
         nv = torch.sqrt(sum(torch.linalg.vector_norm(gc[k].reshape(c, -1), dim=1) ** 2 for k in names))
-        contrib[s:s + c] = dots / g_norm
-        norms[s:s + c] = nv
+        contrib[s : s + c] = dots / g_norm
+        norms[s : s + c] = nv
         inv = 1.0 / nv.clamp_min(torch.finfo(nv.dtype).tiny)
         for grp, member in groups.items():
-            w = inv * member[s:s + c].to(device=inv.device, dtype=inv.dtype)
+            w = inv * member[s : s + c].to(device=inv.device, dtype=inv.dtype)
             if w.any():
                 self_dots[grp] += float(((w * nv) ** 2).sum())
                 for k in names:  # sum of the members' unit vectors

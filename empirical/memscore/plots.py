@@ -9,6 +9,7 @@
 - examples: per class, the lowest and the highest scores with (label, seen, muted) predictions
   (appendix C, figures 7, 8).
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -35,9 +36,19 @@ def histogram(ds: xr.Dataset, path: Path, bins: int = 60) -> Path:
     fig, ax = plt.subplots(figsize=(6, 4))
     edges = np.histogram_bin_edges(score[trained], bins=bins)
     if corrupted.any():
-        ax.hist(score[trained & ~corrupted], bins=edges, alpha=0.6, label=f"clean ({(trained & ~corrupted).sum()})")
-        ax.hist(score[trained & corrupted], bins=edges, alpha=0.6, color="C3",
-                label=f"random labels ({(trained & corrupted).sum()})")
+        ax.hist(
+            score[trained & ~corrupted],
+            bins=edges,
+            alpha=0.6,
+            label=f"clean ({(trained & ~corrupted).sum()})",
+        )
+        ax.hist(
+            score[trained & corrupted],
+            bins=edges,
+            alpha=0.6,
+            color="C3",
+            label=f"random labels ({(trained & corrupted).sum()})",
+        )
         ax.legend()
     else:
         ax.hist(score[trained], bins=edges)
@@ -53,8 +64,10 @@ def control_curves(ds: xr.Dataset, control: xr.Dataset) -> dict[str, tuple[np.nd
     the epochs of a run trained without them; examples matched by dataset index.
     Returns {"train" | "test": (epochs, accuracy)} for the pools both runs share."""
     out = {}
-    for pool, mask, index, correct in (("train", "in_difficult", "dataset_index", "correct_seen"),
-                                       ("test", "in_test_difficult", "test_dataset_index", "test_correct")):
+    for pool, mask, index, correct in (
+        ("train", "in_difficult", "dataset_index", "correct_seen"),
+        ("test", "in_test_difficult", "test_dataset_index", "test_correct"),
+    ):
         if mask not in ds or correct not in control or index not in control:
             continue
         wanted = ds[index].values[ds[mask].values.astype(bool)]
@@ -75,12 +88,19 @@ def dynamics(ds: xr.Dataset, path: Path, control: xr.Dataset | None = None) -> P
         for name, color in (("easy", "C0"), ("difficult", "C3")):
             m = ds[f"in_{name}"].values.astype(bool)
             ls = "-" if (m & trained).any() else "--"
-            ax.plot(epoch, cs[:, m].mean(1), color=color, ls=ls,
-                    label=f"{name} ({m.sum()}{'' if ls == '-' else ', not trained on'})")
+            ax.plot(
+                epoch,
+                cs[:, m].mean(1),
+                color=color,
+                ls=ls,
+                label=f"{name} ({m.sum()}{'' if ls == '-' else ', not trained on'})",
+            )
     controls = control_curves(ds, control) if control is not None else {}
     if "train" in controls:
         ax.plot(*controls["train"], color="C3", ls=":", label="difficult, control: trained without them")
-    ax.set(xlabel="epoch", ylabel="training accuracy (seen halves)", title="training dynamics", ylim=(0, 1.02))
+    ax.set(
+        xlabel="epoch", ylabel="training accuracy (seen halves)", title="training dynamics", ylim=(0, 1.02)
+    )
     ax.legend(fontsize=8)
     ax = axes[1]
     n_test = ds.sizes.get("test_example")
@@ -108,7 +128,9 @@ def dynamics(ds: xr.Dataset, path: Path, control: xr.Dataset | None = None) -> P
 
 def gradients(ds: xr.Dataset, path: Path) -> Path:
     if "grad_step" not in ds.dims:
-        raise ValueError("this result has no per-example gradient statistics (run with subsets and --grad-every > 0)")
+        raise ValueError(
+            "this result has no per-example gradient statistics (run with subsets and --grad-every > 0)"
+        )
     x = ds["grad_epoch"].values
     fig, axes = plt.subplots(1, 2, figsize=(10, 4))
     for name, color in (("easy", "C0"), ("difficult", "C3")):
@@ -116,7 +138,9 @@ def gradients(ds: xr.Dataset, path: Path) -> Path:
         axes[1].plot(x, ds[f"contribution_{name}"].values, color=color, label=name)
     axes[1].plot(x, ds["contribution_all"].values, "k", label="all")
     axes[0].set(xlabel="epoch", ylabel="mean pairwise cosine (eq. 3)", title="gradient similarity")
-    axes[1].set(xlabel="epoch", ylabel="mean (v_i . g)/||g|| (eq. 4)", title="contribution to the batch gradient")
+    axes[1].set(
+        xlabel="epoch", ylabel="mean (v_i . g)/||g|| (eq. 4)", title="contribution to the batch gradient"
+    )
     for ax in axes:
         ax.legend(fontsize=8)
     return _save(fig, path)
@@ -146,10 +170,16 @@ def example_grid(ds: xr.Dataset, path: Path, kind: int) -> Path:
             else:
                 ax.imshow(np.transpose(img, (1, 2, 0)))
             mark = "*" if int(ds["corrupted"].values[e]) else ""
-            ax.set_title(f"{float(ds['score'].values[e]):.2f}\n({labels[k]}{mark},{int(ds['pred_seen'].values[e])},"
-                         f"{int(ds['pred_muted'].values[e])})", fontsize=7)
-    fig.suptitle(("lowest" if kind == 0 else "highest") + " memorization scores per class; "
-                 "(label, seen, muted), * = corrupted label", fontsize=9)
+            ax.set_title(
+                f"{float(ds['score'].values[e]):.2f}\n({labels[k]}{mark},{int(ds['pred_seen'].values[e])},"
+                f"{int(ds['pred_muted'].values[e])})",
+                fontsize=7,
+            )
+    fig.suptitle(
+        ("lowest" if kind == 0 else "highest") + " memorization scores per class; "
+        "(label, seen, muted), * = corrupted label",
+        fontsize=9,
+    )
     return _save(fig, path)
 
 
@@ -159,6 +189,8 @@ def plot_all(ds: xr.Dataset, out_dir: Path, control: xr.Dataset | None = None) -
     if "grad_step" in ds.dims:
         paths.append(gradients(ds, out_dir / "gradients.png"))
     if ds.sizes.get("showcase", 0):
-        paths += [example_grid(ds, out_dir / "examples_lowest.png", 0),
-                  example_grid(ds, out_dir / "examples_highest.png", 1)]
+        paths += [
+            example_grid(ds, out_dir / "examples_lowest.png", 0),
+            example_grid(ds, out_dir / "examples_highest.png", 1),
+        ]
     return paths

@@ -6,6 +6,7 @@ all data, the muted half f^{~m(i)} the model trained without i. So
     memorization(i)        ~= L(f^{~m(i)}, z_i)    - L(f^{m(i)}, z_i)         (eq. 6)
 with L the cross-entropy (nats). Easy / difficult subsets are the lowest / highest scores.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -38,8 +39,16 @@ class HalfEvaluation:
 
 
 @torch.no_grad()
-def evaluate_halves(model: nn.Module, bank: MaskBank, images: Tensor, labels: Tensor, mean, std,
-                    index: Tensor | None = None, batch_size: int = 1024) -> HalfEvaluation:
+def evaluate_halves(
+    model: nn.Module,
+    bank: MaskBank,
+    images: Tensor,
+    labels: Tensor,
+    mean,
+    std,
+    index: Tensor | None = None,
+    batch_size: int = 1024,
+) -> HalfEvaluation:
     """Loss and prediction of each example's seen and muted sub-networks.
 
     images[j], labels[j] is the example with bank index index[j] (default: j)."""
@@ -50,12 +59,12 @@ def evaluate_halves(model: nn.Module, bank: MaskBank, images: Tensor, labels: Te
     out = {k: torch.empty(n, dtype=torch.float32) for k in ("ls", "lm")}
     out.update({k: torch.empty(n, dtype=torch.int64) for k in ("ps", "pm")})
     for s in range(0, n, batch_size):
-        x = to_float(images[s:s + batch_size].to(device), mean, std)
-        y = labels[s:s + batch_size].to(device)
+        x = to_float(images[s : s + batch_size].to(device), mean, std)
+        y = labels[s : s + batch_size].to(device)
         for muted, lk, pk in ((False, "ls", "ps"), (True, "lm", "pm")):
-            logits = model(x, bank.masks(index[s:s + batch_size], muted=muted, device=device))
-            out[lk][s:s + len(y)] = F.cross_entropy(logits, y, reduction="none").cpu()
-            out[pk][s:s + len(y)] = logits.argmax(1).cpu()
+            logits = model(x, bank.masks(index[s : s + batch_size], muted=muted, device=device))
+            out[lk][s : s + len(y)] = F.cross_entropy(logits, y, reduction="none").cpu()
+            out[pk][s : s + len(y)] = logits.argmax(1).cpu()
     return HalfEvaluation(out["ls"], out["lm"], out["ps"], out["pm"])
 
 
@@ -65,12 +74,22 @@ def memorization_scores(model, bank, images, labels, mean, std, index=None, batc
 
 
 @torch.no_grad()
-def influence(model: nn.Module, bank: MaskBank, target_images: Tensor, target_labels: Tensor, mean, std,
-              examples: Tensor | None = None, batch_size: int = 2048) -> Tensor:
+def influence(
+    model: nn.Module,
+    bank: MaskBank,
+    target_images: Tensor,
+    target_labels: Tensor,
+    mean,
+    std,
+    examples: Tensor | None = None,
+    batch_size: int = 2048,
+) -> Tensor:
     """Eq. 5: (n_examples, n_targets) influence of each training example (bank index) on each target."""
     model.eval()
     device = next(model.parameters()).device
-    examples = torch.arange(bank.n_examples) if examples is None else torch.as_tensor(examples, dtype=torch.int64)
+    examples = (
+        torch.arange(bank.n_examples) if examples is None else torch.as_tensor(examples, dtype=torch.int64)
+    )
     xt = to_float(target_images.to(device), mean, std)
     yt = target_labels.to(device)
     t = xt.shape[0]
@@ -78,7 +97,7 @@ def influence(model: nn.Module, bank: MaskBank, target_images: Tensor, target_la
     per = max(1, batch_size // t)  # training examples per forward pass
     out = torch.empty(len(examples), t)
     for s in range(0, len(examples), per):
-        ex = examples[s:s + per]
+        ex = examples[s : s + per]
         a = len(ex)
         losses = []
         for muted in (False, True):
@@ -88,7 +107,7 @@ def influence(model: nn.Module, bank: MaskBank, target_images: Tensor, target_la
             else:
                 logits = model(xt.repeat(a, 1, 1, 1), [m.repeat_interleave(t, dim=0) for m in masks])
             losses.append(F.cross_entropy(logits, yt.repeat(a), reduction="none").reshape(a, t))
-        out[s:s + a] = (losses[1] - losses[0]).cpu()
+        out[s : s + a] = (losses[1] - losses[0]).cpu()
     return out
 
 
@@ -102,5 +121,5 @@ def split_by_score(scores: Tensor, fraction: float) -> tuple[Tensor, Tensor]:
     easy = torch.zeros(n, dtype=torch.bool)
     difficult = torch.zeros(n, dtype=torch.bool)
     easy[order[:k]] = True
-    difficult[order[n - k:]] = True
+    difficult[order[n - k :]] = True
     return easy, difficult

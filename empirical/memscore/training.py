@@ -14,11 +14,12 @@ group and eq. 4 (figure 4): through the Gram matrix of the per-example gradients
 default wherever every trainable layer is Linear / Conv2d) or through torch.func vmap
 (per_example_gradients); both give the same numbers.
 """
+
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 import torch
 import torch.nn.functional as F
@@ -37,11 +38,11 @@ class TrainConfig:
     lr: float = 0.06
     momentum: float = 0.0
     batch_size: int = 256
-    milestones: tuple[int, ...] = ()   # epochs after which lr is divided by 10
+    milestones: tuple[int, ...] = ()  # epochs after which lr is divided by 10
     seed: int = 0
-    grad_every: int = 0                # 0: no per-example gradient statistics
+    grad_every: int = 0  # 0: no per-example gradient statistics
     grad_chunk: int = 16
-    grad_method: str = "auto"          # gram, vmap, or auto (gram where the model allows it)
+    grad_method: str = "auto"  # gram, vmap, or auto (gram where the model allows it)
     eval_batch_size: int = 1024
 
     def check(self) -> None:
@@ -54,7 +55,9 @@ class TrainConfig:
         if self.batch_size < 1 or self.grad_chunk < 1 or self.grad_every < 0:
             raise ValueError("batch size and gradient chunk must be >= 1, grad_every >= 0")
         if self.grad_method not in GRAD_METHODS:
-            raise ValueError(f"--grad-method must be one of {', '.join(GRAD_METHODS)}, not {self.grad_method!r}")
+            raise ValueError(
+                f"--grad-method must be one of {', '.join(GRAD_METHODS)}, not {self.grad_method!r}"
+            )
 
 
 GRAD_METHODS = ("auto", "gram", "vmap")
@@ -69,14 +72,14 @@ def statistics_function(model: nn.Module, method: str, chunk: int):
 
 @dataclass
 class TrainRecord:
-    train_loss: list[float] = field(default_factory=list)         # per epoch (nan at epoch 0)
-    correct_seen: list[Tensor] = field(default_factory=list)      # per epoch, bool (n,)
+    train_loss: list[float] = field(default_factory=list)  # per epoch (nan at epoch 0)
+    correct_seen: list[Tensor] = field(default_factory=list)  # per epoch, bool (n,)
     correct_muted: list[Tensor] = field(default_factory=list)
-    test_accuracy: list[float] = field(default_factory=list)      # full network, per epoch
-    test_correct: list[Tensor] = field(default_factory=list)      # full network, per epoch, bool (n_test,)
+    test_accuracy: list[float] = field(default_factory=list)  # full network, per epoch
+    test_correct: list[Tensor] = field(default_factory=list)  # full network, per epoch, bool (n_test,)
     grad_step: list[int] = field(default_factory=list)
     grad_epoch: list[float] = field(default_factory=list)
-    cosine: dict[str, list[float]] = field(default_factory=dict)        # eq. 3 per group
+    cosine: dict[str, list[float]] = field(default_factory=dict)  # eq. 3 per group
     contribution: dict[str, list[float]] = field(default_factory=dict)  # eq. 4, mean over group members
     final: HalfEvaluation | None = None
     total_steps: int = 0
@@ -88,35 +91,51 @@ def epoch_order(n: int, seed: int, epoch: int) -> Tensor:
 
 
 @torch.no_grad()
-def correct_full(model: nn.Module, images: Tensor, labels: Tensor, mean, std, batch_size: int = 1024) -> Tensor:
+def correct_full(
+    model: nn.Module, images: Tensor, labels: Tensor, mean, std, batch_size: int = 1024
+) -> Tensor:
     """Bool (n,): the full network (no mask: for one masked layer, the mean of any two halves)
     predicts the label."""
     model.eval()
     device = next(model.parameters()).device
     out = torch.empty(images.shape[0], dtype=torch.bool)
     for s in range(0, images.shape[0], batch_size):
-        x = to_float(images[s:s + batch_size].to(device), mean, std)
-        out[s:s + x.shape[0]] = model(x).argmax(1).cpu() == labels[s:s + batch_size].cpu()
+        x = to_float(images[s : s + batch_size].to(device), mean, std)
+        out[s : s + x.shape[0]] = model(x).argmax(1).cpu() == labels[s : s + batch_size].cpu()
     return out
 
 
 def accuracy(model: nn.Module, images: Tensor, labels: Tensor, mean, std, batch_size: int = 1024) -> float:
     """Accuracy of the full network."""
-    return float(correct_full(model, images, labels, mean, std, batch_size).float().mean()) if len(images) else 0.0
+    return (
+        float(correct_full(model, images, labels, mean, std, batch_size).float().mean())
+        if len(images)
+        else 0.0
+    )
 
 
-def train_turnover(model: nn.Module, bank: MaskBank, images: Tensor, labels: Tensor, mean, std,
-                   cfg: TrainConfig, train_mask: Tensor | None = None,
-                   groups: dict[str, Tensor] | None = None,
-                   test: tuple[Tensor, Tensor] | None = None,
-                   on_step: Callable[[], None] | None = None,
-                   on_epoch: Callable[[int, TrainRecord], None] | None = None) -> TrainRecord:
+def train_turnover(
+    model: nn.Module,
+    bank: MaskBank,
+    images: Tensor,
+    labels: Tensor,
+    mean,
+    std,
+    cfg: TrainConfig,
+    train_mask: Tensor | None = None,
+    groups: dict[str, Tensor] | None = None,
+    test: tuple[Tensor, Tensor] | None = None,
+    on_step: Callable[[], None] | None = None,
+    on_epoch: Callable[[int, TrainRecord], None] | None = None,
+) -> TrainRecord:
     """Train on the examples where train_mask is True (default all) of the pool (images, labels),
     whose example j has mask bank.masks([j]). Returns the per-epoch record (epochs 0..cfg.epochs)."""
     cfg.check()
     n = images.shape[0]
     if bank.n_examples != n or labels.shape[0] != n:
-        raise ValueError(f"{n} images, {labels.shape[0]} labels and a mask bank of {bank.n_examples} examples")
+        raise ValueError(
+            f"{n} images, {labels.shape[0]} labels and a mask bank of {bank.n_examples} examples"
+        )
     device = next(model.parameters()).device
     trained = torch.arange(n) if train_mask is None else torch.nonzero(train_mask.cpu()).flatten()
     if len(trained) == 0:
@@ -136,7 +155,9 @@ def train_turnover(model: nn.Module, bank: MaskBank, images: Tensor, labels: Ten
         rec.train_loss.append(loss)
         if test:
             rec.test_correct.append(correct_full(model, *test, mean, std, cfg.eval_batch_size))
-            rec.test_accuracy.append(float(rec.test_correct[-1].float().mean()) if len(test[1]) else float("nan"))
+            rec.test_accuracy.append(
+                float(rec.test_correct[-1].float().mean()) if len(test[1]) else float("nan")
+            )
         else:
             rec.test_accuracy.append(float("nan"))
         rec.final = ev
@@ -150,7 +171,7 @@ def train_turnover(model: nn.Module, bank: MaskBank, images: Tensor, labels: Ten
         total, count = 0.0, 0
         for s in range(0, len(order), cfg.batch_size):
             model.train()
-            idx = order[s:s + cfg.batch_size]
+            idx = order[s : s + cfg.batch_size]
             x = to_float(images[idx].to(device), mean, std)
             y = labels[idx].to(device)
             masks = bank.masks(idx, device=device)
@@ -161,15 +182,20 @@ def train_turnover(model: nn.Module, bank: MaskBank, images: Tensor, labels: Ten
                 for k, g in groups.items():
                     rec.cosine[k].append(st.cosine[k])
                     sel = g[idx].cpu()
-                    rec.contribution[k].append(float(st.contribution[sel.to(st.contribution.device)].mean())
-                                               if sel.any() else float("nan"))
+                    rec.contribution[k].append(
+                        float(st.contribution[sel.to(st.contribution.device)].mean())
+                        if sel.any()
+                        else float("nan")
+                    )
                 rec.contribution["all"].append(float(st.contribution.mean()))
             opt.zero_grad(set_to_none=True)
             loss = F.cross_entropy(model(x, masks), y)
             loss.backward()
             opt.step()
             if not torch.isfinite(loss):
-                raise ValueError(f"training diverged (loss {loss.item()}) at epoch {epoch}: lower the learning rate")
+                raise ValueError(
+                    f"training diverged (loss {loss.item()}) at epoch {epoch}: lower the learning rate"
+                )
             total += loss.item() * len(idx)
             count += len(idx)
             step += 1

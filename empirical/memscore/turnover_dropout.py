@@ -20,6 +20,7 @@ evaluation, so every sub-network is always run the same way. With no mask at all
 identity, i.e. the full network; for a single masked layer (the MLP) its logits are exactly the
 mean of the seen and the muted halves' logits.
 """
+
 from __future__ import annotations
 
 import math
@@ -63,7 +64,7 @@ def _half_mask_rows(seed: int, layer: int, examples: Tensor, attempts: Tensor, u
 
     Unit u is kept when its hash ranks among the lower half of the row; ties are broken by u."""
     key = unit_hashes(seed, layer, examples, attempts, units).astype(np.int64) * units + np.arange(units)
-    kth = np.partition(key, units // 2 - 1, axis=1)[:, units // 2 - 1:units // 2]
+    kth = np.partition(key, units // 2 - 1, axis=1)[:, units // 2 - 1 : units // 2]
     return torch.from_numpy(key <= kth)
 
 
@@ -99,20 +100,26 @@ class MaskBank:
             raise ValueError("a mask bank needs at least one masked layer")
         for u in self.units:
             if u < 2 or u % 2:
-                raise ValueError(f"turn-over dropout keeps exactly half of the units: {u} units is not even and >= 2")
+                raise ValueError(
+                    f"turn-over dropout keeps exactly half of the units: {u} units is not even and >= 2"
+                )
         if self.n_examples < 1:
             raise ValueError(f"n_examples must be >= 1, got {self.n_examples}")
         if math.log2(self.n_examples) > mask_space_size(self.units):
-            raise ValueError(f"{self.n_examples} examples cannot have distinct masks: only "
-                             f"{2 ** mask_space_size(self.units):.0f} exist for layers of {self.units} units")
+            raise ValueError(
+                f"{self.n_examples} examples cannot have distinct masks: only "
+                f"{2 ** mask_space_size(self.units):.0f} exist for layers of {self.units} units"
+            )
         self.attempts = torch.zeros(self.n_examples, dtype=torch.int64)
         self.packed = [torch.empty(0)] * len(self.units)
         self._build()
 
     # -- construction -------------------------------------------------------------------------
     def _draw(self, examples: Tensor, attempts: Tensor) -> list[np.ndarray]:
-        return [_pack(_half_mask_rows(self.seed, layer, examples, attempts, u))
-                for layer, u in enumerate(self.units)]
+        return [
+            _pack(_half_mask_rows(self.seed, layer, examples, attempts, u))
+            for layer, u in enumerate(self.units)
+        ]
 
     def _build(self, chunk: int = 4096) -> None:
         n = self.n_examples
@@ -120,15 +127,17 @@ class MaskBank:
         for start in range(0, n, chunk):
             ex = torch.arange(start, min(start + chunk, n), dtype=torch.int64)
             for layer, rows in enumerate(self._draw(ex, self.attempts[ex])):
-                packed[layer][start:start + len(ex)] = rows
+                packed[layer][start : start + len(ex)] = rows
         seen: dict[bytes, int] = {}
         for i in range(n):  # deterministic: the lower index keeps its mask, the later one redraws
             key = b"".join(p[i].tobytes() for p in packed)
             while key in seen:
                 self.attempts[i] += 1
                 if self.attempts[i] > _MAX_ATTEMPTS:
-                    raise ValueError(f"could not find a distinct mask for example {i} after {_MAX_ATTEMPTS} draws")
-                rows = self._draw(torch.tensor([i]), self.attempts[i:i + 1])
+                    raise ValueError(
+                        f"could not find a distinct mask for example {i} after {_MAX_ATTEMPTS} draws"
+                    )
+                rows = self._draw(torch.tensor([i]), self.attempts[i : i + 1])
                 for layer, r in enumerate(rows):
                     packed[layer][i] = r[0]
                 key = b"".join(p[i].tobytes() for p in packed)
@@ -179,7 +188,9 @@ class TurnoverDropout(nn.Module):
             return x
         channel_dim = -3 if self.spatial else -1
         if mask.shape[-1] != self.units or x.shape[channel_dim] != self.units:
-            raise ValueError(f"mask of {mask.shape[-1]} units for a layer of {self.units} (input {tuple(x.shape)})")
+            raise ValueError(
+                f"mask of {mask.shape[-1]} units for a layer of {self.units} (input {tuple(x.shape)})"
+            )
         if self.spatial:
             mask = mask[..., None, None]
         return x * mask

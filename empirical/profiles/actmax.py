@@ -1,6 +1,7 @@
 """Activation maximisation (Erhan et al., 2009; appendix C.2): the input that maximises the mean
 activation of one channel of a block's output map, by gradient ascent in (normalised) pixel space
 with a small L2 penalty. Shown zero-mean / unit-variance through the logistic (see `display`)."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -20,8 +21,9 @@ def block_map(model, x: Tensor, block: str) -> Tensor:
     raise ValueError(f"unknown block {block!r}; choose from {', '.join(BLOCKS)}")
 
 
-def maximise(model, block: str, channels, shape, steps: int = 64, lr: float = 0.05, l2: float = 1e-3,
-             seed: int = 0) -> Tensor:
+def maximise(
+    model, block: str, channels, shape, steps: int = 64, lr: float = 0.05, l2: float = 1e-3, seed: int = 0
+) -> Tensor:
     """(len(channels), C, H, W) inputs, one per channel, each maximising its channel (eval mode:
     every image is optimised independently)."""
     was = model.training
@@ -33,7 +35,7 @@ def maximise(model, block: str, channels, shape, steps: int = 64, lr: float = 0.
     opt = torch.optim.Adam([x], lr=lr)
     for _ in range(steps):
         act = block_map(model, x, block).mean((2, 3))
-        objective = act[torch.arange(len(ch), device=device), ch].sum() - l2 * (x ** 2).sum()
+        objective = act[torch.arange(len(ch), device=device), ch].sum() - l2 * (x**2).sum()
         (grad,) = torch.autograd.grad(-objective, x)
         opt.zero_grad(set_to_none=True)
         x.grad = grad

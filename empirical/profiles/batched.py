@@ -3,6 +3,7 @@ train_network` would train it alone: built under its own seed, its own batch ord
 own augmentation draws per step, the same optimizer and cosine schedule. Recognition after every
 epoch on the same fixed augmentation bank.
 """
+
 from __future__ import annotations
 
 import torch
@@ -14,20 +15,40 @@ from empirical.profiles import views
 from empirical.profiles.modes import Mode
 from empirical.profiles.recognition import recognise_classes, recognise_pairs
 from empirical.profiles.simclr import nt_xent
-from empirical.profiles.trainer import (NetSpec, OptSpec, _generator, bank_views, build_model, chunked_forward,
-                                        epoch_batches, make_optimizer)
+from empirical.profiles.trainer import (
+    NetSpec,
+    OptSpec,
+    _generator,
+    bank_views,
+    build_model,
+    chunked_forward,
+    epoch_batches,
+    make_optimizer,
+)
 from empirical.profiles.wide import WideNetwork
 
 
-def build_wide(mode: Mode, net: NetSpec, channels: int, seeds: list[int], device) -> tuple[WideNetwork, torch.nn.Module]:
+def build_wide(
+    mode: Mode, net: NetSpec, channels: int, seeds: list[int], device
+) -> tuple[WideNetwork, torch.nn.Module]:
     """(the wide network of `seeds`, a stand-alone template of the architecture)."""
     models = [build_model(mode, net, channels, s, device) for s in seeds]
     return WideNetwork(models).to(device), models[0]
 
 
 @torch.no_grad()
-def recognise_wide(wide: WideNetwork, mode: Mode, images: Tensor, labels: Tensor | None, index: Tensor,
-                   num_aug: int, bank_seed: int, stats: ImageDataset, batch_size: int, chunk: int = 256) -> Tensor:
+def recognise_wide(
+    wide: WideNetwork,
+    mode: Mode,
+    images: Tensor,
+    labels: Tensor | None,
+    index: Tensor,
+    num_aug: int,
+    bank_seed: int,
+    stats: ImageDataset,
+    batch_size: int,
+    chunk: int = 256,
+) -> Tensor:
     """(N, M, K) bool: augmentation m of profiled image k is recognised by network n (eval mode)."""
     was = wide.training
     wide.eval()
@@ -40,18 +61,32 @@ def recognise_wide(wide: WideNetwork, mode: Mode, images: Tensor, labels: Tensor
             rows.append(torch.stack([recognise_pairs(z1[:, n], z2[:, n], batch_size) for n in range(wide.n)]))
         else:
             logits = chunked_forward(wide, x, chunk)
-            rows.append(recognise_classes(logits.permute(1, 0, 2).reshape(-1, logits.shape[-1]),
-                                          labels.repeat(wide.n)).view(wide.n, -1))
+            rows.append(
+                recognise_classes(
+                    logits.permute(1, 0, 2).reshape(-1, logits.shape[-1]), labels.repeat(wide.n)
+                ).view(wide.n, -1)
+            )
     wide.train(was)
     return torch.stack(rows, 1)
 
 
-def wide_step_loss(wide: WideNetwork, mode: Mode, images: list[Tensor], targets: list[Tensor] | None,
-                   stats: ImageDataset, generators: list, temperature: float) -> Tensor:
+def wide_step_loss(
+    wide: WideNetwork,
+    mode: Mode,
+    images: list[Tensor],
+    targets: list[Tensor] | None,
+    stats: ImageDataset,
+    generators: list,
+    temperature: float,
+) -> Tensor:
     """(N,) losses of one step; network n gets images[n] (B, C, H, W) augmented by generators[n]."""
     if mode.contrastive:
-        xs = [torch.cat([views.augment(mode.augment, x, generator=g), views.augment(mode.augment, x, generator=g)])
-              for x, g in zip(images, generators)]
+        xs = [
+            torch.cat(
+                [views.augment(mode.augment, x, generator=g), views.augment(mode.augment, x, generator=g)]
+            )
+            for x, g in zip(images, generators)
+        ]
     else:
         xs = [views.augment(mode.augment, x, generator=g) for x, g in zip(images, generators)]
     out = wide(torch.stack([normalize(x, stats) for x in xs], 1))  # (B or 2B, N, outputs)
@@ -61,9 +96,22 @@ def wide_step_loss(wide: WideNetwork, mode: Mode, images: list[Tensor], targets:
     return F.cross_entropy(out.permute(0, 2, 1), torch.stack(targets, 1), reduction="none").mean(0)
 
 
-def train_networks(mode: Mode, seeds: list[int], train: ImageDataset, train_labels: Tensor | None, profiled: Tensor,
-                   profile_labels: Tensor | None, profile_index: Tensor, net: NetSpec, opt: OptSpec, epochs: int,
-                   batch_size: int, num_aug: int, bank_seed: int, on_step=None):
+def train_networks(
+    mode: Mode,
+    seeds: list[int],
+    train: ImageDataset,
+    train_labels: Tensor | None,
+    profiled: Tensor,
+    profile_labels: Tensor | None,
+    profile_index: Tensor,
+    net: NetSpec,
+    opt: OptSpec,
+    epochs: int,
+    batch_size: int,
+    num_aug: int,
+    bank_seed: int,
+    on_step=None,
+):
     """Train len(seeds) networks as one; return (recognised (N, epochs, M, K) bool, losses (N, epochs),
     the wide network, a template of the architecture for `wide.network(n, template)`)."""
     device = train.images.device
@@ -78,7 +126,9 @@ def train_networks(mode: Mode, seeds: list[int], train: ImageDataset, train_labe
         for batch in zip(*orders):
             gens = [_generator(s, 0x57E9, step, device=device) for s in seeds]
             targets = None if train_labels is None else [train_labels[b] for b in batch]
-            loss = wide_step_loss(wide, mode, [train.images[b] for b in batch], targets, train, gens, opt.temperature)
+            loss = wide_step_loss(
+                wide, mode, [train.images[b] for b in batch], targets, train, gens, opt.temperature
+            )
             optimizer.zero_grad(set_to_none=True)
             loss.sum().backward()  # network n's gradient is that of its own loss
             optimizer.step()
@@ -88,6 +138,9 @@ def train_networks(mode: Mode, seeds: list[int], train: ImageDataset, train_labe
             if on_step:
                 on_step(len(seeds))
         losses.append(total / max(1, len(orders[0])))
-        record.append(recognise_wide(wide, mode, profiled, profile_labels, profile_index, num_aug, bank_seed, train,
-                                     batch_size))
+        record.append(
+            recognise_wide(
+                wide, mode, profiled, profile_labels, profile_index, num_aug, bank_seed, train, batch_size
+            )
+        )
     return torch.stack(record, 1), torch.stack(losses, 1), wide, template

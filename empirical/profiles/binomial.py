@@ -13,6 +13,7 @@ For p_t(x) averaged over M augmentations the binomial is only an approximation (
 paper still uses Bin(N, p_hat)/N, which is the default `trials` here (pass N*M to treat every
 (network, augmentation) pair as an independent coin).
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -38,8 +39,14 @@ def mae_to_binomial(p, trials: int, draws: int = 20, seed: int = 0) -> tuple[flo
     rng = np.random.default_rng(seed)
     p_hat = float(s.mean())
     maes = np.array([np.abs(s - binomial_curve(p_hat, trials, s.size, rng)).mean() for _ in range(draws)])
-    floor = np.mean([np.abs(binomial_curve(p_hat, trials, s.size, rng) - binomial_curve(p_hat, trials, s.size, rng)).mean()
-                     for _ in range(draws)])
+    floor = np.mean(
+        [
+            np.abs(
+                binomial_curve(p_hat, trials, s.size, rng) - binomial_curve(p_hat, trials, s.size, rng)
+            ).mean()
+            for _ in range(draws)
+        ]
+    )
     return float(maes.mean()), float(maes.std()), float(floor)
 
 
@@ -77,8 +84,15 @@ def compare(p, trials: int, draws: int = 20, seed: int = 0) -> dict:
     """Everything about one profile against binomial noise, as a flat dict."""
     mae, mae_std, floor = mae_to_binomial(p, trials, draws, seed)
     stat, dof, pval = chi_square(p, trials)
-    return {"p_hat": float(np.mean(p)), "mae": mae, "mae_std": mae_std, "floor": floor,
-            "chi2": stat, "dof": dof, "p_value": pval}
+    return {
+        "p_hat": float(np.mean(p)),
+        "mae": mae,
+        "mae_std": mae_std,
+        "floor": floor,
+        "chi2": stat,
+        "dof": dof,
+        "p_value": pval,
+    }
 
 
 def closest_epochs(mean_p, epochs, thresholds=THRESHOLDS) -> list:

@@ -8,6 +8,7 @@ simclr       no labels; two strong views (SimCLR's crop, flip, jitter, grayscale
 Recognition (section 3): correct class w.r.t. the labels trained on for the first three, the
 positive view being the arg-max among the 2B-1 in-batch candidates for SimCLR.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -30,7 +31,12 @@ MODES = {
     "simclr": Mode("simclr", 3, "none", "strong", True, "SimCLR (NT-Xent), strong augmentation"),
 }
 BY_CODE = {m.code: m for m in MODES.values()}
-ALIASES = {"random-aug": "random_aug", "random_labels": "random", "random-labels": "random", "sup": "supervised"}
+ALIASES = {
+    "random-aug": "random_aug",
+    "random_labels": "random",
+    "random-labels": "random",
+    "sup": "supervised",
+}
 
 
 def parse_modes(text: str) -> list[Mode]:

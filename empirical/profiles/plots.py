@@ -1,4 +1,5 @@
 """Figures 1-4 of the paper and appendix C (t-SNE map, activation maximisation)."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -39,7 +40,7 @@ def figure1(ds, path):
     cmap = plt.get_cmap("viridis")
     for ax, (code, name) in zip(axes[0], ms):
         p, _ = profiles(ds, code)
-        for t, e in enumerate(epochs):
+        for t, _e in enumerate(epochs):
             ax.plot(_rank(p.shape[1]), np.sort(p[t]), color=cmap(t / max(len(epochs) - 1, 1)), lw=1)
         ax.set_title(f"{name} (t_max={epochs[-1]})")
         ax.set_xlabel("examples (sorted)")
@@ -75,7 +76,9 @@ def figure3(ds, path):
     whose recorded epochs do not reach a threshold has no curve in that panel (named there)."""
     ms = _methods(ds)
     epochs = ds["epoch"].values
-    fig, axes = plt.subplots(2, len(THRESHOLDS), figsize=(3.3 * len(THRESHOLDS), 6), squeeze=False, sharey=True)
+    fig, axes = plt.subplots(
+        2, len(THRESHOLDS), figsize=(3.3 * len(THRESHOLDS), 6), squeeze=False, sharey=True
+    )
     missing = {}
     for code, name in ms:
         p, pf = profiles(ds, code)
@@ -94,8 +97,15 @@ def figure3(ds, path):
             if ax.lines:
                 ax.legend(fontsize=7)
             if (row, col) in missing:
-                ax.text(0.02, 0.98, "not reached: " + ", ".join(missing[row, col]), transform=ax.transAxes,
-                        fontsize=7, va="top", color="C3")
+                ax.text(
+                    0.02,
+                    0.98,
+                    "not reached: " + ", ".join(missing[row, col]),
+                    transform=ax.transAxes,
+                    fontsize=7,
+                    va="top",
+                    color="C3",
+                )
     axes[0, 0].set_ylabel("p_t(x)")
     axes[1, 0].set_ylabel("p_t(x~)")
     return _save(fig, path)
@@ -165,8 +175,12 @@ def _save(fig, path) -> Path:
 
 def plot_all(ds: xr.Dataset, out_dir) -> list[Path]:
     out_dir = Path(out_dir)
-    paths = [figure1(ds, out_dir / "fig1_profiles.png"), figure2(ds, out_dir / "fig2_binomial.png"),
-             figure3(ds, out_dir / "fig3_aligned.png"), figure4(ds, out_dir / "fig4_augmentations.png")]
+    paths = [
+        figure1(ds, out_dir / "fig1_profiles.png"),
+        figure2(ds, out_dir / "fig2_binomial.png"),
+        figure3(ds, out_dir / "fig3_aligned.png"),
+        figure4(ds, out_dir / "fig4_augmentations.png"),
+    ]
     if "embedding" in ds:
         paths.append(tsne_figure(ds, out_dir / "appC1_tsne.png"))
     if "actmax" in ds:

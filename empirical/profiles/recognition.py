@@ -4,6 +4,7 @@
 leading epoch dim): p_t(x) averages over networks and augmentations (the paper's N = 30, M = 10);
 p_t(x~) fixes augmentation m and averages over networks only (eq. 2).
 """
+
 from __future__ import annotations
 
 import numpy as np

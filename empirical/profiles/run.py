@@ -11,6 +11,7 @@ Also stored, from each method's first network after its last epoch: the embeddin
 profiled images (appendix C.1, t-SNE) and activation-maximisation inputs of a few channels per
 block (appendix C.2).
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -26,11 +27,11 @@ import xarray as xr
 from empirical.datasets import ImageDataset, load_dataset, subset_indices
 from empirical.labels import make_labels
 from empirical.profiles import actmax
-from empirical.profiles.modes import MODES, parse_modes
 from empirical.profiles.batched import train_networks
+from empirical.profiles.modes import MODES, parse_modes
 from empirical.profiles.trainer import NetSpec, OptSpec
-from grids.netcdf import load_result, save_atomic
-from grids.provenance import config_of, provenance_attrs
+from store.netcdf import load_result, save_atomic
+from store.provenance import config_of, provenance_attrs
 
 TITLE = "memorization profiles"
 TODO, DONE = 0, 1
@@ -73,10 +74,16 @@ class ProfileConfig:
             (self.augmentations >= 1, "--augmentations must be >= 1"),
             (self.epochs >= 1, "--epochs must be >= 1"),
             (self.examples >= 2, "--examples must be >= 2"),
-            (self.train_size == 0 or self.train_size >= self.examples, "--train-size must be 0 or >= --examples"),
+            (
+                self.train_size == 0 or self.train_size >= self.examples,
+                "--train-size must be 0 or >= --examples",
+            ),
             (self.batch_size >= 2, "--batch-size must be >= 2"),
             (self.lr > 0 and self.simclr_lr > 0, "learning rates must be positive"),
-            (self.optimizer in ("adam", "sgd") and self.simclr_optimizer in ("adam", "sgd"), "optimizers: adam or sgd"),
+            (
+                self.optimizer in ("adam", "sgd") and self.simclr_optimizer in ("adam", "sgd"),
+                "optimizers: adam or sgd",
+            ),
             (self.arch in ("small_cnn", "resnet18", "vgg11"), f"unknown architecture {self.arch!r}"),
             (self.cnn_width >= 1 and self.projector_width >= 1, "widths must be positive"),
             (self.actmax_channels >= 0, "--actmax-channels must be >= 0"),
@@ -138,32 +145,65 @@ def empty_result(cfg: ProfileConfig, data: ProfileData) -> xr.Dataset:
     codes = np.array([m.code for m in modes], dtype=np.int32)
     ex = data.train_index[data.profiled].cpu().numpy()
     coords = {
-        "method": ("method", codes, _attrs("training mode", flag_values=codes,
-                                           flag_meanings=" ".join(m.name for m in modes))),
+        "method": (
+            "method",
+            codes,
+            _attrs("training mode", flag_values=codes, flag_meanings=" ".join(m.name for m in modes)),
+        ),
         "seed": ("seed", np.arange(N, dtype=np.int32) + cfg.seed, _attrs("network seed")),
         "epoch": ("epoch", np.arange(1, E + 1, dtype=np.int32), _attrs("training epochs done")),
-        "augmentation": ("augmentation", np.arange(cfg.augmentations, dtype=np.int32),
-                         _attrs("index of the fixed augmentation (SimCLR: the pair of views 2m, 2m+1)")),
-        "example": ("example", ex.astype(np.int64), _attrs("index of the profiled image in the training split")),
+        "augmentation": (
+            "augmentation",
+            np.arange(cfg.augmentations, dtype=np.int32),
+            _attrs("index of the fixed augmentation (SimCLR: the pair of views 2m, 2m+1)"),
+        ),
+        "example": (
+            "example",
+            ex.astype(np.int64),
+            _attrs("index of the profiled image in the training split"),
+        ),
     }
     ds = xr.Dataset(
         {
-            "recognised": (("method", "seed", "epoch", "augmentation", "example"),
-                           np.full((M, N, E, cfg.augmentations, K), -1, dtype=np.int8),
-                           _attrs("1 if the network recognises the augmented example (correct training label; "
-                                  "SimCLR: partner view is the arg-max of the 2B-1 in-batch candidates), "
-                                  "-1 not computed", flag_values=np.array([-1, 0, 1], dtype=np.int8))),
-            "train_loss": (("method", "seed", "epoch"), np.full((M, N, E), np.nan),
-                           _attrs("mean training loss over the epoch (cross-entropy or NT-Xent)", "nat")),
-            "status": (("method", "seed"), np.zeros((M, N), dtype=np.int8),
-                       _attrs("cell status", flag_values=np.array([TODO, DONE], dtype=np.int8),
-                              flag_meanings="todo done")),
-            "true_label": ("example", train.labels[data.profiled].cpu().numpy().astype(np.int32),
-                           _attrs("true class")),
-            "random_label": ("example", data.random_labels[data.profiled].cpu().numpy().astype(np.int32),
-                             _attrs("random label of the random-label modes (fixed across networks)")),
-            "image": (("example", "channel", "y", "x"), train.images[data.profiled].cpu().numpy(),
-                      _attrs("profiled training image", "uint8 grey level")),
+            "recognised": (
+                ("method", "seed", "epoch", "augmentation", "example"),
+                np.full((M, N, E, cfg.augmentations, K), -1, dtype=np.int8),
+                _attrs(
+                    "1 if the network recognises the augmented example (correct training label; "
+                    "SimCLR: partner view is the arg-max of the 2B-1 in-batch candidates), "
+                    "-1 not computed",
+                    flag_values=np.array([-1, 0, 1], dtype=np.int8),
+                ),
+            ),
+            "train_loss": (
+                ("method", "seed", "epoch"),
+                np.full((M, N, E), np.nan),
+                _attrs("mean training loss over the epoch (cross-entropy or NT-Xent)", "nat"),
+            ),
+            "status": (
+                ("method", "seed"),
+                np.zeros((M, N), dtype=np.int8),
+                _attrs(
+                    "cell status",
+                    flag_values=np.array([TODO, DONE], dtype=np.int8),
+                    flag_meanings="todo done",
+                ),
+            ),
+            "true_label": (
+                "example",
+                train.labels[data.profiled].cpu().numpy().astype(np.int32),
+                _attrs("true class"),
+            ),
+            "random_label": (
+                "example",
+                data.random_labels[data.profiled].cpu().numpy().astype(np.int32),
+                _attrs("random label of the random-label modes (fixed across networks)"),
+            ),
+            "image": (
+                ("example", "channel", "y", "x"),
+                train.images[data.profiled].cpu().numpy(),
+                _attrs("profiled training image", "uint8 grey level"),
+            ),
         },
         coords={k: (v[0], v[1], v[2]) for k, v in coords.items()},
     )
@@ -195,9 +235,15 @@ def extras(model, data: ProfileData, cfg: ProfileConfig) -> dict:
         imgs, chans = [], []
         for bi, block in enumerate(actmax.BLOCKS):
             width = actmax.block_map(model, torch.zeros((1, *shape), device=x.device), block).shape[1]
-            ch = torch.randperm(width, generator=torch.Generator().manual_seed(1000 + bi))[: cfg.actmax_channels]
+            ch = torch.randperm(width, generator=torch.Generator().manual_seed(1000 + bi))[
+                : cfg.actmax_channels
+            ]
             chans.append(ch.numpy())
-            imgs.append(actmax.maximise(model, block, ch.tolist(), shape, steps=cfg.actmax_steps, seed=bi).cpu().numpy())
+            imgs.append(
+                actmax.maximise(model, block, ch.tolist(), shape, steps=cfg.actmax_steps, seed=bi)
+                .cpu()
+                .numpy()
+            )
         out["actmax"], out["actmax_channel"] = np.stack(imgs), np.stack(chans)
     return out
 
@@ -205,19 +251,28 @@ def extras(model, data: ProfileData, cfg: ProfileConfig) -> dict:
 def store_extras(ds: xr.Dataset, mi: int, ex: dict) -> xr.Dataset:
     n_methods = ds.sizes["method"]
     if "embedding" not in ds:
-        ds["embedding"] = (("method", "example", "feature"),
-                           np.full((n_methods, ds.sizes["example"], ex["embedding"].shape[1]), np.nan, dtype=np.float32),
-                           _attrs("encoder output (global average pool) of the clean image, first network, last epoch"))
+        ds["embedding"] = (
+            ("method", "example", "feature"),
+            np.full((n_methods, ds.sizes["example"], ex["embedding"].shape[1]), np.nan, dtype=np.float32),
+            _attrs("encoder output (global average pool) of the clean image, first network, last epoch"),
+        )
     ds["embedding"][mi] = ex["embedding"]
     if "actmax" in ex:
         if "actmax" not in ds:
             shape = ex["actmax"].shape
-            ds["actmax"] = (("method", "block", "unit", "channel", "y", "x"),
-                            np.full((n_methods, *shape), np.nan, dtype=np.float32),
-                            _attrs("input maximising the channel's mean activation (normalised pixel space)"))
-            ds["actmax_channel"] = (("method", "block", "unit"), np.full((n_methods, *shape[:2]), -1, dtype=np.int32),
-                                    _attrs("channel of the block that the input maximises"))
-            ds = ds.assign_coords(block=("block", np.arange(1, 5, dtype=np.int32), _attrs("ResNet-style block (layerN)")))
+            ds["actmax"] = (
+                ("method", "block", "unit", "channel", "y", "x"),
+                np.full((n_methods, *shape), np.nan, dtype=np.float32),
+                _attrs("input maximising the channel's mean activation (normalised pixel space)"),
+            )
+            ds["actmax_channel"] = (
+                ("method", "block", "unit"),
+                np.full((n_methods, *shape[:2]), -1, dtype=np.int32),
+                _attrs("channel of the block that the input maximises"),
+            )
+            ds = ds.assign_coords(
+                block=("block", np.arange(1, 5, dtype=np.int32), _attrs("ResNet-style block (layerN)"))
+            )
         ds["actmax"][mi] = ex["actmax"]
         ds["actmax_channel"][mi] = ex["actmax_channel"]
     return ds
@@ -234,20 +289,43 @@ def tasks_todo(cfg: ProfileConfig, ds: xr.Dataset) -> list[tuple[str, list[int]]
     return tasks
 
 
-def train_chunk(cfg: ProfileConfig, data: ProfileData, method: str, positions: list[int], on_step=None) -> dict:
+def train_chunk(
+    cfg: ProfileConfig, data: ProfileData, method: str, positions: list[int], on_step=None
+) -> dict:
     """Train the networks at seed `positions` of one method as one batch; plain arrays back:
     recognised (n, epochs, M, K) int8, train_loss (n, epochs), extras of position 0 if trained here."""
     mode = MODES[method]
     net = NetSpec(cfg.arch, cfg.cnn_width, cfg.projector_width, data.train.num_classes, cfg.simclr_dim)
-    opt = OptSpec(cfg.simclr_optimizer if mode.contrastive else cfg.optimizer,
-                  cfg.simclr_lr if mode.contrastive else cfg.lr, cfg.weight_decay, 0.9, cfg.temperature)
+    opt = OptSpec(
+        cfg.simclr_optimizer if mode.contrastive else cfg.optimizer,
+        cfg.simclr_lr if mode.contrastive else cfg.lr,
+        cfg.weight_decay,
+        0.9,
+        cfg.temperature,
+    )
     labels = {"clean": data.train.labels, "random": data.random_labels, "none": None}[mode.labels]
     rec, losses, wide, template = train_networks(
-        mode, [cfg.seed + si for si in positions], data.train, labels, data.train.images[data.profiled],
-        None if labels is None else labels[data.profiled], data.train_index[data.profiled], net, opt, cfg.epochs,
-        cfg.batch_size, cfg.augmentations, cfg.data_seed + 0xB4, on_step=on_step)
-    out = {"method": method, "positions": list(positions), "recognised": rec.cpu().numpy().astype(np.int8),
-           "train_loss": losses.numpy()}
+        mode,
+        [cfg.seed + si for si in positions],
+        data.train,
+        labels,
+        data.train.images[data.profiled],
+        None if labels is None else labels[data.profiled],
+        data.train_index[data.profiled],
+        net,
+        opt,
+        cfg.epochs,
+        cfg.batch_size,
+        cfg.augmentations,
+        cfg.data_seed + 0xB4,
+        on_step=on_step,
+    )
+    out = {
+        "method": method,
+        "positions": list(positions),
+        "recognised": rec.cpu().numpy().astype(np.int8),
+        "train_loss": losses.numpy(),
+    }
     if 0 in positions:
         out["extras"] = extras(wide.network(positions.index(0), template), data, cfg)
     return out
@@ -283,8 +361,9 @@ class TasksFailed(RuntimeError):
     pass
 
 
-def run(cfg: ProfileConfig, out: Path | None = None, on_step=None, on_task=None, log=print,
-        executor=None) -> xr.Dataset:
+def run(
+    cfg: ProfileConfig, out: Path | None = None, on_step=None, on_task=None, log=print, executor=None
+) -> xr.Dataset:
     """Train every (method, seed) network not done yet, a batch of networks per task; the driver
     records each finished task and saves after it when `out` is given. Tasks run here, one after
     the other, or on `executor` (grids.executors: local processes or a Dask cluster)."""
@@ -301,8 +380,10 @@ def run(cfg: ProfileConfig, out: Path | None = None, on_step=None, on_task=None,
         if log:
             mean_p = result["recognised"][:, -1].mean(axis=(1, 2))
             for j, si in enumerate(task[1]):
-                log(f"{task[0]} seed {cfg.seed + si}: final loss {float(result['train_loss'][j, -1]):.3f}, "
-                    f"mean p_t {float(mean_p[j]):.3f}")
+                log(
+                    f"{task[0]} seed {cfg.seed + si}: final loss {float(result['train_loss'][j, -1]):.3f}, "
+                    f"mean p_t {float(mean_p[j]):.3f}"
+                )
         if out is not None:
             save_atomic(ds, out)
         if on_task:
@@ -316,8 +397,10 @@ def run(cfg: ProfileConfig, out: Path | None = None, on_step=None, on_task=None,
     failed = []
     for i, result, error in executor.run(run_task, [(cfg_json, *t) for t in tasks]):
         if error is not None:
-            failed.append(f"{tasks[i][0]} seeds {[cfg.seed + s for s in tasks[i][1]]}: "
-                          f"{type(error).__name__}: {str(error).strip()[:200]}")
+            failed.append(
+                f"{tasks[i][0]} seeds {[cfg.seed + s for s in tasks[i][1]]}: "
+                f"{type(error).__name__}: {str(error).strip()[:200]}"
+            )
             if log:
                 log("failed: " + failed[-1])
             continue

@@ -1,5 +1,6 @@
 """NT-Xent (Chen et al., 2020): each of the 2B views classifies its partner among the 2B - 1 other
 views of the batch, with cosine similarities divided by the temperature (0.07 in the paper)."""
+
 from __future__ import annotations
 
 import torch

@@ -1,4 +1,5 @@
 """From a result file to profiles and the MAE table (methods against binomial noise)."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -23,8 +24,16 @@ def profiles(ds: xr.Dataset, method) -> tuple[np.ndarray, np.ndarray]:
     return r.mean(axis=(0, 2)), r.mean(axis=0)
 
 
-NAN_STATS = dict(p_hat=np.nan, mae=np.nan, floor=np.nan, chi2_p=np.nan, mae_fixed=np.nan, floor_fixed=np.nan,
-                 chi2_p_fixed=np.nan, aug_var=np.nan)
+NAN_STATS = dict(
+    p_hat=np.nan,
+    mae=np.nan,
+    floor=np.nan,
+    chi2_p=np.nan,
+    mae_fixed=np.nan,
+    floor_fixed=np.nan,
+    chi2_p_fixed=np.nan,
+    aug_var=np.nan,
+)
 
 
 def mae_table(ds: xr.Dataset, draws: int = 20) -> list[dict]:
@@ -45,17 +54,37 @@ def mae_table(ds: xr.Dataset, draws: int = 20) -> list[dict]:
         for (label, e), q in zip(choices, (None, *THRESHOLDS)):
             if e is None:
                 where = "never reached" if mean_p.max() < q else "already passed at the first epoch"
-                rows.append({"method": name, "at": label, "epoch": np.nan, "networks": n, **NAN_STATS,
-                             "note": f"mean p_t {where} (range {mean_p.min():.3f}..{mean_p.max():.3f} "
-                                     f"over epochs {epochs[0]}..{epochs[-1]})"})
+                rows.append(
+                    {
+                        "method": name,
+                        "at": label,
+                        "epoch": np.nan,
+                        "networks": n,
+                        **NAN_STATS,
+                        "note": f"mean p_t {where} (range {mean_p.min():.3f}..{mean_p.max():.3f} "
+                        f"over epochs {epochs[0]}..{epochs[-1]})",
+                    }
+                )
                 continue
             t = int(np.where(epochs == e)[0][0])
             avg = compare(p[t], n, draws)
             fix = compare(pf[t, 0], n, draws)
-            rows.append({"method": name, "at": label, "epoch": int(e), "networks": n, "p_hat": avg["p_hat"],
-                         "mae": avg["mae"], "floor": avg["floor"], "chi2_p": avg["p_value"],
-                         "mae_fixed": fix["mae"], "floor_fixed": fix["floor"], "chi2_p_fixed": fix["p_value"],
-                         "aug_var": float(augmentation_variance(pf[t]).mean())})
+            rows.append(
+                {
+                    "method": name,
+                    "at": label,
+                    "epoch": int(e),
+                    "networks": n,
+                    "p_hat": avg["p_hat"],
+                    "mae": avg["mae"],
+                    "floor": avg["floor"],
+                    "chi2_p": avg["p_value"],
+                    "mae_fixed": fix["mae"],
+                    "floor_fixed": fix["floor"],
+                    "chi2_p_fixed": fix["p_value"],
+                    "aug_var": float(augmentation_variance(pf[t]).mean()),
+                }
+            )
     return rows
 
 
@@ -78,12 +107,16 @@ def format_alignment(rows: list[dict]) -> str:
 
 
 def format_table(rows: list[dict]) -> str:
-    head = (f"{'method':<11} {'at':<9} {'epoch':>5} {'N':>3} {'p_hat':>6} {'MAE':>6} {'floor':>6} {'chi2 p':>8}"
-            f" {'MAE~':>6} {'floor~':>6} {'chi2 p~':>8} {'var~':>6}")
+    head = (
+        f"{'method':<11} {'at':<9} {'epoch':>5} {'N':>3} {'p_hat':>6} {'MAE':>6} {'floor':>6} {'chi2 p':>8}"
+        f" {'MAE~':>6} {'floor~':>6} {'chi2 p~':>8} {'var~':>6}"
+    )
     lines = [head]
     for r in rows:
         epoch = "NaN" if np.isnan(r["epoch"]) else str(r["epoch"])
-        lines.append(f"{r['method']:<11} {r['at']:<9} {epoch:>5} {r['networks']:>3} {r['p_hat']:>6.3f} "
-                     f"{r['mae']:>6.3f} {r['floor']:>6.3f} {r['chi2_p']:>8.2g} {r['mae_fixed']:>6.3f} "
-                     f"{r['floor_fixed']:>6.3f} {r['chi2_p_fixed']:>8.2g} {r['aug_var']:>6.3f}")
+        lines.append(
+            f"{r['method']:<11} {r['at']:<9} {epoch:>5} {r['networks']:>3} {r['p_hat']:>6.3f} "
+            f"{r['mae']:>6.3f} {r['floor']:>6.3f} {r['chi2_p']:>8.2g} {r['mae_fixed']:>6.3f} "
+            f"{r['floor_fixed']:>6.3f} {r['chi2_p_fixed']:>8.2g} {r['aug_var']:>6.3f}"
+        )
     return "\n".join(lines)

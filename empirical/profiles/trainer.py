@@ -11,6 +11,7 @@ The profiles are measured on a fixed bank of M augmentations per profiled image,
 of (bank_seed, image index, augmentation index), the same for all N networks (for SimCLR the pair
 of views of augmentation m is bank entries 2m and 2m + 1).
 """
+
 from __future__ import annotations
 
 import math
@@ -66,10 +67,14 @@ def make_optimizer(model, opt: OptSpec, total_steps: int):
     if opt.optimizer == "adam":
         o = torch.optim.Adam(model.parameters(), lr=opt.lr, weight_decay=opt.weight_decay)
     elif opt.optimizer == "sgd":
-        o = torch.optim.SGD(model.parameters(), lr=opt.lr, momentum=opt.momentum, weight_decay=opt.weight_decay)
+        o = torch.optim.SGD(
+            model.parameters(), lr=opt.lr, momentum=opt.momentum, weight_decay=opt.weight_decay
+        )
     else:
         raise ValueError(f"optimizer must be adam or sgd, got {opt.optimizer!r}")
-    sched = torch.optim.lr_scheduler.LambdaLR(o, lambda s: 0.5 * (1 + math.cos(math.pi * min(s, total_steps) / total_steps)))
+    sched = torch.optim.lr_scheduler.LambdaLR(
+        o, lambda s: 0.5 * (1 + math.cos(math.pi * min(s, total_steps) / total_steps))
+    )
     return o, sched
 
 
@@ -89,9 +94,11 @@ def chunked_forward(model, x: Tensor, chunk: int) -> Tensor:
 def bank_views(mode: Mode, images: Tensor, index: Tensor, num_aug: int, bank_seed: int, stats: ImageDataset):
     """The normalised inputs of augmentation m = 0..M-1 of the fixed bank: a pair (bank entries 2m,
     2m + 1) for SimCLR, one tensor otherwise; None where a mode without augmentation repeats m = 0."""
+
     def entry(k: int) -> Tensor:
-        return normalize(views.augment(mode.augment, images, BankDraws(bank_seed, index, torch.full_like(index, k))),
-                         stats)
+        return normalize(
+            views.augment(mode.augment, images, BankDraws(bank_seed, index, torch.full_like(index, k))), stats
+        )
 
     for m in range(num_aug):
         if mode.augment == "none" and m > 0:
@@ -103,8 +110,18 @@ def bank_views(mode: Mode, images: Tensor, index: Tensor, num_aug: int, bank_see
 
 
 @torch.no_grad()
-def recognise(model, mode: Mode, images: Tensor, labels: Tensor, index: Tensor, num_aug: int, bank_seed: int,
-              stats: ImageDataset, batch_size: int, chunk: int = 512) -> Tensor:
+def recognise(
+    model,
+    mode: Mode,
+    images: Tensor,
+    labels: Tensor,
+    index: Tensor,
+    num_aug: int,
+    bank_seed: int,
+    stats: ImageDataset,
+    batch_size: int,
+    chunk: int = 512,
+) -> Tensor:
     """(M, K) bool: augmentation m of profiled image k is recognised by `model` (in eval mode)."""
     was = model.training
     model.eval()
@@ -120,19 +137,35 @@ def recognise(model, mode: Mode, images: Tensor, labels: Tensor, index: Tensor, 
     return torch.stack(rows)
 
 
-def train_step(model, mode: Mode, images: Tensor, targets: Tensor | None, stats: ImageDataset, g, opt: OptSpec) -> Tensor:
+def train_step(
+    model, mode: Mode, images: Tensor, targets: Tensor | None, stats: ImageDataset, g, opt: OptSpec
+) -> Tensor:
     if mode.contrastive:
         x1 = views.augment(mode.augment, images, generator=g)
         x2 = views.augment(mode.augment, images, generator=g)
         z = model(normalize(torch.cat([x1, x2]), stats))
-        return nt_xent(z[: images.shape[0]], z[images.shape[0]:], opt.temperature)
+        return nt_xent(z[: images.shape[0]], z[images.shape[0] :], opt.temperature)
     x = views.augment(mode.augment, images, generator=g)
     return F.cross_entropy(model(normalize(x, stats)), targets)
 
 
-def train_network(mode: Mode, seed: int, train: ImageDataset, train_labels: Tensor | None, profiled: Tensor,
-                  profile_labels: Tensor | None, profile_index: Tensor, net: NetSpec, opt: OptSpec, epochs: int,
-                  batch_size: int, num_aug: int, bank_seed: int, on_step=None, on_epoch=None):
+def train_network(
+    mode: Mode,
+    seed: int,
+    train: ImageDataset,
+    train_labels: Tensor | None,
+    profiled: Tensor,
+    profile_labels: Tensor | None,
+    profile_index: Tensor,
+    net: NetSpec,
+    opt: OptSpec,
+    epochs: int,
+    batch_size: int,
+    num_aug: int,
+    bank_seed: int,
+    on_step=None,
+    on_epoch=None,
+):
     """Train one network; return (recognised (epochs, M, K) bool, losses (epochs,), model)."""
     device = train.images.device
     model = build_model(mode, net, train.channels, seed, device)
@@ -145,8 +178,9 @@ def train_network(mode: Mode, seed: int, train: ImageDataset, train_labels: Tens
         batches = epoch_batches(len(train), batch_size, seed, epoch, device)
         for b in batches:
             g = _generator(seed, 0x57E9, step, device=device)
-            loss = train_step(model, mode, train.images[b], None if train_labels is None else train_labels[b],
-                              train, g, opt)
+            loss = train_step(
+                model, mode, train.images[b], None if train_labels is None else train_labels[b], train, g, opt
+            )
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()
@@ -156,8 +190,11 @@ def train_network(mode: Mode, seed: int, train: ImageDataset, train_labels: Tens
             if on_step:
                 on_step()
         losses.append(total / max(1, len(batches)))
-        record.append(recognise(model, mode, profiled, profile_labels, profile_index, num_aug, bank_seed, train,
-                                batch_size))
+        record.append(
+            recognise(
+                model, mode, profiled, profile_labels, profile_index, num_aug, bank_seed, train, batch_size
+            )
+        )
         if on_epoch:
             on_epoch(epoch, losses[-1], float(record[-1].float().mean()))
     return torch.stack(record), torch.tensor(losses), model

@@ -1,6 +1,7 @@
 """Exact t-SNE (van der Maaten & Hinton, 2008) in numpy, for a few thousand points at most
 (appendix C.1): perplexity-calibrated Gaussian affinities, Student-t map, early exaggeration,
 gradient descent with momentum and gains. scikit-learn is only a test dependency here."""
+
 from __future__ import annotations
 
 import numpy as np

@@ -5,6 +5,7 @@ Random parameters come from the same `Draws` sources as empirical.augment (fresh
 for training, counter-based BankDraws for the fixed augmentations the profiles are measured on),
 on stream ids of their own.
 """
+
 from __future__ import annotations
 
 import torch

@@ -11,6 +11,7 @@ network of its own seed (to float tolerance: a grouped convolution sums in anoth
 Inputs are (B, N, C, H, W): network n's own batch (own images, own augmentations) in slot n; or
 (B, C, H, W) when every network sees the same images (recognition on the augmentation bank).
 """
+
 from __future__ import annotations
 
 import copy
@@ -28,8 +29,17 @@ _ELEMENTWISE = (nn.ReLU, nn.MaxPool2d, nn.AvgPool2d, nn.Identity, nn.Sequential)
 
 def _wide_conv(convs: list[nn.Conv2d]) -> nn.Conv2d:
     c, n = convs[0], len(convs)
-    wide = nn.Conv2d(n * c.in_channels, n * c.out_channels, c.kernel_size, c.stride, c.padding, c.dilation,
-                     n * c.groups, c.bias is not None, c.padding_mode)
+    wide = nn.Conv2d(
+        n * c.in_channels,
+        n * c.out_channels,
+        c.kernel_size,
+        c.stride,
+        c.padding,
+        c.dilation,
+        n * c.groups,
+        c.bias is not None,
+        c.padding_mode,
+    )
     with torch.no_grad():
         wide.weight.copy_(torch.cat([m.weight for m in convs]))
         if c.bias is not None:
@@ -76,7 +86,9 @@ class WideNetwork(nn.Module):
         for name in BLOCKS:
             setattr(self, name, widen([getattr(m, name) for m in networks]))
         # (N, out, in) weights: network n's Linear is hidden[n], out[n]
-        self.hidden = nn.Parameter(torch.stack([m.projector.hidden.weight.detach() for m in networks]).clone())
+        self.hidden = nn.Parameter(
+            torch.stack([m.projector.hidden.weight.detach() for m in networks]).clone()
+        )
         self.out = nn.Parameter(torch.stack([m.projector.out.weight.detach() for m in networks]).clone())
         if not isinstance(self.stem, nn.Sequential) or not isinstance(self.stem[0], nn.Conv2d):
             raise TypeError("the stem must be a Sequential that starts with a convolution")
@@ -97,7 +109,9 @@ class WideNetwork(nn.Module):
         N copies of the input: its wide weight applied with N times fewer groups is the same map."""
         first, rest = self.stem[0], self.stem[1:]
         x = x.contiguous(memory_format=torch.channels_last)
-        h = F.conv2d(x, first.weight, first.bias, first.stride, first.padding, first.dilation, first.groups // self.n)
+        h = F.conv2d(
+            x, first.weight, first.bias, first.stride, first.padding, first.dilation, first.groups // self.n
+        )
         return self._encode(rest(h))
 
     def head(self, h: Tensor) -> Tensor:

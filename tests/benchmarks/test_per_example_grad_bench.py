@@ -9,6 +9,7 @@ alike) and stores loop/vmap, loop/gram and vmap/gram in its extra_info; the proj
 loop/gram >= 10. A speed is a benchmark, never a test assertion: the tests here only check that the
 three compute the same statistics.
 """
+
 import time
 
 import pytest
@@ -17,8 +18,12 @@ import torch.nn.functional as F
 
 from empirical.memscore.gradient_gram import gram_gradient_statistics
 from empirical.memscore.models import TurnoverMLP
-from empirical.memscore.per_example_gradients import (GradientStats, contributions, gradient_statistics,
-                                                      mean_pairwise_cosine)
+from empirical.memscore.per_example_gradients import (
+    GradientStats,
+    contributions,
+    gradient_statistics,
+    mean_pairwise_cosine,
+)
 from empirical.memscore.turnover_dropout import MaskBank
 
 N, HIDDEN = 128, 256
@@ -40,12 +45,16 @@ def loop_stats(model, x, y, masks, groups) -> GradientStats:
     params = list(model.parameters())
     rows = []
     for i in range(x.shape[0]):
-        loss = F.cross_entropy(model(x[i:i + 1], [m[i:i + 1] for m in masks]), y[i:i + 1])
+        loss = F.cross_entropy(model(x[i : i + 1], [m[i : i + 1] for m in masks]), y[i : i + 1])
         rows.append(torch.cat([g.reshape(-1) for g in torch.autograd.grad(loss, params)]))
     v = torch.stack(rows)
     g = v.mean(0)
-    return GradientStats(contributions(v, g), v.norm(dim=1),
-                         {k: mean_pairwise_cosine(v[m]) for k, m in groups.items()}, float(g.norm()))
+    return GradientStats(
+        contributions(v, g),
+        v.norm(dim=1),
+        {k: mean_pairwise_cosine(v[m]) for k, m in groups.items()},
+        float(g.norm()),
+    )
 
 
 def vmap_stats(model, x, y, masks, groups) -> GradientStats:
@@ -87,11 +96,16 @@ def test_speedups(benchmark):
         for k in ref.cosine:
             assert s.cosine[k] == pytest.approx(ref.cosine[k], abs=1e-4)
     med = _medians(args, reps=1 if benchmark.disabled else 7)
-    ratios = {"loop_over_vmap": med["loop"] / med["vmap"], "loop_over_gram": med["loop"] / med["gram"],
-              "vmap_over_gram": med["vmap"] / med["gram"]}
+    ratios = {
+        "loop_over_vmap": med["loop"] / med["vmap"],
+        "loop_over_gram": med["loop"] / med["gram"],
+        "vmap_over_gram": med["vmap"] / med["gram"],
+    }
     benchmark.extra_info.update({f"median_s_{k}": v for k, v in med.items()})
     benchmark.extra_info.update(ratios)
-    print(f"\neqs. 3-4 statistics, {N} examples, MLP 784-{HIDDEN}-10, medians: loop {med['loop'] * 1e3:.1f} ms, "
-          f"vmap {med['vmap'] * 1e3:.1f} ms, gram {med['gram'] * 1e3:.2f} ms; "
-          f"loop/vmap {ratios['loop_over_vmap']:.1f}x, loop/gram {ratios['loop_over_gram']:.1f}x")
+    print(
+        f"\neqs. 3-4 statistics, {N} examples, MLP 784-{HIDDEN}-10, medians: loop {med['loop'] * 1e3:.1f} ms, "
+        f"vmap {med['vmap'] * 1e3:.1f} ms, gram {med['gram'] * 1e3:.2f} ms; "
+        f"loop/vmap {ratios['loop_over_vmap']:.1f}x, loop/gram {ratios['loop_over_gram']:.1f}x"
+    )
     benchmark.pedantic(gram_stats, args=args, rounds=1, iterations=1)

@@ -9,6 +9,7 @@ The ratio (sequential / batched, medians of alternating runs) per mode is printe
 test_batched_speedup_over_sequential and stored in its extra_info; a speed is a benchmark, never a
 test assertion.
 """
+
 import time
 
 import pytest
@@ -37,8 +38,19 @@ def _args(method):
     prof = torch.arange(PROFILED)
     net = NetSpec("small_cnn", 16, 256, 10, 128)
     opt = OptSpec("adam", 1e-3, 1e-4, 0.9, 0.07)
-    return mode, (train, labels, train.images[prof], None if labels is None else labels[prof], prof, net, opt, 1,
-                  BATCH, 2, 7)
+    return mode, (
+        train,
+        labels,
+        train.images[prof],
+        None if labels is None else labels[prof],
+        prof,
+        net,
+        opt,
+        1,
+        BATCH,
+        2,
+        7,
+    )
 
 
 def batched(mode, args):

@@ -4,6 +4,7 @@ Target (issue 2): at least 10x. Run: make bench, or
 .venv/bin/python -m pytest tests/benchmarks/test_toy_bench.py --benchmark-only
 Both sides train the same 108 cells (n in 4 sizes x B in 9 values x 3 seeds) for 100 steps.
 """
+
 import pytest
 
 from theory.gaussian_mixture import GaussianMixture

@@ -1,4 +1,5 @@
 """`benign grid run/status/collect` through typer's CliRunner, on local processes and a real Dask LocalCluster."""
+
 import pytest
 import xarray as xr
 from distributed import LocalCluster
@@ -9,7 +10,9 @@ from cli.app import app
 from theory.toy_grid import VARIABLES
 
 runner = CliRunner()
-TINY_TOML = "n = [3, 6]\nB = [1, 2]\nseeds = 2\nsteps = 20\nK = 8\nn_probe = 50\nn_test = 50\ncapacity = false\n"
+TINY_TOML = (
+    "n = [3, 6]\nB = [1, 2]\nseeds = 2\nsteps = 20\nK = 8\nn_probe = 50\nn_test = 50\ncapacity = false\n"
+)
 
 
 def run(*args):
@@ -56,7 +59,11 @@ def test_local_processes_complete_and_collect_in_specs_format(local_run):
 def test_status_shows_the_counts(local_run):
     r = run("grid", "status", local_run / "grid")
     assert r.exit_code == 0, r.output
-    assert "done" in r.output and "to do" in r.output and "│    8 │       0 │      0 │     0 │     8 │" in r.output
+    assert (
+        "done" in r.output
+        and "to do" in r.output
+        and "│    8 │       0 │      0 │     0 │     8 │" in r.output
+    )
 
 
 def test_rerun_skips_done_cells(local_run, toml):
@@ -64,8 +71,9 @@ def test_rerun_skips_done_cells(local_run, toml):
     r = run("grid", "run", toml, "--out", local_run / "grid", "--workers", 2)
     assert r.exit_code == 0, r.output
     assert "0 of 8 cells to do" in r.output
-    xr.testing.assert_identical(xr.load_dataset(local_run / "grid" / "grid.nc")[list(VARIABLES)],
-                                before[list(VARIABLES)])
+    xr.testing.assert_identical(
+        xr.load_dataset(local_run / "grid" / "grid.nc")[list(VARIABLES)], before[list(VARIABLES)]
+    )
 
 
 def test_dask_local_cluster_collects_the_same_file(local_run, toml, tmp_path):
@@ -93,7 +101,9 @@ def test_unknown_preset_parameter_and_scale_name_the_valid_ones(tmp_path):
     bad = tmp_path / "bad.toml"
     bad.write_text("n = [3]\nstepz = 3\n")
     one_line_error(run("grid", "run", bad, "--out", tmp_path / "g"), "unknown parameter stepz", "steps")
-    one_line_error(run("grid", "run", "fig14", "--scale", "huge", "--out", tmp_path / "g"), "small, full, tiny")
+    one_line_error(
+        run("grid", "run", "fig14", "--scale", "huge", "--out", tmp_path / "g"), "small, full, tiny"
+    )
     assert not (tmp_path / "g").exists()
 
 
@@ -136,9 +146,9 @@ def test_status_lists_failed_cells_with_their_error(tmp_path):
 
 
 def test_status_tells_cells_left_running_by_a_dead_driver(tmp_path):
-    from grids.cell_grid import RUNNING
     from grids.engine import open_grid
     from grids.spec import load_toml
+    from store.cell_grid import RUNNING
 
     spec_file = tmp_path / "tiny.toml"
     spec_file.write_text(TINY_TOML)
@@ -151,16 +161,18 @@ def test_status_tells_cells_left_running_by_a_dead_driver(tmp_path):
 
 
 def test_status_shows_the_progress_of_running_training_cells(tmp_path):
-    from grids.cell_grid import RUNNING
     from grids.engine import open_grid
     from grids.spec import from_dict
+    from store.cell_grid import RUNNING
 
     spec = from_dict({"kind": "train", "epochs": 4, "eval_every": 2, "seeds": 2})
     store = open_grid(tmp_path, spec)
     store.mark(store.cells(), RUNNING)
     folder = tmp_path / "cells" / "seed=0"
     folder.mkdir(parents=True)
-    xr.Dataset({"knn_accuracy": ("epoch", [0.3, 0.55])}, coords={"epoch": [0.0, 2.0]}).to_netcdf(folder / "history.nc")
+    xr.Dataset({"knn_accuracy": ("epoch", [0.3, 0.55])}, coords={"epoch": [0.0, 2.0]}).to_netcdf(
+        folder / "history.nc"
+    )
     r = run("grid", "status", tmp_path)
     assert r.exit_code == 0, r.output
     assert "running seed=0: epoch 2 of 4, k-NN 0.550" in r.output

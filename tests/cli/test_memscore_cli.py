@@ -10,9 +10,32 @@ from cli.app import app
 
 runner = CliRunner()
 pytestmark = pytest.mark.usefixtures("one_torch_thread")  # tiny networks: two threads on a busy box crawl
-TINY = ["--dataset", "synthetic", "--n-train", "120", "--n-test", "30", "--hidden", "32", "--epochs", "2",
-        "--lr", "0.1", "--batch-size", "32", "--grad-every", "2", "--grad-chunk", "8", "--influence-targets", "3",
-        "--show", "2", "--device", "cpu"]
+TINY = [
+    "--dataset",
+    "synthetic",
+    "--n-train",
+    "120",
+    "--n-test",
+    "30",
+    "--hidden",
+    "32",
+    "--epochs",
+    "2",
+    "--lr",
+    "0.1",
+    "--batch-size",
+    "32",
+    "--grad-every",
+    "2",
+    "--grad-chunk",
+    "8",
+    "--influence-targets",
+    "3",
+    "--show",
+    "2",
+    "--device",
+    "cpu",
+]
 
 
 @pytest.fixture(scope="module")
@@ -46,32 +69,56 @@ def test_plot_writes_every_figure(result, tmp_path):
     r = runner.invoke(app, ["memscore", "plot", str(result), "--out", str(tmp_path / "fig")])
     assert r.exit_code == 0, r.output
     names = {p.name for p in (tmp_path / "fig").iterdir()}
-    assert names == {"scores_histogram.png", "dynamics.png", "gradients.png", "examples_lowest.png",
-                     "examples_highest.png"}
+    assert names == {
+        "scores_histogram.png",
+        "dynamics.png",
+        "gradients.png",
+        "examples_lowest.png",
+        "examples_highest.png",
+    }
 
 
 def test_train_on_a_subset_defined_by_earlier_scores(result, tmp_path):
     out = tmp_path / "easy.nc"
-    r = runner.invoke(app, ["memscore", "run", *TINY, "--corrupt", "0", "--scores-from", str(result),
-                            "--train-subset", "easy", "--subset-fraction", "0.25", "--out", str(out)])
+    r = runner.invoke(
+        app,
+        [
+            "memscore",
+            "run",
+            *TINY,
+            "--corrupt",
+            "0",
+            "--scores-from",
+            str(result),
+            "--train-subset",
+            "easy",
+            "--subset-fraction",
+            "0.25",
+            "--out",
+            str(out),
+        ],
+    )
     assert r.exit_code == 0, r.output
     ds = xr.load_dataset(out)
     assert int(ds["trained"].sum()) == 30
     assert np.array_equal(ds["trained"].values, ds["in_easy"].values)
 
 
-@pytest.mark.parametrize("args, message", [
-    (["--scale", "huge"], "--scale"),
-    (["--train-subset", "easy"], "--scores-from"),
-    (["--scores-from", "/nonexistent/x.nc"], "no such file"),
-    (["--milestones", "a,b"], "--milestones"),
-    (["--hidden", "31"], "even"),
-    (["--corrupt", "500"], "cannot corrupt"),
-    (["--device", "tpu"], "--device"),
-    (["--grad-method", "loop"], "--grad-method"),
-    (["--split", "valid"], "--split"),
-    (["--test-scores-from", "/nonexistent/x.nc"], "no such file"),
-])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--scale", "huge"], "--scale"),
+        (["--train-subset", "easy"], "--scores-from"),
+        (["--scores-from", "/nonexistent/x.nc"], "no such file"),
+        (["--milestones", "a,b"], "--milestones"),
+        (["--hidden", "31"], "even"),
+        (["--corrupt", "500"], "cannot corrupt"),
+        (["--device", "tpu"], "--device"),
+        (["--grad-method", "loop"], "--grad-method"),
+        (["--split", "valid"], "--split"),
+        (["--test-scores-from", "/nonexistent/x.nc"], "no such file"),
+    ],
+)
 def test_bad_input_is_one_line_and_exit_2(tmp_path, args, message):
     r = runner.invoke(app, ["memscore", "run", *TINY, *args, "--out", str(tmp_path / "x.nc")])
     assert r.exit_code == 2, r.output
@@ -82,7 +129,9 @@ def test_bad_input_is_one_line_and_exit_2(tmp_path, args, message):
 
 def test_vmap_and_gram_track_the_same_gradient_statistics(result, tmp_path):
     out = tmp_path / "vmap.nc"
-    r = runner.invoke(app, ["memscore", "run", *TINY, "--corrupt", "30", "--grad-method", "vmap", "--out", str(out)])
+    r = runner.invoke(
+        app, ["memscore", "run", *TINY, "--corrupt", "30", "--grad-method", "vmap", "--out", str(out)]
+    )
     assert r.exit_code == 0, r.output
     fast, ref = xr.load_dataset(result), xr.load_dataset(out)  # the default (auto) takes the Gram path
     assert json.loads(fast.attrs["config_json"])["grad_method"] == "auto"
@@ -93,14 +142,44 @@ def test_vmap_and_gram_track_the_same_gradient_statistics(result, tmp_path):
 
 def test_test_subsets_from_a_run_on_the_test_split(result, tmp_path):
     scored = tmp_path / "test_scores.nc"
-    r = runner.invoke(app, ["memscore", "run", *TINY, "--split", "test", "--n-train", "30", "--n-test", "20",
-                            "--out", str(scored)])
+    r = runner.invoke(
+        app,
+        [
+            "memscore",
+            "run",
+            *TINY,
+            "--split",
+            "test",
+            "--n-train",
+            "30",
+            "--n-test",
+            "20",
+            "--out",
+            str(scored),
+        ],
+    )
     assert r.exit_code == 0, r.output
     sc = xr.load_dataset(scored)
     assert sc.attrs["split"] == "test" and int(sc["corrupted"].sum()) == 0  # true labels by default
     out = tmp_path / "fig5.nc"
-    r = runner.invoke(app, ["memscore", "run", *TINY, "--corrupt", "0", "--scores-from", str(result),
-                            "--test-scores-from", str(scored), "--subset-fraction", "0.2", "--out", str(out)])
+    r = runner.invoke(
+        app,
+        [
+            "memscore",
+            "run",
+            *TINY,
+            "--corrupt",
+            "0",
+            "--scores-from",
+            str(result),
+            "--test-scores-from",
+            str(scored),
+            "--subset-fraction",
+            "0.2",
+            "--out",
+            str(out),
+        ],
+    )
     assert r.exit_code == 0, r.output
     ds = xr.load_dataset(out)
     assert ds["test_correct"].dims == ("epoch", "test_example") and ds["test_correct"].shape == (3, 30)
@@ -118,20 +197,47 @@ def test_test_subsets_from_a_run_on_the_test_split(result, tmp_path):
     # the wrong split, or a run that does not cover the test pool, is one line and exit code 2
     for bad, message in ((result, "split"), (scored, "no score")):
         extra = ["--n-test", "40"] if bad == scored else []
-        r = runner.invoke(app, ["memscore", "run", *TINY, *extra, "--test-scores-from", str(bad),
-                                "--out", str(tmp_path / "x.nc")])
+        r = runner.invoke(
+            app,
+            [
+                "memscore",
+                "run",
+                *TINY,
+                *extra,
+                "--test-scores-from",
+                str(bad),
+                "--out",
+                str(tmp_path / "x.nc"),
+            ],
+        )
         assert r.exit_code == 2 and message in r.output, r.output
 
 
 def test_vgg11_runs_through_the_cli(tmp_path):
     out = tmp_path / "vgg.nc"
-    r = runner.invoke(app, ["memscore", "run", *TINY, "--model", "vgg11", "--width", "0.0625", "--corrupt", "30",
-                            "--out", str(out)])
+    r = runner.invoke(
+        app,
+        [
+            "memscore",
+            "run",
+            *TINY,
+            "--model",
+            "vgg11",
+            "--width",
+            "0.0625",
+            "--corrupt",
+            "30",
+            "--out",
+            str(out),
+        ],
+    )
     assert r.exit_code == 0, r.output
     ds = xr.load_dataset(out)
     cfg = json.loads(ds.attrs["config_json"])
     assert cfg["model"] == "vgg11" and cfg["batch_size"] == 32
-    assert ds.sizes["grad_step"] == 4 and np.isfinite(ds["cosine_easy"]).all()  # Gram path through convolutions
+    assert (
+        ds.sizes["grad_step"] == 4 and np.isfinite(ds["cosine_easy"]).all()
+    )  # Gram path through convolutions
     assert np.isfinite(ds["score"]).all()
 
 
@@ -149,9 +255,35 @@ FMNIST = Path("/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz")
 @pytest.mark.skipif(not FMNIST.is_file(), reason="Fashion-MNIST is not installed")
 def test_tiny_fashion_mnist_run(tmp_path):
     out = tmp_path / "f.nc"
-    r = runner.invoke(app, ["memscore", "run", "--dataset", "fashion-mnist", "--n-train", "200", "--n-test", "50",
-                            "--corrupt", "40", "--hidden", "64", "--epochs", "1", "--grad-every", "0",
-                            "--influence-targets", "0", "--show", "1", "--device", "cpu", "--out", str(out)])
+    r = runner.invoke(
+        app,
+        [
+            "memscore",
+            "run",
+            "--dataset",
+            "fashion-mnist",
+            "--n-train",
+            "200",
+            "--n-test",
+            "50",
+            "--corrupt",
+            "40",
+            "--hidden",
+            "64",
+            "--epochs",
+            "1",
+            "--grad-every",
+            "0",
+            "--influence-targets",
+            "0",
+            "--show",
+            "1",
+            "--device",
+            "cpu",
+            "--out",
+            str(out),
+        ],
+    )
     assert r.exit_code == 0, r.output
     ds = xr.load_dataset(out)
     assert ds.attrs["dataset"] == "fashion-mnist" and ds["showcase_image"].shape[1:] == (1, 28, 28)
@@ -162,8 +294,22 @@ def test_figure5_control_is_the_difficult_subset_of_a_run_trained_without_it(res
     from empirical.memscore.plots import control_curves
 
     control = tmp_path / "control.nc"
-    r = runner.invoke(app, ["memscore", "run", *TINY, "--corrupt", "0", "--scores-from", str(result),
-                            "--train-subset", "not-difficult", "--out", str(control)])
+    r = runner.invoke(
+        app,
+        [
+            "memscore",
+            "run",
+            *TINY,
+            "--corrupt",
+            "0",
+            "--scores-from",
+            str(result),
+            "--train-subset",
+            "not-difficult",
+            "--out",
+            str(control),
+        ],
+    )
     assert r.exit_code == 0, r.output
     main, ctrl = xr.load_dataset(result), xr.load_dataset(control)
     curves = control_curves(ctrl, ctrl)
@@ -171,9 +317,16 @@ def test_figure5_control_is_the_difficult_subset_of_a_run_trained_without_it(res
     assert not (difficult & ctrl["trained"].values.astype(bool)).any()  # the control never trains on them
     np.testing.assert_allclose(curves["train"][1], ctrl["correct_seen"].values[:, difficult].mean(1))
     # matched by dataset index: a run is its own control exactly
-    np.testing.assert_allclose(control_curves(main, main)["train"][1],
-                               main["correct_seen"].values[:, main["in_difficult"].values.astype(bool)].mean(1))
-    r = runner.invoke(app, ["memscore", "plot", str(control), "--control", str(control), "--out", str(tmp_path / "f")])
+    np.testing.assert_allclose(
+        control_curves(main, main)["train"][1],
+        main["correct_seen"].values[:, main["in_difficult"].values.astype(bool)].mean(1),
+    )
+    r = runner.invoke(
+        app, ["memscore", "plot", str(control), "--control", str(control), "--out", str(tmp_path / "f")]
+    )
     assert r.exit_code == 0 and (tmp_path / "f" / "dynamics.png").is_file(), r.output
-    r = runner.invoke(app, ["memscore", "plot", str(result), "--control", str(tmp_path / "no.nc"), "--out", str(tmp_path / "g")])
+    r = runner.invoke(
+        app,
+        ["memscore", "plot", str(result), "--control", str(tmp_path / "no.nc"), "--out", str(tmp_path / "g")],
+    )
     assert r.exit_code == 2 and "no such file" in r.output

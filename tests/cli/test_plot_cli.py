@@ -1,4 +1,5 @@
 """`benign plot FILE` through typer's CliRunner on the whole app."""
+
 import xarray as xr
 from typer.testing import CliRunner
 

@@ -9,9 +9,30 @@ from typer.testing import CliRunner
 from cli.app import app
 
 runner = CliRunner()
-TINY = ["--dataset", "synthetic", "--train-size", "64", "--examples", "48", "--networks", "2",
-        "--augmentations", "3", "--epochs", "2", "--batch-size", "16", "--cnn-width", "4",
-        "--projector-width", "16", "--actmax-channels", "2", "--device", "cpu"]
+TINY = [
+    "--dataset",
+    "synthetic",
+    "--train-size",
+    "64",
+    "--examples",
+    "48",
+    "--networks",
+    "2",
+    "--augmentations",
+    "3",
+    "--epochs",
+    "2",
+    "--batch-size",
+    "16",
+    "--cnn-width",
+    "4",
+    "--projector-width",
+    "16",
+    "--actmax-channels",
+    "2",
+    "--device",
+    "cpu",
+]
 
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
@@ -55,17 +76,27 @@ def test_plot_writes_every_figure(result, tmp_path):
     r = runner.invoke(app, ["profiles", "plot", str(result), "--out", str(tmp_path / "fig")])
     assert r.exit_code == 0, r.output
     names = {p.name for p in (tmp_path / "fig").iterdir()}
-    assert names == {"fig1_profiles.png", "fig2_binomial.png", "fig3_aligned.png", "fig4_augmentations.png",
-                     "appC1_tsne.png", "appC2_actmax.png", "mae_table.txt"}
+    assert names == {
+        "fig1_profiles.png",
+        "fig2_binomial.png",
+        "fig3_aligned.png",
+        "fig4_augmentations.png",
+        "appC1_tsne.png",
+        "appC2_actmax.png",
+        "mae_table.txt",
+    }
 
 
-@pytest.mark.parametrize("args", [
-    ["run", "--methods", "supervised,nope"],
-    ["run", "--scale", "huge"],
-    ["run", "--networks", "0"],
-    ["run", "--examples", "100"],  # more than --train-size 64
-    ["run", "--device", "tpu"],
-])
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["run", "--methods", "supervised,nope"],
+        ["run", "--scale", "huge"],
+        ["run", "--networks", "0"],
+        ["run", "--examples", "100"],  # more than --train-size 64
+        ["run", "--device", "tpu"],
+    ],
+)
 def test_bad_run_input_is_one_line_and_exit_2(args, tmp_path):
     argv = ["profiles", args[0], *TINY, *args[1:], "--out", str(tmp_path / "x.nc")]
     r = runner.invoke(app, argv)
@@ -87,12 +118,15 @@ def test_resume_refuses_another_configuration(result, tmp_path):
     assert r.exit_code == 2 and "another configuration" in r.output
 
 
-@pytest.mark.parametrize("args,message", [
-    (["--scheduler", "tcp://127.0.0.1:9"], "cannot reach the Dask scheduler"),
-    (["--workers", "0"], "--workers must be at least 1"),
-    (["--workers", "2", "--dask-local", "1"], "at most one of"),
-    (["--max-batch", "-1"], "--max-batch must be >= 0"),
-])
+@pytest.mark.parametrize(
+    "args,message",
+    [
+        (["--scheduler", "tcp://127.0.0.1:9"], "cannot reach the Dask scheduler"),
+        (["--workers", "0"], "--workers must be at least 1"),
+        (["--workers", "2", "--dask-local", "1"], "at most one of"),
+        (["--max-batch", "-1"], "--max-batch must be >= 0"),
+    ],
+)
 def test_bad_executor_input_is_one_line_and_exit_2(args, message, tmp_path):
     r = runner.invoke(app, ["profiles", "run", *TINY, *args, "--out", str(tmp_path / "x.nc")])
     assert r.exit_code == 2, r.output
@@ -102,8 +136,22 @@ def test_bad_executor_input_is_one_line_and_exit_2(args, message, tmp_path):
 
 def test_max_batch_one_gives_the_batched_result_to_float_tolerance(result, tmp_path):
     out = tmp_path / "one.nc"
-    r = runner.invoke(app, ["profiles", "run", *TINY, "--methods", "random_aug,simclr", "--max-batch", "1",
-                            "--actmax-channels", "0", "--out", str(out)])
+    r = runner.invoke(
+        app,
+        [
+            "profiles",
+            "run",
+            *TINY,
+            "--methods",
+            "random_aug,simclr",
+            "--max-batch",
+            "1",
+            "--actmax-channels",
+            "0",
+            "--out",
+            str(out),
+        ],
+    )
     assert r.exit_code == 0, r.output
     assert "epochs aligned by mean p_t" in r.output
     one, full = xr.load_dataset(out), xr.load_dataset(result).sel({"method": [2, 3]})

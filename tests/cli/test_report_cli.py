@@ -1,4 +1,5 @@
 """`benign report`: presets run end to end into one Markdown page; reruns resume; bad input is one line."""
+
 import xarray as xr
 from typer.testing import CliRunner
 
@@ -8,7 +9,17 @@ runner = CliRunner()
 
 
 def test_report_runs_draws_and_resumes(tmp_path):
-    args = ["report", "--scale", "tiny", "--presets", "table2,table4", "--out", str(tmp_path), "--workers", "1"]
+    args = [
+        "report",
+        "--scale",
+        "tiny",
+        "--presets",
+        "table2,table4",
+        "--out",
+        str(tmp_path),
+        "--workers",
+        "1",
+    ]
     r = runner.invoke(app, args)
     assert r.exit_code == 0, r.output
     page = (tmp_path / "report.md").read_text()
@@ -24,7 +35,10 @@ def test_report_runs_draws_and_resumes(tmp_path):
 
 
 def test_unknown_preset_or_scale_is_one_line(tmp_path):
-    for args, word in ((["--presets", "table2,fig99"], "unknown preset fig99"), (["--scale", "huge"], "tiny")):
+    for args, word in (
+        (["--presets", "table2,fig99"], "unknown preset fig99"),
+        (["--scale", "huge"], "tiny"),
+    ):
         r = runner.invoke(app, ["report", "--out", str(tmp_path / "r"), *args])
         assert r.exit_code == 2 and r.output.strip().startswith("error:") and word in r.output, r.output
         assert len(r.output.strip().splitlines()) == 1

@@ -1,4 +1,5 @@
 """`benign toy` and `benign plot` through typer's CliRunner."""
+
 import json
 
 import numpy as np
@@ -10,8 +11,24 @@ import cli.toy
 from cli.app import app
 
 runner = CliRunner()
-SMALL = ["--n", "3,6", "--B", "1,2", "--seeds", "2", "--steps", "20", "--K", "8", "--n-probe", "50",
-         "--n-test", "50", "--device", "cpu"]
+SMALL = [
+    "--n",
+    "3,6",
+    "--B",
+    "1,2",
+    "--seeds",
+    "2",
+    "--steps",
+    "20",
+    "--K",
+    "8",
+    "--n-probe",
+    "50",
+    "--n-test",
+    "50",
+    "--device",
+    "cpu",
+]
 
 
 def run(*args):
@@ -24,7 +41,16 @@ def test_grid_writes_the_contract_with_provenance(tmp_path):
     assert r.exit_code == 0, r.output
     ds = xr.load_dataset(out)
     assert dict(ds.sizes) == {"n": 2, "B": 2, "seed": 2}
-    for v in ("knn_acc", "knn_acc_init", "mem_frac", "aug_mem_frac", "final_loss", "noise_energy", "invariance", "status"):
+    for v in (
+        "knn_acc",
+        "knn_acc_init",
+        "mem_frac",
+        "aug_mem_frac",
+        "final_loss",
+        "noise_energy",
+        "invariance",
+        "status",
+    ):
         assert v in ds and ds[v].attrs["long_name"] and "units" in ds[v].attrs
     assert (ds.status == 1).all() and np.isfinite(ds.knn_acc).all()
     for key in ("title", "created_at", "package_version", "git_commit", "command", "config_json"):
@@ -79,10 +105,23 @@ def test_a_different_grid_is_refused_instead_of_mixed(tmp_path):
     assert r.exit_code == 2 and "different grid" in r.output
 
 
-@pytest.mark.parametrize("bad", [
-    ["--n", "0,5"], ["--B", "-1"], ["--n", "a,b"], ["--K", "0"], ["--d1", "40"], ["--d1", "0"], ["--seeds", "0"],
-    ["--sigma", "-1"], ["--steps", "-3"], ["--vote", "majority"], ["--device", "tpu"], ["--label-noise", "2"],
-])
+@pytest.mark.parametrize(
+    "bad",
+    [
+        ["--n", "0,5"],
+        ["--B", "-1"],
+        ["--n", "a,b"],
+        ["--K", "0"],
+        ["--d1", "40"],
+        ["--d1", "0"],
+        ["--seeds", "0"],
+        ["--sigma", "-1"],
+        ["--steps", "-3"],
+        ["--vote", "majority"],
+        ["--device", "tpu"],
+        ["--label-noise", "2"],
+    ],
+)
 def test_grid_rejects_impossible_parameters_in_one_line(tmp_path, bad):
     r = run("toy", "grid", *SMALL, "--out", tmp_path / "x.nc", *bad)
     assert r.exit_code == 2, r.output
@@ -105,7 +144,22 @@ def test_heatmap_rejects_missing_and_foreign_files(tmp_path):
 
 def test_capacity_command_stores_capacity_against_K(tmp_path):
     out = tmp_path / "cap.nc"
-    r = run("toy", "capacity", "--K", "5,10", "--steps", "30", "--R", "2", "--n-max", "32", "--device", "cpu", "--out", out)
+    r = run(
+        "toy",
+        "capacity",
+        "--K",
+        "5,10",
+        "--steps",
+        "30",
+        "--R",
+        "2",
+        "--n-max",
+        "32",
+        "--device",
+        "cpu",
+        "--out",
+        out,
+    )
     assert r.exit_code == 0, r.output
     ds = xr.load_dataset(out)
     assert dict(ds.sizes) == {"K": 2, "steps": 1}
@@ -119,6 +173,8 @@ def test_capacity_command_stores_capacity_against_K(tmp_path):
 def test_usage_errors_of_typers_own_click_are_one_line_too():
     """typer >= 0.29 parses with a bundled click: its usage errors must still be one line, exit 2."""
     r = runner.invoke(app, ["toy", "grid", "extra"])
-    assert r.exit_code == 2 and r.output.strip().splitlines() == ["error: Got unexpected extra argument(s) (extra)"]
+    assert r.exit_code == 2 and r.output.strip().splitlines() == [
+        "error: Got unexpected extra argument(s) (extra)"
+    ]
     r = runner.invoke(app, ["toy"])  # a group without its command: the group's help
     assert r.exit_code == 2 and "grid" in r.output and "capacity" in r.output and "Traceback" not in r.output

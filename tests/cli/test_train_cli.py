@@ -1,8 +1,8 @@
 """`benign train` / `benign probe` end to end on tiny fixture data (seconds on a CPU)."""
+
 import dataclasses
 
 import numpy as np
-
 import pytest
 import torch
 import xarray as xr
@@ -13,8 +13,22 @@ from empirical.training import TrainConfig, load_checkpoint, train
 from tests.empirical.fixtures import write_cifar10, write_mnist_like, write_tinyimagenet
 
 runner = CliRunner()
-TINY = ["--dataset", "fashion-mnist", "--arch", "small_cnn", "--cnn-width", "4", "--projector-width", "16",
-        "--batch-size", "16", "--device", "cpu", "--knn-k", "3"]
+TINY = [
+    "--dataset",
+    "fashion-mnist",
+    "--arch",
+    "small_cnn",
+    "--cnn-width",
+    "4",
+    "--projector-width",
+    "16",
+    "--batch-size",
+    "16",
+    "--device",
+    "cpu",
+    "--knn-k",
+    "3",
+]
 
 
 @pytest.fixture
@@ -25,8 +39,9 @@ def fmnist(tmp_path):
 
 def test_train_then_probe(fmnist, tmp_path):
     out = tmp_path / "run"
-    r = runner.invoke(app, ["train", *TINY, "--data-root", str(fmnist), "--epochs", "2", "--out", str(out),
-                            "--mixup", "xy"])
+    r = runner.invoke(
+        app, ["train", *TINY, "--data-root", str(fmnist), "--epochs", "2", "--out", str(out), "--mixup", "xy"]
+    )
     assert r.exit_code == 0, r.output
     h = xr.load_dataset(out / "history.nc")
     assert list(h.epoch.values) == [0.0, 1.0, 2.0] and h.attrs["title"] == "training curve"
@@ -35,8 +50,20 @@ def test_train_then_probe(fmnist, tmp_path):
     assert "config_json" in h.attrs and "git_commit" in h.attrs
     ck = load_checkpoint(out / "checkpoint.pt")
     assert ck["step"] == 8 and ck["labels"].shape == (60,)
-    r = runner.invoke(app, ["probe", str(out / "checkpoint.pt"), "--k", "3", "--invariance-images", "8",
-                            "--no-linear", "--device", "cpu"])
+    r = runner.invoke(
+        app,
+        [
+            "probe",
+            str(out / "checkpoint.pt"),
+            "--k",
+            "3",
+            "--invariance-images",
+            "8",
+            "--no-linear",
+            "--device",
+            "cpu",
+        ],
+    )
     assert r.exit_code == 0, r.output
     p = xr.load_dataset(out / "probe.nc")
     assert p.sizes["layer"] == 7 and list(p.layer_name.values)[-1] == "output"
@@ -45,9 +72,20 @@ def test_train_then_probe(fmnist, tmp_path):
 
 
 def _cfg(root, out, **kw):
-    base = TrainConfig(dataset="fashion-mnist", data_root=str(root), arch="small_cnn", cnn_width=4,
-                       projector_width=16, batch_size=16, device="cpu", knn_k=3, out=str(out),
-                       augment="simclr", mixup="xy", labels="random")
+    base = TrainConfig(
+        dataset="fashion-mnist",
+        data_root=str(root),
+        arch="small_cnn",
+        cnn_width=4,
+        projector_width=16,
+        batch_size=16,
+        device="cpu",
+        knn_k=3,
+        out=str(out),
+        augment="simclr",
+        mixup="xy",
+        labels="random",
+    )
     return dataclasses.replace(base, **kw)
 
 
@@ -61,8 +99,10 @@ def test_resume_is_bit_for_bit(fmnist, tmp_path):
     resumed = train(cfg)
     a, b = full["model"].state_dict(), resumed["model"].state_dict()
     assert all(torch.equal(a[k], b[k]) for k in a)
-    ha, hb = [(h["epoch"], h["train_loss"], h["knn_accuracy"]) for h in full["history"]], \
-             [(h["epoch"], h["train_loss"], h["knn_accuracy"]) for h in resumed["history"]]
+    ha, hb = (
+        [(h["epoch"], h["train_loss"], h["knn_accuracy"]) for h in full["history"]],
+        [(h["epoch"], h["train_loss"], h["knn_accuracy"]) for h in resumed["history"]],
+    )
     np.testing.assert_equal(ha, hb)  # the learning curve continues without a seam
     # extending a finished run's budget continues it too
     more = train(dataclasses.replace(cfg, epochs=3))
@@ -74,18 +114,46 @@ def test_bank_and_iid_and_label_variants(fmnist, tmp_path):
     assert r["data"].aug_labels.shape == (60, 4) and r["step"] == 2
     r = train(_cfg(fmnist, tmp_path / "iid", steps=2, iid=2, subset=20, augment="none", mixup="off"))
     assert r["data"].iid_bank.shape == (20, 2)
-    r = train(_cfg(fmnist, tmp_path / "ps", steps=1, labels="per-sample", loss="ce", mixup="x",
-                   augment="randaugment:5"))
+    r = train(
+        _cfg(
+            fmnist,
+            tmp_path / "ps",
+            steps=1,
+            labels="per-sample",
+            loss="ce",
+            mixup="x",
+            augment="randaugment:5",
+        )
+    )
     assert r["model"].projector.out.out_features == 60
 
 
 def test_paper_presets_plumbing(tmp_path):
     write_cifar10(tmp_path, n_train=40, n_test=20)
     write_tinyimagenet(tmp_path, per_class=4)
-    for preset, extra in (("cifar10-resnet18", []), ("cifar10-vgg11", []), ("tinyimagenet-resnet18", [])):
-        r = runner.invoke(app, ["train", "--preset", preset, "--data-root", str(tmp_path), "--steps", "1",
-                                "--batch-size", "8", "--projector-width", "32", "--device", "cpu",
-                                "--knn-k", "2", "--out", str(tmp_path / preset)])
+    for preset, _extra in (("cifar10-resnet18", []), ("cifar10-vgg11", []), ("tinyimagenet-resnet18", [])):
+        r = runner.invoke(
+            app,
+            [
+                "train",
+                "--preset",
+                preset,
+                "--data-root",
+                str(tmp_path),
+                "--steps",
+                "1",
+                "--batch-size",
+                "8",
+                "--projector-width",
+                "32",
+                "--device",
+                "cpu",
+                "--knn-k",
+                "2",
+                "--out",
+                str(tmp_path / preset),
+            ],
+        )
         assert r.exit_code == 0, r.output
         ck = load_checkpoint(tmp_path / preset)
         assert ck["config"]["arch"] == preset.split("-")[1] and ck["config"]["mixup"] == "xy"
@@ -100,16 +168,20 @@ def test_config_file(fmnist, tmp_path):
     assert load_checkpoint(tmp_path / "c")["config"]["labels"] == "noise:0.5"
 
 
-@pytest.mark.parametrize("args,needle", [
-    (["--arch", "resnet50"], "unknown architecture"),
-    (["--labels", "noise:2"], "bad label spec"),
-    (["--augment", "blur"], "unknown augmentation"),
-    (["--iid", "3"], "need --subset"),
-    (["--dataset", "cifar10"], "benign train --dataset cifar10 --download"),
-])
+@pytest.mark.parametrize(
+    "args,needle",
+    [
+        (["--arch", "resnet50"], "unknown architecture"),
+        (["--labels", "noise:2"], "bad label spec"),
+        (["--augment", "blur"], "unknown augmentation"),
+        (["--iid", "3"], "need --subset"),
+        (["--dataset", "cifar10"], "benign train --dataset cifar10 --download"),
+    ],
+)
 def test_bad_input_is_one_line_exit_2(fmnist, tmp_path, args, needle):
-    r = runner.invoke(app, ["train", *TINY, "--data-root", str(fmnist), "--steps", "1", "--out",
-                            str(tmp_path / "x"), *args])
+    r = runner.invoke(
+        app, ["train", *TINY, "--data-root", str(fmnist), "--steps", "1", "--out", str(tmp_path / "x"), *args]
+    )
     assert r.exit_code == 2, r.output
     assert needle in r.output and "Traceback" not in r.output
     assert len(r.output.strip().splitlines()) == 1
@@ -117,9 +189,16 @@ def test_bad_input_is_one_line_exit_2(fmnist, tmp_path, args, needle):
 
 def test_checkpoint_of_another_model(fmnist, tmp_path):
     out = tmp_path / "run"
-    assert runner.invoke(app, ["train", *TINY, "--data-root", str(fmnist), "--steps", "1", "--out", str(out)]).exit_code == 0
-    r = runner.invoke(app, ["train", *TINY, "--data-root", str(fmnist), "--steps", "1", "--out", str(out),
-                            "--cnn-width", "8"])
+    assert (
+        runner.invoke(
+            app, ["train", *TINY, "--data-root", str(fmnist), "--steps", "1", "--out", str(out)]
+        ).exit_code
+        == 0
+    )
+    r = runner.invoke(
+        app,
+        ["train", *TINY, "--data-root", str(fmnist), "--steps", "1", "--out", str(out), "--cnn-width", "8"],
+    )
     assert r.exit_code == 2 and "different run" in r.output
     ck = torch.load(out / "checkpoint.pt", weights_only=False)
     ck["config"]["cnn_width"] = 8  # weights of a 4-wide CNN under an 8-wide config

@@ -1,4 +1,5 @@
 """Tiny datasets written in each real on-disk format, for the loaders and end-to-end CLI runs."""
+
 from __future__ import annotations
 
 import gzip
@@ -37,7 +38,9 @@ def write_cifar100(root: Path, n: int = 200, seed: int = 0):
     for split in ("train", "test"):
         x = rng.integers(0, 256, (n, 3072), dtype=np.uint8)
         with open(folder / split, "wb") as f:
-            pickle.dump({"data": x, "fine_labels": list(range(100)) * (n // 100), "coarse_labels": [0] * n}, f)
+            pickle.dump(
+                {"data": x, "fine_labels": list(range(100)) * (n // 100), "coarse_labels": [0] * n}, f
+            )
     with open(folder / "meta", "wb") as f:
         pickle.dump({"fine_label_names": [str(i) for i in range(100)]}, f)
 
@@ -52,8 +55,15 @@ def _idx(path: Path, arr: np.ndarray, gz: bool = True):
         path.write_bytes(data)
 
 
-def write_mnist_like(root: Path, folder: str = "FashionMNIST", n_train: int = 60, n_test: int = 30,
-                     seed: int = 0, gz: bool = True, size: int = 28):
+def write_mnist_like(
+    root: Path,
+    folder: str = "FashionMNIST",
+    n_train: int = 60,
+    n_test: int = 30,
+    seed: int = 0,
+    gz: bool = True,
+    size: int = 28,
+):
     """Class-dependent images so that a probe can beat chance."""
     rng = np.random.default_rng(seed)
     raw = root / folder / "raw"
@@ -90,7 +100,7 @@ def write_tinyimagenet(root: Path, classes=("n01443537", "n01629819"), per_class
     (folder / "val" / "images").mkdir(parents=True, exist_ok=True)
     (folder / "wnids.txt").write_text("\n".join(classes) + "\n")
     truth = {}
-    for c, w in enumerate(classes):
+    for _c, w in enumerate(classes):
         d = folder / "train" / w / "images"
         d.mkdir(parents=True, exist_ok=True)
         for i in range(per_class):

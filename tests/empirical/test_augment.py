@@ -48,9 +48,15 @@ def test_exact_ops(img):
     assert torch.equal(A.hflip(img, yes), TF.horizontal_flip(img))
     assert (A.to_grayscale_where(img, yes) - TF.rgb_to_grayscale(img, 3)).abs().max() < TOL
     z, z2 = torch.zeros(1), torch.zeros(1, 2)
-    assert torch.equal(A.affine_nearest(img, torch.tensor([17.0]), z2, z2), TF.affine(img, 17.0, [0, 0], 1.0, [0.0, 0.0]))
-    assert torch.equal(A.affine_nearest(img, z, z2, torch.tensor([[12.0, 0]])), TF.affine(img, 0.0, [0, 0], 1.0, [12.0, 0.0]))
-    assert torch.equal(A.affine_nearest(img, z, torch.tensor([[4.0, -3]]), z2), TF.affine(img, 0.0, [4, -3], 1.0, [0.0, 0.0]))
+    assert torch.equal(
+        A.affine_nearest(img, torch.tensor([17.0]), z2, z2), TF.affine(img, 17.0, [0, 0], 1.0, [0.0, 0.0])
+    )
+    assert torch.equal(
+        A.affine_nearest(img, z, z2, torch.tensor([[12.0, 0]])), TF.affine(img, 0.0, [0, 0], 1.0, [12.0, 0.0])
+    )
+    assert torch.equal(
+        A.affine_nearest(img, z, torch.tensor([[4.0, -3]]), z2), TF.affine(img, 0.0, [4, -3], 1.0, [0.0, 0.0])
+    )
     q = (img * 255).round() / 255
     assert torch.equal(A.posterize(q, 3), TF.posterize((q * 255).byte(), 3).float() / 255)
     assert torch.equal(A.solarize(img, torch.tensor([0.6])), TF.solarize(img, 0.6))
@@ -67,8 +73,12 @@ def test_crop_params_follow_torchvision_law():
     assert 0.06 <= area.min() and area.max() <= 1.0
     # torchvision's sampler on the same image size: compare the mean area (its sd ~ 0.27 / sqrt(4000))
     torch.manual_seed(2)
-    ref = torch.tensor([T.RandomResizedCrop.get_params(torch.zeros(3, 32, 32), [0.08, 1.0], [3 / 4, 4 / 3])[2:]
-                        for _ in range(4000)]).double()
+    ref = torch.tensor(
+        [
+            T.RandomResizedCrop.get_params(torch.zeros(3, 32, 32), [0.08, 1.0], [3 / 4, 4 / 3])[2:]
+            for _ in range(4000)
+        ]
+    ).double()
     assert abs(area.mean() - (ref[:, 0] * ref[:, 1] / 1024).mean()) < 0.03
 
 

@@ -1,11 +1,15 @@
-
 import numpy as np
 import pytest
 import torch
 
 from empirical.datasets import DEBIAN_FASHION_MNIST, load_dataset, subset, subset_indices
-from tests.empirical.fixtures import (write_cifar10, write_cifar100, write_mnist_like, write_stl10,
-                                      write_tinyimagenet)
+from tests.empirical.fixtures import (
+    write_cifar10,
+    write_cifar100,
+    write_mnist_like,
+    write_stl10,
+    write_tinyimagenet,
+)
 
 
 def test_cifar10_round_trip(tmp_path):
@@ -51,7 +55,9 @@ def test_tinyimagenet_tree(tmp_path):
 
 
 def test_missing_names_path_and_command(tmp_path):
-    with pytest.raises(FileNotFoundError, match=r"cifar-10-batches-py.*benign train --dataset cifar10 --download"):
+    with pytest.raises(
+        FileNotFoundError, match=r"cifar-10-batches-py.*benign train --dataset cifar10 --download"
+    ):
         load_dataset("cifar10", tmp_path)
     with pytest.raises(FileNotFoundError, match="tiny-imagenet-200"):
         load_dataset("tinyimagenet", tmp_path)
@@ -80,8 +86,10 @@ def test_balanced_subset_is_reproducible():
     assert counts.max() - counts.min() <= 1 and counts.sum() == 105 and len(a.unique()) == 105
 
 
-@pytest.mark.skipif(not (DEBIAN_FASHION_MNIST / "train-images-idx3-ubyte.gz").is_file(),
-                    reason="Debian's dataset-fashion-mnist is not installed")
+@pytest.mark.skipif(
+    not (DEBIAN_FASHION_MNIST / "train-images-idx3-ubyte.gz").is_file(),
+    reason="Debian's dataset-fashion-mnist is not installed",
+)
 def test_fashion_mnist_found_without_being_told(tmp_path):
     d = load_dataset("fashion-mnist", root=tmp_path / "empty", train=False)
     assert d.images.shape == (10000, 1, 28, 28) and d.labels.bincount().tolist() == [1000] * 10

@@ -1,16 +1,19 @@
 import pytest
 import torch
 
-from empirical.networks import LAYERS, build_network
 from empirical.labels import make_labels, parse_labels
+from empirical.networks import LAYERS, build_network
 
 
-@pytest.mark.parametrize("arch,size,stem,dims", [
-    ("resnet18", 32, "cifar", {"layer1": 64, "layer4": 512, "embedding": 512}),
-    ("resnet18", 64, "stride2", {"layer1": 64, "layer4": 512, "embedding": 512}),
-    ("vgg11", 32, "cifar", {"layer1": 128, "layer4": 512, "embedding": 512}),
-    ("small_cnn", 28, "cifar", {"layer1": 32, "layer4": 128, "embedding": 128}),
-])
+@pytest.mark.parametrize(
+    "arch,size,stem,dims",
+    [
+        ("resnet18", 32, "cifar", {"layer1": 64, "layer4": 512, "embedding": 512}),
+        ("resnet18", 64, "stride2", {"layer1": 64, "layer4": 512, "embedding": 512}),
+        ("vgg11", 32, "cifar", {"layer1": 128, "layer4": 512, "embedding": 512}),
+        ("small_cnn", 28, "cifar", {"layer1": 32, "layer4": 128, "embedding": 128}),
+    ],
+)
 def test_named_layers(arch, size, stem, dims):
     torch.manual_seed(0)
     net = build_network(arch, 7, 3 if arch != "small_cnn" else 1, projector_width=48, stem=stem).eval()
@@ -44,7 +47,9 @@ def test_labels():
     clean = torch.arange(1000) % 10
     assert torch.equal(make_labels(clean, "clean", 10, 0), clean)
     r = make_labels(clean, "random", 10, 0)
-    assert torch.equal(r, make_labels(clean, "random", 10, 0)) and not torch.equal(r, make_labels(clean, "random", 10, 1))
+    assert torch.equal(r, make_labels(clean, "random", 10, 0)) and not torch.equal(
+        r, make_labels(clean, "random", 10, 1)
+    )
     assert (r == clean).float().mean() < 0.2
     n = make_labels(clean, "noise:0.3", 10, 0)
     changed_or_kept = (n != clean).float().mean()

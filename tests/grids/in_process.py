@@ -3,6 +3,7 @@
 
 class InProcess:
     """An executor that runs tasks in this process, so that a test can make a batch fail."""
+
     workers = 2
 
     def run(self, fn, tasks, on_submit=None, resources=None):

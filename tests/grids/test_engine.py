@@ -1,16 +1,26 @@
 """The grid engine on local processes and on a real Dask LocalCluster; resume, retry, refusal."""
+
 import numpy as np
 import pytest
 import xarray as xr
 
 from grids import spec as grid_spec
-from grids.cell_grid import DONE, FAILED
 from grids.engine import load_grid, open_grid, run_grid
 from grids.executors import DaskCluster, LocalProcesses, make_executor
+from store.cell_grid import DONE, FAILED
 from tests.grids.in_process import InProcess
 from theory.toy_grid import VARIABLES
 
-TINY = {"n": [3, 6], "B": [1, 2], "seeds": 2, "steps": 20, "K": 8, "n_probe": 50, "n_test": 50, "capacity": False}
+TINY = {
+    "n": [3, 6],
+    "B": [1, 2],
+    "seeds": 2,
+    "steps": 20,
+    "K": 8,
+    "n_probe": 50,
+    "n_test": 50,
+    "capacity": False,
+}
 WITH_CAPACITY = {**TINY, "capacity": True}
 
 

@@ -1,4 +1,5 @@
 """Grid specifications: presets, TOML files, and the errors that name the valid choices."""
+
 import itertools
 
 import pytest
@@ -24,19 +25,26 @@ def test_toml_sweeps_lists_and_keeps_scalars(tmp_path):
     spec = grid_spec.load(str(path))
     assert spec.dims == ["n", "B", "K", "seed"]
     assert spec.coords == {"n": [3, 6], "B": [2], "K": [4, 8], "seed": [0, 5]}
-    assert spec.fixed["sigma"] == 1.0 and isinstance(spec.fixed["sigma"], float) and spec.fixed["vote"] == "cosine"
+    assert (
+        spec.fixed["sigma"] == 1.0
+        and isinstance(spec.fixed["sigma"], float)
+        and spec.fixed["vote"] == "cosine"
+    )
     assert spec.name == "g" and spec.size() == 8
     assert spec.cell_params({"n": 3, "B": 2, "K": 8, "seed": 5})["K"] == 8
 
 
-@pytest.mark.parametrize("raw, words", [
-    ({"nn": [1]}, ["unknown parameter nn", "steps", "seeds"]),
-    ({"vote": ["uniform", "cosine"]}, ["cannot be swept"]),
-    ({"K": "eight"}, ["K takes int"]),
-    ({"n": [0, 3]}, ["n values must be >= 1"]),
-    ({"d1": 50}, ["invalid grid", "d1"]),
-    ({"seeds": 0}, ["seeds"]),
-])
+@pytest.mark.parametrize(
+    "raw, words",
+    [
+        ({"nn": [1]}, ["unknown parameter nn", "steps", "seeds"]),
+        ({"vote": ["uniform", "cosine"]}, ["cannot be swept"]),
+        ({"K": "eight"}, ["K takes int"]),
+        ({"n": [0, 3]}, ["n values must be >= 1"]),
+        ({"d1": 50}, ["invalid grid", "d1"]),
+        ({"seeds": 0}, ["seeds"]),
+    ],
+)
 def test_bad_specs_are_value_errors_naming_the_problem(raw, words):
     with pytest.raises(ValueError) as e:
         grid_spec.from_dict(raw)
@@ -65,8 +73,13 @@ def test_training_presets_have_the_papers_axes():
     assert t2.labels["setting"] == ["random", "random+DA", "clean", "clean+DA"]
     assert t2.labels["dataset"] == ["cifar10", "cifar100", "tinyimagenet"] and t2.coords["arch"] == [0, 1]
     cell = t2.cell_params({"setting": 1, "dataset": 2, "arch": 1, "seed": 0})
-    assert (cell["labels"], cell["augment"], cell["mixup"], cell["dataset"], cell["arch"]) == \
-        ("random", "simclr", "xy", "tinyimagenet", "vgg11")
+    assert (cell["labels"], cell["augment"], cell["mixup"], cell["dataset"], cell["arch"]) == (
+        "random",
+        "simclr",
+        "xy",
+        "tinyimagenet",
+        "vgg11",
+    )
     assert t2.cell_params({"setting": 0, "dataset": 0, "arch": 0, "seed": 0})["augment"] == "none"
     assert grid_spec.preset("table4", "small").to_dict() == grid_spec.preset("table2", "small").to_dict()
     t3 = grid_spec.preset("table3", "full")
@@ -80,23 +93,31 @@ def test_training_presets_have_the_papers_axes():
 
 def test_training_toml_with_settings(tmp_path):
     path = tmp_path / "t.toml"
-    path.write_text('kind = "train"\nseeds = 2\nsubset = 64\nlabel_noise = [0, 0.5]\n'
-                    '[[setting]]\nname = "plain"\naugment = "none"\n[[setting]]\nname = "DA"\n')
+    path.write_text(
+        'kind = "train"\nseeds = 2\nsubset = 64\nlabel_noise = [0, 0.5]\n'
+        '[[setting]]\nname = "plain"\naugment = "none"\n[[setting]]\nname = "DA"\n'
+    )
     spec = grid_spec.load(str(path))
     assert spec.dims == ["setting", "label_noise", "seed"] and spec.coords["label_noise"] == [0.0, 0.5]
     assert spec.cell_params({"setting": 0, "label_noise": 0.5, "seed": 1})["augment"] == "none"
     assert spec.size() == 8
 
 
-@pytest.mark.parametrize("raw, words", [
-    ({"kind": "train", "epochs": [1, 2]}, ["epochs cannot be swept"]),
-    ({"kind": "train", "setting": [{"name": "a", "lbls": "x"}]}, ["unknown parameter lbls", "labels"]),
-    ({"kind": "train", "setting": [{"name": "a"}, {"name": "a"}]}, ["distinct"]),
-    ({"setting": [{"name": "a"}]}, ["training grids only"]),
-    ({"kind": "train", "arch": ["resnet18", "mlp"]}, ["invalid grid at arch=mlp", "unknown architecture"]),
-    ({"kind": "train", "label_noise": [0.5, 2.0]}, ["invalid grid at label_noise=2.0"]),
-    ({"kind": "lab"}, ["unknown grid kind", "toy, train"]),
-])
+@pytest.mark.parametrize(
+    "raw, words",
+    [
+        ({"kind": "train", "epochs": [1, 2]}, ["epochs cannot be swept"]),
+        ({"kind": "train", "setting": [{"name": "a", "lbls": "x"}]}, ["unknown parameter lbls", "labels"]),
+        ({"kind": "train", "setting": [{"name": "a"}, {"name": "a"}]}, ["distinct"]),
+        ({"setting": [{"name": "a"}]}, ["training grids only"]),
+        (
+            {"kind": "train", "arch": ["resnet18", "mlp"]},
+            ["invalid grid at arch=mlp", "unknown architecture"],
+        ),
+        ({"kind": "train", "label_noise": [0.5, 2.0]}, ["invalid grid at label_noise=2.0"]),
+        ({"kind": "lab"}, ["unknown grid kind", "toy, train"]),
+    ],
+)
 def test_bad_training_specs_name_the_problem(raw, words):
     with pytest.raises(ValueError) as e:
         grid_spec.from_dict(raw)

@@ -1,4 +1,5 @@
 """Training grids (tables 2-4, figures 4-13) through the engine: layout, resume, interruption, GPU resources."""
+
 import sys
 
 import cloudpickle
@@ -6,16 +7,28 @@ import numpy as np
 import pytest
 
 from grids import spec as grid_spec
-from grids.cell_grid import DONE, RUNNING, TODO
 from grids.engine import _resources, load_grid, open_grid, run_grid
 from grids.executors import DaskCluster
+from store.cell_grid import DONE, RUNNING, TODO
 from tests.grids.in_process import InProcess
 
 cloudpickle.register_pickle_by_value(sys.modules[__name__])
 
-TINY = {"kind": "train", "subset": 40, "test_subset": 60, "cnn_width": 4, "projector_width": 16, "batch_size": 20,
-        "epochs": 2, "eval_every": 1, "seeds": 1, "setting": [{"name": "random", "labels": "random", "augment": "none"},
-                                                               {"name": "clean+DA", "labels": "clean"}]}
+TINY = {
+    "kind": "train",
+    "subset": 40,
+    "test_subset": 60,
+    "cnn_width": 4,
+    "projector_width": 16,
+    "batch_size": 20,
+    "epochs": 2,
+    "eval_every": 1,
+    "seeds": 1,
+    "setting": [
+        {"name": "random", "labels": "random", "augment": "none"},
+        {"name": "clean+DA", "labels": "clean"},
+    ],
+}
 
 
 @pytest.fixture(scope="module")
@@ -31,7 +44,9 @@ def test_a_training_grid_holds_curves_layers_and_final_probes(trained):
     assert ds.attrs["grid_kind"] == "train" and ds.attrs["random_guessing"] == 0.1
     assert list(ds.setting_name.values) == ["random", "clean+DA"]
     assert list(ds.epoch.values) == [0.0, 1.0, 2.0] and ds.knn_accuracy.dims == ("setting", "seed", "epoch")
-    assert ds.knn_clean.dims == ("setting", "seed", "epoch", "layer") and ds.layer_name.values[4] == "embedding"
+    assert (
+        ds.knn_clean.dims == ("setting", "seed", "epoch", "layer") and ds.layer_name.values[4] == "embedding"
+    )
     for v in ("knn_accuracy", "knn_final", "linear_final", "linear_init", "knn_clean", "knn_noisy"):
         assert ((ds[v] >= 0) & (ds[v] <= 1)).all(), v
     assert np.isfinite(ds.invariance).all() and (ds.status == DONE).all()
@@ -81,7 +96,12 @@ def test_a_cell_left_running_by_a_dead_driver_is_run_again(tmp_path):
     spec = grid_spec.from_dict(TINY)
     store = open_grid(tmp_path, spec)
     store.mark(store.cells(), RUNNING)  # as a driver killed with SIGKILL leaves them
-    assert run_grid(spec, tmp_path, InProcess(), run=fake_cell) == {"todo": 0, "done": 2, "failed": 0, "running": 0}
+    assert run_grid(spec, tmp_path, InProcess(), run=fake_cell) == {
+        "todo": 0,
+        "done": 2,
+        "failed": 0,
+        "running": 0,
+    }
 
 
 def test_training_cells_ask_dask_for_a_gpu_when_workers_have_one(tmp_path):
@@ -101,8 +121,16 @@ def test_transfer_probes_the_embedding_on_another_dataset(tmp_path, monkeypatch)
 
     write_mnist_like(tmp_path / "data", folder="MNIST", n_train=80, n_test=40)
     monkeypatch.setenv("BENIGN_DATA_ROOT", str(tmp_path / "data"))
-    spec = grid_spec.from_dict({**TINY, "setting": TINY["setting"][:1], "epochs": 1, "linear_probe": False,
-                                "transfer": "mnist", "transfer_subset": 50})
+    spec = grid_spec.from_dict(
+        {
+            **TINY,
+            "setting": TINY["setting"][:1],
+            "epochs": 1,
+            "linear_probe": False,
+            "transfer": "mnist",
+            "transfer_subset": 50,
+        }
+    )
     assert run_grid(spec, tmp_path / "grid", InProcess())["done"] == 1
     ds = load_grid(tmp_path / "grid")
     assert ds.knn_transfer.dims == ("setting", "seed", "target") and list(ds.target_name.values) == ["mnist"]

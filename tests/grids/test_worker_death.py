@@ -1,4 +1,5 @@
 """A worker killed mid-grid on a real Dask LocalCluster costs no cell and duplicates none (issue 4)."""
+
 import functools
 import os
 import sys
@@ -12,7 +13,16 @@ from grids.engine import run_grid, run_task
 from grids.executors import DaskCluster
 from theory.toy_grid import VARIABLES
 
-TINY = {"n": [3, 6], "B": [1, 2], "seeds": 2, "steps": 20, "K": 8, "n_probe": 50, "n_test": 50, "capacity": False}
+TINY = {
+    "n": [3, 6],
+    "B": [1, 2],
+    "seeds": 2,
+    "steps": 20,
+    "K": 8,
+    "n_probe": 50,
+    "n_test": 50,
+    "capacity": False,
+}
 
 # Workers cannot import this test module: ship its functions by value.
 cloudpickle.register_pickle_by_value(sys.modules[__name__])
@@ -35,8 +45,14 @@ def test_a_killed_worker_costs_no_cell_and_duplicates_none(tmp_path):
     spec = grid_spec.from_dict(TINY)
     recorded = []
     with DaskCluster(local_workers=2) as cluster:
-        counts = run_grid(spec, tmp_path / "dask", cluster, max_batch=2, on_batch=recorded.append,
-                          run=functools.partial(dying_batch, marker_dir=str(tmp_path)))
+        counts = run_grid(
+            spec,
+            tmp_path / "dask",
+            cluster,
+            max_batch=2,
+            on_batch=recorded.append,
+            run=functools.partial(dying_batch, marker_dir=str(tmp_path)),
+        )
     assert (tmp_path / "killed").exists()  # a worker really died mid-grid
     assert counts == {"todo": 0, "done": 8, "failed": 0, "running": 0}
     assert sum(recorded) == 8  # the driver recorded every cell exactly once
@@ -47,5 +63,7 @@ def test_a_killed_worker_costs_no_cell_and_duplicates_none(tmp_path):
 
     with LocalProcesses(2) as local:
         run_grid(spec, ref, local)
-    xr.testing.assert_allclose(xr.load_dataset(tmp_path / "dask" / "grid.nc")[list(VARIABLES)],
-                               xr.load_dataset(ref / "grid.nc")[list(VARIABLES)])
+    xr.testing.assert_allclose(
+        xr.load_dataset(tmp_path / "dask" / "grid.nc")[list(VARIABLES)],
+        xr.load_dataset(ref / "grid.nc")[list(VARIABLES)],
+    )

@@ -1,11 +1,20 @@
 import pytest
 import torch
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from torch import nn
 
-from empirical.memscore.gradient_gram import (_weighted_gradient, gram_by_kernels, gram_by_materialising,
-                                              gram_gradient_statistics, gram_layers, per_example_gram,
-                                              per_example_sq_norms, statistics_from_gram, supports_gram)
+from empirical.memscore.gradient_gram import (
+    _weighted_gradient,
+    gram_by_kernels,
+    gram_by_materialising,
+    gram_gradient_statistics,
+    gram_layers,
+    per_example_gram,
+    per_example_sq_norms,
+    statistics_from_gram,
+    supports_gram,
+)
 from empirical.memscore.models import TurnoverMLP, TurnoverVGG11
 from empirical.memscore.per_example_gradients import gradient_statistics, per_example_grads_flat
 from empirical.memscore.training import statistics_function
@@ -42,14 +51,24 @@ def model_classes(model):
 
 
 @settings(max_examples=25, deadline=None)
-@given(n=st.integers(2, 9), hidden=st.integers(3, 6).map(lambda h: 2 * h), d_in=st.integers(1, 12),
-       classes=st.integers(2, 4), seed=st.integers(0, 10_000), scale=st.floats(0.1, 10.0),
-       member=st.lists(st.booleans(), min_size=9, max_size=9))
+@given(
+    n=st.integers(2, 9),
+    hidden=st.integers(3, 6).map(lambda h: 2 * h),
+    d_in=st.integers(1, 12),
+    classes=st.integers(2, 4),
+    seed=st.integers(0, 10_000),
+    scale=st.floats(0.1, 10.0),
+    member=st.lists(st.booleans(), min_size=9, max_size=9),
+)
 def test_gram_statistics_equal_the_vmap_statistics_mlp(n, hidden, d_in, classes, seed, scale, member):
     torch.manual_seed(seed)
     model = TurnoverMLP(d_in, classes, hidden=hidden).double()
     x, y, masks = _batch(model, n, (d_in,), seed, scale)
-    groups = {"s": torch.tensor(member[:n]), "rest": ~torch.tensor(member[:n]), "all": torch.ones(n, dtype=torch.bool)}
+    groups = {
+        "s": torch.tensor(member[:n]),
+        "rest": ~torch.tensor(member[:n]),
+        "all": torch.ones(n, dtype=torch.bool),
+    }
     v = per_example_grads_flat(model, x, y, masks)
     torch.testing.assert_close(per_example_gram(model, x, y, masks), v @ v.T, rtol=1e-10, atol=1e-12)
     ref = gradient_statistics(model, x, y, masks, groups, chunk=4)
@@ -84,16 +103,27 @@ def test_gram_statistics_equal_the_vmap_statistics_conv(kind):
     model = (_ConvNet() if kind == "conv" else TurnoverVGG11(1, 3, width=1 / 16)).double()
     n = 7
     x, y, masks = _batch(model, n, (2, 9, 9) if kind == "conv" else (1, 8, 8), 3, 1.0)
-    groups = {"a": torch.tensor([1, 1, 0, 1, 0, 1, 0], dtype=torch.bool), "b": torch.tensor([0, 0, 1, 0, 1, 0, 1]) > 0}
+    groups = {
+        "a": torch.tensor([1, 1, 0, 1, 0, 1, 0], dtype=torch.bool),
+        "b": torch.tensor([0, 0, 1, 0, 1, 0, 1]) > 0,
+    }
     v = per_example_grads_flat(model, x, y, masks)
     torch.testing.assert_close(per_example_gram(model, x, y, masks), v @ v.T, rtol=1e-10, atol=1e-14)
-    _assert_same_stats(gram_gradient_statistics(model, x, y, masks, groups),
-                       gradient_statistics(model, x, y, masks, groups, chunk=3))
+    _assert_same_stats(
+        gram_gradient_statistics(model, x, y, masks, groups),
+        gradient_statistics(model, x, y, masks, groups, chunk=3),
+    )
 
 
 @settings(max_examples=30, deadline=None)
-@given(n=st.integers(1, 5), p=st.integers(1, 6), i=st.integers(1, 7), o=st.integers(1, 7),
-       seed=st.integers(0, 10_000), max_slice=st.integers(1, 60))
+@given(
+    n=st.integers(1, 5),
+    p=st.integers(1, 6),
+    i=st.integers(1, 7),
+    o=st.integers(1, 7),
+    seed=st.integers(0, 10_000),
+    max_slice=st.integers(1, 60),
+)
 def test_layer_gram_both_ways_equal_explicit_outer_products(n, p, i, o, seed, max_slice):
     g = torch.Generator().manual_seed(seed)
     a = torch.randn(n, p, i, generator=g, dtype=torch.float64)
@@ -103,7 +133,7 @@ def test_layer_gram_both_ways_equal_explicit_outer_products(n, p, i, o, seed, ma
     flat = v.reshape(n, -1)
     torch.testing.assert_close(gram_by_kernels(a, d), flat @ flat.T)
     torch.testing.assert_close(gram_by_materialising(a, d, max_slice=max_slice), flat @ flat.T)
-    torch.testing.assert_close(per_example_sq_norms(a, d), (flat ** 2).sum(1))
+    torch.testing.assert_close(per_example_sq_norms(a, d), (flat**2).sum(1))
     torch.testing.assert_close(_weighted_gradient(a, d, w), torch.einsum("n,noi->oi", w, v))
 
 

@@ -3,14 +3,20 @@ import itertools
 import pytest
 import torch
 import torch.nn.functional as F
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 from torch import nn
 
 from empirical.memscore.models import TurnoverMLP, TurnoverVGG11
-from empirical.memscore.per_example_gradients import (batch_gradient, contributions, gradient_statistics,
-                                                      mean_pairwise_cosine, per_example_grads,
-                                                      per_example_grads_flat)
+from empirical.memscore.per_example_gradients import (
+    batch_gradient,
+    contributions,
+    gradient_statistics,
+    mean_pairwise_cosine,
+    per_example_grads,
+    per_example_grads_flat,
+)
 from empirical.memscore.training import TrainConfig, train_turnover
 from empirical.memscore.turnover_dropout import MaskBank
 
@@ -32,7 +38,7 @@ def _setup(model_kind="mlp", n=6, seed=0):
 def _roles(model):
     """parameter name -> (masked layer of its output units or None, masked layer of its inputs or None)."""
     roles, layer = {}, 0
-    for name, p in model.named_parameters():
+    for name, _p in model.named_parameters():
         if name.startswith(("fc2", "classifier")):
             roles[name] = (None, len(model.masked_units) - 1)
         elif name.endswith("bias"):
@@ -73,8 +79,16 @@ def test_training_on_one_example_leaves_its_muted_half_untouched():
     before = {k: v.clone() for k, v in model.state_dict().items()}
     only = torch.zeros(n, dtype=torch.bool)
     only[3] = True
-    train_turnover(model, bank, images, labels, (0.5,), (0.25,), TrainConfig(epochs=2, lr=0.5, momentum=0.9),
-                   train_mask=only)
+    train_turnover(
+        model,
+        bank,
+        images,
+        labels,
+        (0.5,),
+        (0.25,),
+        TrainConfig(epochs=2, lr=0.5, momentum=0.9),
+        train_mask=only,
+    )
     muted = ~bank.bool_masks(torch.tensor([3]))[0][0]
     after = model.state_dict()
     assert torch.equal(after["fc1.weight"][muted], before["fc1.weight"][muted])
@@ -89,7 +103,7 @@ def test_per_example_gradients_equal_a_loop(kind):
     v = per_example_grads_flat(model, x, y, masks, chunk=2)
     params = list(model.parameters())
     for i in range(5):
-        loss = F.cross_entropy(model(x[i:i + 1], [m[i:i + 1] for m in masks]), y[i:i + 1])
+        loss = F.cross_entropy(model(x[i : i + 1], [m[i : i + 1] for m in masks]), y[i : i + 1])
         ref = torch.cat([g.reshape(-1) for g in torch.autograd.grad(loss, params)])
         torch.testing.assert_close(v[i], ref, rtol=1e-10, atol=1e-12)
     torch.testing.assert_close(batch_gradient(model, x, y, masks), v.mean(0), rtol=1e-10, atol=1e-12)
@@ -102,8 +116,13 @@ def _direct_cosine(v):
 
 
 @settings(max_examples=40, deadline=None)
-@given(arrays("float64", st.tuples(st.integers(2, 7), st.integers(1, 6)),
-              elements=st.floats(-10, 10, allow_nan=False).filter(lambda t: abs(t) > 1e-3)))
+@given(
+    arrays(
+        "float64",
+        st.tuples(st.integers(2, 7), st.integers(1, 6)),
+        elements=st.floats(-10, 10, allow_nan=False).filter(lambda t: abs(t) > 1e-3),
+    )
+)
 def test_eq3_identity_matches_pairwise_mean(v):
     v = torch.from_numpy(v)
     assert mean_pairwise_cosine(v) == pytest.approx(_direct_cosine(v), abs=1e-9)
@@ -111,9 +130,11 @@ def test_eq3_identity_matches_pairwise_mean(v):
 
 def test_eq3_and_eq4_statistics_of_a_batch():
     model, bank, x, y, masks = _setup("mlp", n=9, seed=4)
-    groups = {"a": torch.tensor([1, 1, 0, 1, 0, 0, 1, 0, 0], dtype=torch.bool),
-              "b": torch.tensor([0, 0, 1, 0, 1, 1, 0, 0, 0], dtype=torch.bool),
-              "one": torch.tensor([0, 0, 0, 0, 0, 0, 0, 0, 1], dtype=torch.bool)}
+    groups = {
+        "a": torch.tensor([1, 1, 0, 1, 0, 0, 1, 0, 0], dtype=torch.bool),
+        "b": torch.tensor([0, 0, 1, 0, 1, 1, 0, 0, 0], dtype=torch.bool),
+        "one": torch.tensor([0, 0, 0, 0, 0, 0, 0, 0, 1], dtype=torch.bool),
+    }
     st_ = gradient_statistics(model, x, y, masks, groups, chunk=4)
     v = per_example_grads_flat(model, x, y, masks)
     g = v.mean(0)

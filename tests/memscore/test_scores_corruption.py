@@ -53,10 +53,10 @@ def test_self_influence_is_muted_minus_seen_loss():
     ev = evaluate_halves(model, bank, images, labels, MEAN, STD, batch_size=3)
     x = to_float(images, MEAN, STD)
     for i in (0, 7):
-        seen = F.cross_entropy(model(x[i:i + 1], bank.masks([i])), labels[i:i + 1])
-        muted = F.cross_entropy(model(x[i:i + 1], bank.masks([i], muted=True)), labels[i:i + 1])
+        seen = F.cross_entropy(model(x[i : i + 1], bank.masks([i])), labels[i : i + 1])
+        muted = F.cross_entropy(model(x[i : i + 1], bank.masks([i], muted=True)), labels[i : i + 1])
         assert float(ev.score[i]) == pytest.approx(float(muted - seen), abs=1e-5)
-        assert int(ev.pred_muted[i]) == int(model(x[i:i + 1], bank.masks([i], muted=True)).argmax())
+        assert int(ev.pred_muted[i]) == int(model(x[i : i + 1], bank.masks([i], muted=True)).argmax())
     # influence of example i on itself is its self-influence
     infl = influence(model, bank, images[:4], labels[:4], MEAN, STD, batch_size=8)
     assert infl.shape == (10, 4)

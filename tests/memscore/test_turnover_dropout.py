@@ -2,7 +2,8 @@ import math
 
 import pytest
 import torch
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from empirical.memscore.turnover_dropout import KEEP_SCALE, MaskBank, TurnoverDropout, unit_hashes
 from theory.counter_random import hash_keys
@@ -21,8 +22,11 @@ def test_masks_are_deterministic_and_seeded():
 
 
 @settings(max_examples=25, deadline=None)
-@given(units=st.lists(st.integers(1, 40).map(lambda k: 2 * k), min_size=1, max_size=3),
-       n=st.integers(1, 60), seed=st.integers(0, 2**31))
+@given(
+    units=st.lists(st.integers(1, 40).map(lambda k: 2 * k), min_size=1, max_size=3),
+    n=st.integers(1, 60),
+    seed=st.integers(0, 2**31),
+)
 def test_exactly_half_of_every_layer_is_kept(units, n, seed):
     if math.log2(n) > sum(math.log2(math.comb(u, u // 2)) for u in units):
         return

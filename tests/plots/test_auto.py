@@ -1,4 +1,5 @@
 """`plot_result` picks the paper's picture from the preset or the dimensions and writes it."""
+
 import numpy as np
 import pytest
 import xarray as xr
@@ -6,9 +7,20 @@ import xarray as xr
 from plots.auto import pick_kind, pick_kinds, plot_result
 from tests.plots.synthetic_results import PAPER_GRIDS, toy_grid, train_grid
 
-EXPECTED = {"fig4": "layers", "fig6": "heatmap", "fig7": "curves", "fig8": "curves", "fig9": "curves",
-            "fig10": "lines", "fig11": "curves", "fig12": "curves", "fig13": "lines",
-            "table2": "table", "table3": "table", "table4": "table"}
+EXPECTED = {
+    "fig4": "layers",
+    "fig6": "heatmap",
+    "fig7": "curves",
+    "fig8": "curves",
+    "fig9": "curves",
+    "fig10": "lines",
+    "fig11": "curves",
+    "fig12": "curves",
+    "fig13": "lines",
+    "table2": "table",
+    "table3": "table",
+    "table4": "table",
+}
 
 
 def written(paths, suffix):
@@ -39,11 +51,14 @@ def test_a_toy_grid_sweeping_more_gets_one_heatmap_per_value(tmp_path):
     assert [p.name for p in paths] == ["g-K=8.png", "g-K=32.png"]
 
 
-@pytest.mark.parametrize("swept, layers, kind", [
-    ({"bank": [1, 8], "bank_labels": ["image", "random"]}, False, "heatmap"),
-    ({"setting": ["random", "clean"]}, True, "layers"),
-    ({"projector_width": [8, 16]}, False, "curves"),
-])
+@pytest.mark.parametrize(
+    "swept, layers, kind",
+    [
+        ({"bank": [1, 8], "bank_labels": ["image", "random"]}, False, "heatmap"),
+        ({"setting": ["random", "clean"]}, True, "layers"),
+        ({"projector_width": [8, 16]}, False, "curves"),
+    ],
+)
 def test_without_a_preset_the_dimensions_decide(swept, layers, kind, tmp_path):
     ds = train_grid("my_grid", swept, layers=layers)
     assert pick_kind(ds) == kind
@@ -61,12 +76,19 @@ def test_figure_7_draws_invariance_unless_told_another_variable(tmp_path, monkey
     import plots.invariance
 
     drawn = []
-    monkeypatch.setattr(plots.invariance, "plot_invariance", lambda ds, out: drawn.append("invariance") or out)
+    monkeypatch.setattr(
+        plots.invariance, "plot_invariance", lambda ds, out: drawn.append("invariance") or out
+    )
     monkeypatch.setattr(plots.curves, "plot_curves", lambda ds, out, var: drawn.append(var) or out)
     ds = PAPER_GRIDS["fig7"]()
     plot_result(ds, tmp_path / "x.png")
     plot_result(ds, tmp_path / "x.png", kind="curves", var="knn_accuracy")
-    plot_result(train_grid("mine", {"setting": ["a", "b"]}, layers=True), tmp_path / "x.png", kind="curves", var="invariance")
+    plot_result(
+        train_grid("mine", {"setting": ["a", "b"]}, layers=True),
+        tmp_path / "x.png",
+        kind="curves",
+        var="invariance",
+    )
     assert drawn == ["invariance", "knn_accuracy", "invariance"]
 
 
@@ -77,14 +99,21 @@ def test_a_partly_done_grid_is_drawn_from_its_done_cells(tmp_path):
     written(plot_result(ds, tmp_path / "x.png"), ".png")
 
 
-@pytest.mark.parametrize("make, kind, message", [
-    (lambda: xr.Dataset({"x": ("t", [1.0, 2.0])}, attrs={"title": "other"}), "auto", "cannot tell what to draw"),
-    (lambda: toy_grid(), "layers", "needs the variables knn_clean"),
-    (lambda: toy_grid(capacity=None), "collapse", "capacity_lower"),
-    (lambda: PAPER_GRIDS["table2"]().assign(status=lambda d: d.status * 0), "auto", "no cell"),
-    (lambda: toy_grid(), "pie", "valid: auto, heatmap"),
-    (lambda: PAPER_GRIDS["table3"](), "lines", "no numeric swept dimension"),
-])
+@pytest.mark.parametrize(
+    "make, kind, message",
+    [
+        (
+            lambda: xr.Dataset({"x": ("t", [1.0, 2.0])}, attrs={"title": "other"}),
+            "auto",
+            "cannot tell what to draw",
+        ),
+        (lambda: toy_grid(), "layers", "needs the variables knn_clean"),
+        (lambda: toy_grid(capacity=None), "collapse", "capacity_lower"),
+        (lambda: PAPER_GRIDS["table2"]().assign(status=lambda d: d.status * 0), "auto", "no cell"),
+        (lambda: toy_grid(), "pie", "valid: auto, heatmap"),
+        (lambda: PAPER_GRIDS["table3"](), "lines", "no numeric swept dimension"),
+    ],
+)
 def test_what_cannot_be_drawn_is_refused_in_one_line(make, kind, message, tmp_path):
     with pytest.raises(ValueError, match=message) as error:
         plot_result(make(), tmp_path / "x.png", kind=kind)
@@ -102,7 +131,13 @@ def test_figure_10_draws_the_transfer_probe_per_target(tmp_path, monkeypatch):
 
     labels = []
     real = plots.final_lines.selection_label
-    monkeypatch.setattr(plots.final_lines, "selection_label", lambda ds, sel: labels.append(real(ds, sel)) or real(ds, sel))
+    monkeypatch.setattr(
+        plots.final_lines, "selection_label", lambda ds, sel: labels.append(real(ds, sel)) or real(ds, sel)
+    )
     written(plot_result(PAPER_GRIDS["fig10"](), tmp_path / "x.png"), ".png")
-    assert labels == ["no augmentations, cifar100", "no augmentations, stl10", "augmentations, cifar100",
-                      "augmentations, stl10"]
+    assert labels == [
+        "no augmentations, cifar100",
+        "no augmentations, stl10",
+        "augmentations, cifar100",
+        "augmentations, stl10",
+    ]

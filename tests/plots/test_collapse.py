@@ -1,4 +1,5 @@
 """The scaling collapse: a planted perfect collapse against n*B / C_t is found, and n*B alone is not."""
+
 import numpy as np
 import pytest
 

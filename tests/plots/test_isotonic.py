@@ -1,6 +1,8 @@
 """Pool-adjacent-violators against scikit-learn's isotonic regression (the test-only oracle)."""
+
 import numpy as np
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from sklearn.isotonic import IsotonicRegression
 
 from plots.isotonic import isotonic_fit, pool_adjacent_violators

@@ -1,4 +1,5 @@
 """Tables 2-4: the Markdown holds mean ± std over seeds in %, computed here independently."""
+
 import numpy as np
 
 from plots.tables import markdown_table

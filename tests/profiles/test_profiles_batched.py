@@ -1,4 +1,5 @@
 """N networks trained as one wide network are the N networks trained alone (to float tolerance)."""
+
 import pytest
 import torch
 import torch.nn as nn
@@ -25,8 +26,19 @@ def test_batched_training_equals_training_each_network_alone(data, method):
     net = NetSpec("small_cnn", 4, 16, data.train.num_classes, 8)
     opt = OptSpec("adam", 1e-2, 1e-4, 0.9, 0.07)  # a large step, so that 2 epochs x 3 steps move a lot
     labels = {"clean": data.train.labels, "random": data.random_labels, "none": None}[mode.labels]
-    args = (data.train, labels, data.train.images[data.profiled], None if labels is None else labels[data.profiled],
-            data.profiled, net, opt, 2, 16, 3, 7)
+    args = (
+        data.train,
+        labels,
+        data.train.images[data.profiled],
+        None if labels is None else labels[data.profiled],
+        data.profiled,
+        net,
+        opt,
+        2,
+        16,
+        3,
+        7,
+    )
     rec, losses, wide, template = train_networks(mode, SEEDS, *args)
     assert rec.shape == (3, 2, 3, 32) and losses.shape == (3, 2)
     for n, seed in enumerate(SEEDS):
@@ -36,7 +48,9 @@ def test_batched_training_equals_training_each_network_alone(data, method):
         torch.testing.assert_close(losses[n], losses_alone, rtol=1e-4, atol=1e-5)
         assert torch.equal(rec[n], rec_alone)
     # the networks are distinct (own seeds), not N copies of one
-    assert not torch.allclose(wide.network(0, template).stem[0].weight, wide.network(1, template).stem[0].weight)
+    assert not torch.allclose(
+        wide.network(0, template).stem[0].weight, wide.network(1, template).stem[0].weight
+    )
 
 
 def tiny_resnet(seed: int) -> EncoderProjector:
@@ -44,8 +58,12 @@ def tiny_resnet(seed: int) -> EncoderProjector:
     resnet18 and vgg11, at a width that costs nothing."""
     torch.manual_seed(seed)
     stem = nn.Sequential(*conv_bn_relu(1, 4), nn.MaxPool2d(2))
-    stages = [nn.Sequential(BasicBlock(4, 4, 1)), nn.Sequential(BasicBlock(4, 8, 2)),
-              nn.Sequential(BasicBlock(8, 8, 1)), nn.Sequential(*conv_bn_relu(8, 8))]
+    stages = [
+        nn.Sequential(BasicBlock(4, 4, 1)),
+        nn.Sequential(BasicBlock(4, 8, 2)),
+        nn.Sequential(BasicBlock(8, 8, 1)),
+        nn.Sequential(*conv_bn_relu(8, 8)),
+    ]
     return EncoderProjector(stem, stages, 8, 5, 6)
 
 

@@ -1,12 +1,20 @@
 """The binomial comparison on synthetic profiles whose answer is known."""
+
 import numpy as np
 import pytest
-from hypothesis import given, strategies as st
-
 import xarray as xr
+from hypothesis import given
+from hypothesis import strategies as st
 
-from empirical.profiles.binomial import (align_epochs, augmentation_variance, chi_square, closest_epochs, compare,
-                                         mae_to_binomial, sorted_profile)
+from empirical.profiles.binomial import (
+    align_epochs,
+    augmentation_variance,
+    chi_square,
+    closest_epochs,
+    compare,
+    mae_to_binomial,
+    sorted_profile,
+)
 from empirical.profiles.summary import format_alignment, format_table, mae_table
 
 N, K = 20, 1000
@@ -76,9 +84,13 @@ def test_mae_table_says_which_threshold_a_method_misses():
     E, n, M, K = 4, 5, 2, 60
     p = np.array([[0.1, 0.3, 0.55, 0.8], [0.05, 0.1, 0.12, 0.27]])  # (method, epoch) mean p_t
     rec = (rng.random((2, n, E, M, K)) < p[:, None, :, None, None]).astype(np.int8)
-    ds = xr.Dataset({"recognised": (("method", "seed", "epoch", "augmentation", "example"), rec),
-                     "status": (("method", "seed"), np.ones((2, n), dtype=np.int8))},
-                    coords={"method": [0, 3], "epoch": np.arange(1, E + 1)})
+    ds = xr.Dataset(
+        {
+            "recognised": (("method", "seed", "epoch", "augmentation", "example"), rec),
+            "status": (("method", "seed"), np.ones((2, n), dtype=np.int8)),
+        },
+        coords={"method": [0, 3], "epoch": np.arange(1, E + 1)},
+    )
     rows = mae_table(ds, draws=3)
     by = {(r["method"], r["at"]): r for r in rows}
     assert [by["supervised", f"mean~{q:g}"]["epoch"] for q in (0.25, 0.5, 0.75)] == [2, 3, 4]
@@ -95,8 +107,7 @@ def test_augmentation_variance():
     np.testing.assert_allclose(augmentation_variance(fixed), [0.25, 0.0, 0.0])
 
 
-@given(st.lists(st.floats(0.0, 1.0, allow_nan=False, width=64), min_size=5, max_size=60),
-       st.integers(1, 30))
+@given(st.lists(st.floats(0.0, 1.0, allow_nan=False, width=64), min_size=5, max_size=60), st.integers(1, 30))
 def test_statistics_are_bounded(values, trials):
     p = np.round(np.array(values) * trials) / trials
     r = compare(p, trials, draws=3)

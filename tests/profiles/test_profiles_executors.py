@@ -1,5 +1,6 @@
 """Profiles as grid tasks: the file made on a real Dask LocalCluster equals the one made by local
 processes; a rerun (here in-process) resumes from the per-cell status and trains only what is left."""
+
 import dataclasses
 
 import numpy as np
@@ -11,17 +12,38 @@ from grids.executors import DaskCluster, LocalProcesses
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
-TINY = ProfileConfig(dataset="synthetic", methods=["supervised", "simclr"], networks=3, augmentations=2, epochs=2,
-                     examples=16, train_size=32, cnn_width=2, projector_width=8, simclr_dim=8, batch_size=16,
-                     actmax_channels=1, actmax_steps=2, max_batch=2)  # 4 tasks: chunks of 2 and 1 networks
+TINY = ProfileConfig(
+    dataset="synthetic",
+    methods=["supervised", "simclr"],
+    networks=3,
+    augmentations=2,
+    epochs=2,
+    examples=16,
+    train_size=32,
+    cnn_width=2,
+    projector_width=8,
+    simclr_dim=8,
+    batch_size=16,
+    actmax_channels=1,
+    actmax_steps=2,
+    max_batch=2,
+)  # 4 tasks: chunks of 2 and 1 networks
 DATA = ["recognised", "train_loss", "status", "embedding", "actmax", "actmax_channel"]
 
 
 def test_tasks_are_methods_times_chunks_of_seeds():
     ds = xr.Dataset({"status": (("method", "seed"), np.zeros((2, 3), dtype=np.int8))})
-    assert tasks_todo(TINY, ds) == [("supervised", [0, 1]), ("supervised", [2]), ("simclr", [0, 1]), ("simclr", [2])]
+    assert tasks_todo(TINY, ds) == [
+        ("supervised", [0, 1]),
+        ("supervised", [2]),
+        ("simclr", [0, 1]),
+        ("simclr", [2]),
+    ]
     ds["status"].values[0, 1] = DONE
-    assert tasks_todo(dataclasses.replace(TINY, max_batch=0), ds) == [("supervised", [0, 2]), ("simclr", [0, 1, 2])]
+    assert tasks_todo(dataclasses.replace(TINY, max_batch=0), ds) == [
+        ("supervised", [0, 2]),
+        ("simclr", [0, 1, 2]),
+    ]
 
 
 def test_dask_cluster_file_equals_local_processes_file(tmp_path):

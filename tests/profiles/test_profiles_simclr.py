@@ -2,7 +2,8 @@ import math
 
 import pytest
 import torch
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from empirical.profiles.recognition import fixed_profile, profile, recognise_classes, recognise_pairs
 from empirical.profiles.simclr import nt_xent

@@ -1,5 +1,5 @@
-import pytest
 import numpy as np
+import pytest
 import torch
 
 from empirical.augment import BankDraws
@@ -29,7 +29,9 @@ def test_pad_crop_offsets():
 
 def test_blur_keeps_constants_and_small_sigma_is_identity():
     x = torch.rand(3, 2, 9, 9)
-    np.testing.assert_allclose(gaussian_blur(torch.full((2, 1, 8, 8), 0.3), torch.tensor([1.0, 2.0]), 3), 0.3, atol=1e-6)
+    np.testing.assert_allclose(
+        gaussian_blur(torch.full((2, 1, 8, 8), 0.3), torch.tensor([1.0, 2.0]), 3), 0.3, atol=1e-6
+    )
     np.testing.assert_allclose(gaussian_blur(x, torch.full((3,), 0.05), 3), x, atol=1e-6)
     y = gaussian_blur(x, torch.full((3,), 1.5), 5)
     assert y.std() < x.std()

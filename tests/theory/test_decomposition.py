@@ -1,12 +1,19 @@
 """Appendix B, checked by Hypothesis on float64 arrays of bounded magnitude (numpy and torch)."""
+
 import numpy as np
 import torch
 from hypothesis import given
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from theory.decomposition import (bias_by_class, bias_term, invariance_term, lemma_b1_sides, mean_output,
-                                  supervised_mse)
+from theory.decomposition import (
+    bias_by_class,
+    bias_term,
+    invariance_term,
+    lemma_b1_sides,
+    mean_output,
+    supervised_mse,
+)
 
 floats = st.floats(-10, 10, allow_nan=False, width=64)
 
@@ -31,8 +38,13 @@ def outputs_and_labels(draw, one_hot=True):
     return out, y
 
 
-@given(st.integers(1, 6).flatmap(lambda B: st.tuples(arrays(np.float64, (B, 3), elements=floats),
-                                                      arrays(np.float64, (3,), elements=floats))))
+@given(
+    st.integers(1, 6).flatmap(
+        lambda B: st.tuples(
+            arrays(np.float64, (B, 3), elements=floats), arrays(np.float64, (3,), elements=floats)
+        )
+    )
+)
 def test_lemma_b1(xa):
     x, a = xa
     left, right = lemma_b1_sides(x, a)

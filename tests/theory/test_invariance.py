@@ -12,7 +12,9 @@ def test_invariant_map_scores_zero_and_collapse_is_not_rewarded():
     x = torch.randn(50, 6, dtype=torch.float64)
     noisy = lambda t: t + torch.randn_like(t)
     assert normalized_invariance(lambda t: torch.zeros(t.shape[0], 3, dtype=t.dtype), x, noisy).isnan().all()
-    assert (normalized_invariance(lambda t: t[:, :3], x, lambda t: torch.cat([t[:, :3], noisy(t[:, 3:])], 1)) == 0).all()
+    assert (
+        normalized_invariance(lambda t: t[:, :3], x, lambda t: torch.cat([t[:, :3], noisy(t[:, 3:])], 1)) == 0
+    ).all()
 
 
 @given(st.integers(0, 1000))

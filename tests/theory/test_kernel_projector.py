@@ -4,18 +4,30 @@ from hypothesis import given
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from theory.kernel_projector import (balanced_prototype_labels, hard_projector, kernel_projector,
-                                     projector_weights, squared_distances)
+from theory.kernel_projector import (
+    balanced_prototype_labels,
+    hard_projector,
+    kernel_projector,
+    projector_weights,
+    squared_distances,
+)
 
 floats = st.floats(-100, 100, allow_nan=False, width=64)
 
 
 @st.composite
 def points_and_prototypes(draw):
-    m, K, D, C = draw(st.integers(1, 6)), draw(st.integers(1, 7)), draw(st.integers(1, 5)), draw(st.integers(1, 4))
+    m, K, D, C = (
+        draw(st.integers(1, 6)),
+        draw(st.integers(1, 7)),
+        draw(st.integers(1, 5)),
+        draw(st.integers(1, 4)),
+    )
     h = torch.as_tensor(draw(arrays(np.float64, (m, D), elements=floats)))
     v = torch.as_tensor(draw(arrays(np.float64, (K, D), elements=floats)))
-    labels = torch.nn.functional.one_hot(torch.as_tensor(draw(arrays(np.int64, (K,), elements=st.integers(0, C - 1)))), C).double()
+    labels = torch.nn.functional.one_hot(
+        torch.as_tensor(draw(arrays(np.int64, (K,), elements=st.integers(0, C - 1)))), C
+    ).double()
     # Put some points exactly on prototypes: the singular case of 1/|h - v|.
     on = draw(st.lists(st.tuples(st.integers(0, m - 1), st.integers(0, K - 1)), max_size=3))
     for i, k in on:
@@ -50,7 +62,9 @@ def test_weights_follow_inverse_distance(hvl):
     far = (d > 1e-3).all(-1)  # away from prototypes the formula is direct
     if far.any():
         inv = 1 / d[far]
-        torch.testing.assert_close(projector_weights(h, v)[far], inv / inv.sum(-1, keepdim=True), rtol=1e-9, atol=1e-12)
+        torch.testing.assert_close(
+            projector_weights(h, v)[far], inv / inv.sum(-1, keepdim=True), rtol=1e-9, atol=1e-12
+        )
 
 
 def test_point_on_a_prototype_gets_its_label():
@@ -66,7 +80,9 @@ def test_soft_projector_tends_to_hard_limit_near_a_prototype():
     v = torch.randn(5, 3, dtype=torch.float64)
     labels = torch.nn.functional.one_hot(torch.tensor([0, 1, 2, 0, 1]), 3).double()
     h = v[2] + 1e-9 * torch.randn(3, dtype=torch.float64)
-    torch.testing.assert_close(kernel_projector(h[None], v, labels), hard_projector(h[None], v, labels), atol=1e-7, rtol=0)
+    torch.testing.assert_close(
+        kernel_projector(h[None], v, labels), hard_projector(h[None], v, labels), atol=1e-7, rtol=0
+    )
 
 
 @given(st.integers(1, 6), st.integers(0, 30), st.integers(0, 1000))

@@ -22,7 +22,9 @@ def test_uniform_knn_equals_sklearn(normalize, k):
     x, y = blobs(300, 8, 4, 0, spread=2.0)
     q, _ = blobs(200, 8, 4, 1, spread=2.0)
     ref = torch.as_tensor(x)
-    pred = knn_predict(ref, torch.as_tensor(y), torch.as_tensor(q), 4, k=k, normalize=normalize, max_chunk_bytes=4096)
+    pred = knn_predict(
+        ref, torch.as_tensor(y), torch.as_tensor(q), 4, k=k, normalize=normalize, max_chunk_bytes=4096
+    )
     if normalize:
         x = x / np.linalg.norm(x, axis=1, keepdims=True)
         q = q / np.linalg.norm(q, axis=1, keepdims=True)

@@ -1,5 +1,5 @@
-import torch
 import pytest
+import torch
 
 from theory.gaussian_mixture import PROBE, TRAIN, GaussianMixture
 from theory.toy_grid import ProbeSetup, run_toy_cells
@@ -26,8 +26,8 @@ def test_mixture_statistics_follow_appendix_e():
     x, z = MX.points(1, torch.arange(40_000), dtype=torch.float64)
     mu = MX.centres(torch.tensor(1)).double()
     signal = x[:, :4] - mu[z]
-    assert abs(signal.var() - MX.sigma**2 / 10) < 0.01      # Sigma1 = sigma^2 / 10
-    assert abs(x[:, 4:].var() - MX.sigma**2) < 0.03         # Sigma2 = sigma^2
+    assert abs(signal.var() - MX.sigma**2 / 10) < 0.01  # Sigma1 = sigma^2 / 10
+    assert abs(x[:, 4:].var() - MX.sigma**2) < 0.03  # Sigma2 = sigma^2
     assert abs(x[:, 4:].mean()) < 0.02
     counts = torch.bincount(z, minlength=5) / 40_000
     assert (counts - 0.2).abs().max() < 0.01
@@ -62,7 +62,9 @@ def test_batched_training_equals_one_cell_at_a_time():
         alone = BatchedToy(MX, tr, dtype=torch.float64).fit(*([v] for v in c))
         torch.testing.assert_close(batched.W_[m], alone.W_[0], rtol=1e-9, atol=1e-10)
         torch.testing.assert_close(batched.V_[m], alone.V_[0], rtol=1e-9, atol=1e-10)
-        torch.testing.assert_close(batched.loss_curve_[:, m], alone.loss_curve_[:, 0].float(), rtol=1e-6, atol=1e-7)
+        torch.testing.assert_close(
+            batched.loss_curve_[:, m], alone.loss_curve_[:, 0].float(), rtol=1e-6, atol=1e-7
+        )
 
 
 def test_augmentation_zero_is_the_identity_and_minibatches_stay_in_the_cell():
@@ -88,11 +90,25 @@ def test_small_cell_is_memorised_and_large_B_learns_invariance():
 
 
 def test_grid_cells_report_every_variable_in_range():
-    res = run_toy_cells(GaussianMixture(), ToyTraining(K=16, steps=50), [{"n": 5, "B": 2, "seed": 0}, {"n": 8, "B": 1, "seed": 1}],
-                        ProbeSetup(n_probe=100, n_test=100))
+    res = run_toy_cells(
+        GaussianMixture(),
+        ToyTraining(K=16, steps=50),
+        [{"n": 5, "B": 2, "seed": 0}, {"n": 8, "B": 1, "seed": 1}],
+        ProbeSetup(n_probe=100, n_test=100),
+    )
     for r in res:
-        assert set(r) == {"knn_acc", "knn_acc_init", "mem_frac", "aug_mem_frac", "final_loss", "noise_energy", "invariance"}
-        assert all(0 <= r[k] <= 1 for k in ("knn_acc", "knn_acc_init", "mem_frac", "aug_mem_frac", "noise_energy"))
+        assert set(r) == {
+            "knn_acc",
+            "knn_acc_init",
+            "mem_frac",
+            "aug_mem_frac",
+            "final_loss",
+            "noise_energy",
+            "invariance",
+        }
+        assert all(
+            0 <= r[k] <= 1 for k in ("knn_acc", "knn_acc_init", "mem_frac", "aug_mem_frac", "noise_energy")
+        )
         assert r["final_loss"] >= 0 and r["invariance"] >= 0
 
 

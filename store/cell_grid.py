@@ -4,6 +4,7 @@ Every `record` rewrites the whole file atomically, so after a crash or Ctrl-C th
 cell finished so far; reopening it with the same specification resumes with the cells not done.
 A file made by a different specification is refused rather than mixed with the new one.
 """
+
 from __future__ import annotations
 
 import itertools
@@ -12,8 +13,8 @@ from pathlib import Path
 import numpy as np
 import xarray as xr
 
-from grids.netcdf import load_result, save_atomic
-from grids.provenance import config_of, provenance_attrs
+from store.netcdf import load_result, save_atomic
+from store.provenance import config_of, provenance_attrs
 
 TODO, DONE, FAILED, RUNNING = 0, 1, 2, 3
 STATUS_ATTRS = {
@@ -33,9 +34,17 @@ class CellGrid:
     A cell left `running` by a driver that died is not done: it is run again.
     """
 
-    def __init__(self, path, coords: dict[str, list], variables: dict[str, dict], title: str, config: dict,
-                 command: str | None = None, extra_coords: dict[str, list] | None = None,
-                 labels: dict[str, list[str]] | None = None):
+    def __init__(
+        self,
+        path,
+        coords: dict[str, list],
+        variables: dict[str, dict],
+        title: str,
+        config: dict,
+        command: str | None = None,
+        extra_coords: dict[str, list] | None = None,
+        labels: dict[str, list[str]] | None = None,
+    ):
         self.path = Path(path)
         self.dims = list(coords)
         self.title = title
@@ -43,8 +52,12 @@ class CellGrid:
         if self.path.exists():
             ds = load_result(self.path, require_title=title)
             old = config_of(ds.attrs)
-            if old != _jsonable(config) or any(not np.array_equal(ds[d].values, np.asarray(v)) for d, v in coords.items()):
-                raise ValueError(f"{self.path} holds a different grid; rerun with its own parameters or choose another --out")
+            if old != _jsonable(config) or any(
+                not np.array_equal(ds[d].values, np.asarray(v)) for d, v in coords.items()
+            ):
+                raise ValueError(
+                    f"{self.path} holds a different grid; rerun with its own parameters or choose another --out"
+                )
             self.ds = ds
         else:
             extra_coords = extra_coords or {}
@@ -54,9 +67,15 @@ class CellGrid:
                 attrs = dict(attrs)
                 extra = tuple(attrs.pop("dims", ()))
                 dims = (*self.dims, *extra)
-                data[name] = (dims, np.full(shape + tuple(len(extra_coords[d]) for d in extra), np.nan), attrs)
+                data[name] = (
+                    dims,
+                    np.full(shape + tuple(len(extra_coords[d]) for d in extra), np.nan),
+                    attrs,
+                )
             data["status"] = (self.dims, np.full(shape, TODO, dtype=np.int8), STATUS_ATTRS)
-            all_coords = {d: (d, np.asarray(v), _coord_attrs(d)) for d, v in {**coords, **extra_coords}.items()}
+            all_coords = {
+                d: (d, np.asarray(v), _coord_attrs(d)) for d, v in {**coords, **extra_coords}.items()
+            }
             for d, names in (labels or {}).items():
                 all_coords[f"{d}_name"] = (d, np.asarray(names, dtype=object), {"long_name": f"{d} (name)"})
             self.ds = xr.Dataset(data, coords=all_coords, attrs=provenance_attrs(title, config, command))
@@ -75,8 +94,12 @@ class CellGrid:
 
     def counts(self) -> dict[str, int]:
         s = self.ds["status"].values
-        return {"todo": int((s == TODO).sum()), "done": int((s == DONE).sum()), "failed": int((s == FAILED).sum()),
-                "running": int((s == RUNNING).sum())}
+        return {
+            "todo": int((s == TODO).sum()),
+            "done": int((s == DONE).sum()),
+            "failed": int((s == FAILED).sum()),
+            "running": int((s == RUNNING).sum()),
+        }
 
     def record(self, results: list[tuple[dict, dict]], extra_attrs: dict | None = None) -> None:
         """Store finished cells [(cell, {variable: value})] and write the file atomically."""

@@ -1,40 +1,25 @@
 """Atomic netCDF writes and checked reads.
 
-A result file is never half-written: the Dataset goes to a temporary file in the same folder,
-is flushed to disk, then renamed over the target (rename is atomic on POSIX).
+A result file is never half-written: it goes through `store.atomic.atomic_write`.
 """
+
 from __future__ import annotations
 
 import os
-import tempfile
 from pathlib import Path
 
 import xarray as xr
 
-from grids.provenance import encode_attr
+from store.atomic import atomic_write
+from store.provenance import encode_attr
 
 
 def save_atomic(ds: xr.Dataset, path: str | os.PathLike) -> Path:
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     ds = ds.copy()
     ds.attrs = {k: encode_attr(v) for k, v in ds.attrs.items()}
     for name in ds.variables:
         ds[name].attrs = {k: encode_attr(v) for k, v in ds[name].attrs.items()}
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    try:
-        ds.to_netcdf(tmp, engine="netcdf4")
-        with open(tmp, "rb+") as f:
-            os.fsync(f.fileno())
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes owner-only files; results are meant to be shared
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
+    return atomic_write(path, lambda tmp: ds.to_netcdf(tmp, engine="netcdf4"))
 
 
 def load_result(path: str | os.PathLike, require_title: str | None = None, require_vars=()) -> xr.Dataset:
