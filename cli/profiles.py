@@ -103,6 +103,10 @@ def run_cmd(
         help="at most this many networks of a method train as one batch (memory); "
         "0: all N, 1: one network at a time",
     ),
+    recognition: str = typer.Option(
+        "both",
+        help="SimCLR recognition: both (view 1 -> 2 and 2 -> 1, the authors' scoring) or one (1 -> 2)",
+    ),
     workers: int | None = typer.Option(None, "--workers", help="run the tasks on N local worker processes"),
     scheduler: str | None = typer.Option(
         None, "--scheduler", help="run the tasks on a Dask scheduler, tcp://HOST:PORT"
@@ -153,6 +157,7 @@ def run_cmd(
         actmax_channels=actmax_channels,
         device=_device(device),
         max_batch=max_batch,
+        recognition=recognition,
         **p,
     )
     cfg.validate()
@@ -216,3 +221,70 @@ def plot_cmd(
     table.write_text(format_table(rows) + "\n\n" + format_alignment(rows) + "\n")
     for path in [*paths, table]:
         typer.echo(str(path))
+
+
+@app.command("calibrate")
+def calibrate_cmd(
+    networks: int = typer.Option(30, help="N: networks (the paper's 30)"),
+    augmentations: int = typer.Option(10, help="M: augmentations per image (the paper's 10)"),
+    examples: int = typer.Option(1000, help="K: images per profile (the paper's 1000)"),
+    replicates: int = typer.Option(200, help="profiles of independent coins to compare"),
+    p: float = typer.Option(0.5, help="the coins' probability of recognition"),
+    seed: int = typer.Option(0, help="seed of the coins and of the binomial draws"),
+    out: Path | None = typer.Option(None, "--out", help="also write the statistics to this .nc file"),
+):
+    """Calibrate the binomial comparison on the null: every (network, augmentation) pair an
+    independent coin. A comparison that holds under the null gives MAE at its floor and uniform
+    chi-square p-values; the paper's trials = N does not once M > 1, trials = N*M does."""
+    import numpy as np
+    import xarray as xr
+    from scipy import stats
+
+    from empirical.profiles.binomial import calibration
+    from store.netcdf import save_atomic
+    from store.provenance import command_line, provenance_attrs
+
+    res = calibration(networks, augmentations, examples, replicates, p, seed=seed)
+    typer.echo(
+        f"null: {networks} networks x {augmentations} augmentations x {examples} images, "
+        f"p = {p}, {replicates} replicates"
+    )
+    typer.echo(f"{'trials':<8} {'MAE':>8} {'floor':>8} {'MAE/floor':>9} {'KS p (chi2 p uniform)':>22}")
+    for rule, label in (("N", "N"), ("NM", "N*M")):
+        r = res[rule]
+        ks = stats.kstest(r["p_value"], "uniform").pvalue
+        typer.echo(
+            f"{label:<8} {r['mae'].mean():>8.4f} {r['floor'].mean():>8.4f} "
+            f"{r['mae'].mean() / r['floor'].mean():>9.2f} {ks:>22.3g}"
+        )
+    if out is not None:
+        rules = list(res)
+        ds = xr.Dataset(
+            {
+                k: (
+                    ("trials", "replicate"),
+                    np.stack([res[r][k] for r in rules]),
+                    {"long_name": ln, "units": "1"},
+                )
+                for k, ln in (
+                    ("mae", "MAE of sorted profile vs sorted binomial noise"),
+                    ("floor", "MAE between two binomial samples (the null value)"),
+                    ("p_value", "chi-square p-value against the binomial"),
+                )
+            },
+            coords={"trials": ("trials", rules, {"long_name": "binomial trials: N or N*M"})},
+        )
+        ds.attrs = provenance_attrs(
+            "binomial calibration",
+            dict(
+                networks=networks,
+                augmentations=augmentations,
+                examples=examples,
+                replicates=replicates,
+                p=p,
+                seed=seed,
+            ),
+            command=command_line(),
+        )
+        save_atomic(ds, out)
+        typer.echo(f"wrote {out}")

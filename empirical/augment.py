@@ -438,10 +438,12 @@ def mixup(
     mode: str = "xy",
     batch_p: float = 0.8,
 ):
-    """Mix every image with a randomly paired one of the batch, lambda ~ Beta(alpha, alpha) per image.
+    """Mix every image with a randomly paired one of the batch, lambda ~ Beta(alpha, alpha).
 
-    mode 'xy': the paper's mixup (section 4): x and the one-hot targets mixed alike.
-    mode 'x': the authors' code: inputs only, on a share `batch_p` of the batches; targets unchanged.
+    mode 'xy': the paper's mixup (section 4): x and the one-hot targets mixed alike, one lambda per
+    image.
+    mode 'x': the authors' code (da.py): inputs only, on a share `batch_p` of the batches, one lambda
+    for the whole batch; targets unchanged.
     Returns (images, targets)."""
     if mode not in ("xy", "x"):
         raise ValueError(f"mixup mode must be 'xy' or 'x', got {mode!r}")
@@ -449,14 +451,14 @@ def mixup(
     if mode == "x" and torch.rand((), generator=generator, device=dev).item() >= batch_p:
         return images, targets
     perm = torch.randperm(n, generator=generator, device=dev)
-    u = torch.rand(n, generator=generator, device=dev)
+    u = torch.rand(n if mode == "xy" else 1, generator=generator, device=dev)
     if alpha != 1.0:  # Beta(alpha, alpha) by inverse CDF; alpha = 1 is the uniform law
         from scipy.special import betaincinv
 
         u = torch.as_tensor(
             betaincinv(alpha, alpha, u.double().cpu().numpy()), dtype=torch.float32, device=dev
         )
-    lam = u
+    lam = u.expand(n)
     x = _col(lam) * images + _col(1 - lam) * images[perm]
     if mode == "xy":
         targets = lam[:, None] * targets + (1 - lam[:, None]) * targets[perm]

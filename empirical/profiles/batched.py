@@ -48,6 +48,7 @@ def recognise_wide(
     stats: ImageDataset,
     batch_size: int,
     chunk: int = 256,
+    directions: str = "both",
 ) -> Tensor:
     """(N, M, K) bool: augmentation m of profiled image k is recognised by network n (eval mode)."""
     was = wide.training
@@ -58,7 +59,11 @@ def recognise_wide(
             rows.append(rows[0])
         elif mode.contrastive:  # outputs (K, N, dim): network n's views are [:, n]
             z1, z2 = (chunked_forward(wide, v, chunk) for v in x)
-            rows.append(torch.stack([recognise_pairs(z1[:, n], z2[:, n], batch_size) for n in range(wide.n)]))
+            rows.append(
+                torch.stack(
+                    [recognise_pairs(z1[:, n], z2[:, n], batch_size, directions) for n in range(wide.n)]
+                )
+            )
         else:
             logits = chunked_forward(wide, x, chunk)
             rows.append(
@@ -110,6 +115,7 @@ def train_networks(
     batch_size: int,
     num_aug: int,
     bank_seed: int,
+    directions: str = "both",
     on_step=None,
 ):
     """Train len(seeds) networks as one; return (recognised (N, epochs, M, K) bool, losses (N, epochs),
@@ -140,7 +146,16 @@ def train_networks(
         losses.append(total / max(1, len(orders[0])))
         record.append(
             recognise_wide(
-                wide, mode, profiled, profile_labels, profile_index, num_aug, bank_seed, train, batch_size
+                wide,
+                mode,
+                profiled,
+                profile_labels,
+                profile_index,
+                num_aug,
+                bank_seed,
+                train,
+                batch_size,
+                directions=directions,
             )
         )
     return torch.stack(record, 1), torch.stack(losses, 1), wide, template

@@ -9,9 +9,12 @@ with p estimated by the mean of p_t (appendix B, eq. 3). A profile is compared w
 - Pearson's chi-square test of the histogram of k = round(N p_t(x)) against K Bin(N, p_hat) pmf,
   adjacent bins pooled until every expected count is >= 5, dof = bins - 2 (p is estimated).
 
-For p_t(x) averaged over M augmentations the binomial is only an approximation (appendix B); the
-paper still uses Bin(N, p_hat)/N, which is the default `trials` here (pass N*M to treat every
-(network, augmentation) pair as an independent coin).
+For p_t(x) averaged over M augmentations the paper still uses Bin(N, p_hat)/N (trials = N). That
+comparison overstates unevenness: if every (network, augmentation) pair were an independent coin
+of one probability, p_t(x) would be Bin(N*M, p)/(N*M), much narrower than Bin(N, p)/N, so a
+perfectly homogeneous profile already reads as far from binomial (`calibration` measures it). The
+tables therefore give both: trials = N (the paper's) and trials = N*M (exact under that null). For
+p_t(x~), one augmentation fixed, trials = N is exact.
 """
 
 from __future__ import annotations
@@ -93,6 +96,49 @@ def compare(p, trials: int, draws: int = 20, seed: int = 0) -> dict:
         "dof": dof,
         "p_value": pval,
     }
+
+
+def coin_profiles(
+    networks: int, augmentations: int, examples: int, p: float, rng: np.random.Generator
+) -> np.ndarray:
+    """p_t(x) of the homogeneous null: every (network, augmentation) pair of every example an
+    independent coin of probability p, averaged over networks and augmentations."""
+    coins = rng.random((networks, augmentations, examples)) < p
+    return coins.mean(axis=(0, 1))
+
+
+def calibration(
+    networks: int = 30,
+    augmentations: int = 10,
+    examples: int = 1000,
+    replicates: int = 200,
+    p: float = 0.5,
+    draws: int = 20,
+    seed: int = 0,
+) -> dict[str, dict[str, np.ndarray]]:
+    """Both comparisons on `replicates` profiles of independent coins (`coin_profiles`).
+
+    Returns {"N": stats, "NM": stats}, stats = {"mae", "floor", "p_value"} arrays (replicates,).
+    A comparison that holds under the null has MAE at its floor and uniform chi-square p-values:
+    "NM" does (it is exact), "N" does not once augmentations > 1.
+    """
+    for name, v in (("networks", networks), ("augmentations", augmentations), ("examples", examples)):
+        if v < 1:
+            raise ValueError(f"{name} must be at least 1, got {v}")
+    if replicates < 1 or draws < 1:
+        raise ValueError("replicates and draws must be at least 1")
+    if not 0.0 < p < 1.0:
+        raise ValueError(f"p must lie in (0, 1), got {p}")
+    rng = np.random.default_rng(seed)
+    out = {rule: {k: np.empty(replicates) for k in ("mae", "floor", "p_value")} for rule in ("N", "NM")}
+    for r in range(replicates):
+        prof = coin_profiles(networks, augmentations, examples, p, rng)
+        for rule, trials in (("N", networks), ("NM", networks * augmentations)):
+            stats_r = compare(prof, trials, draws, seed=seed + r)
+            out[rule]["mae"][r] = stats_r["mae"]
+            out[rule]["floor"][r] = stats_r["floor"]
+            out[rule]["p_value"][r] = stats_r["p_value"]
+    return out
 
 
 def closest_epochs(mean_p, epochs, thresholds=THRESHOLDS) -> list:

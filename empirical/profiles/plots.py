@@ -14,7 +14,7 @@ import xarray as xr  # noqa: E402
 from empirical.profiles import actmax  # noqa: E402
 from empirical.profiles.binomial import THRESHOLDS, align_epochs, binomial_curve, closest_epochs  # noqa: E402
 from empirical.profiles.modes import mode_names  # noqa: E402
-from empirical.profiles.summary import done, profiles  # noqa: E402
+from empirical.profiles.summary import coins_per_network, done, profiles  # noqa: E402
 from empirical.profiles.tsne import tsne  # noqa: E402
 
 
@@ -49,7 +49,8 @@ def figure1(ds, path):
 
 
 def figure2(ds, path, draws_seed=0):
-    """Profiles (solid) against sorted binomial noise (dotted): p_t(x) left, p_t(x~) right."""
+    """Profiles (solid) against sorted binomial noise: Bin(N)/N dotted (the paper's comparison) and,
+    for p_t(x), Bin(N M)/(N M) dashed (exact for independent coins); p_t(x) left, p_t(x~) right."""
     ms = _methods(ds)
     epochs = ds["epoch"].values
     pick = np.unique(np.linspace(0, len(epochs) - 1, min(4, len(epochs))).round().astype(int))
@@ -65,9 +66,18 @@ def figure2(ds, path, draws_seed=0):
                 s = np.sort(curves[t])
                 ax.plot(_rank(s.size), s, color=c, lw=1.2, label=f"epoch {epochs[t]}")
                 ax.plot(_rank(s.size), binomial_curve(s.mean(), n, s.size, rng), color=c, ls=":", lw=1.2)
+                if col == 0:
+                    nm = n * coins_per_network(ds, code)
+                    ax.plot(
+                        _rank(s.size), binomial_curve(s.mean(), nm, s.size, rng), color=c, ls="--", lw=0.8
+                    )
             ax.set_title(f"{name}: " + ("p_t(x)" if col == 0 else "p_t(x~), fixed augmentation"), fontsize=9)
         axes[row, 0].set_ylabel("share recognising")
     axes[0, 0].legend(fontsize=7)
+    fig.suptitle(
+        "solid: profile; dotted: Bin(N)/N (the paper's); dashed: Bin(NM)/(NM) (exact for independent coins)",
+        fontsize=8,
+    )
     return _save(fig, path)
 
 

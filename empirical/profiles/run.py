@@ -29,6 +29,7 @@ from empirical.labels import make_labels
 from empirical.profiles import actmax
 from empirical.profiles.batched import train_networks
 from empirical.profiles.modes import MODES, parse_modes
+from empirical.profiles.recognition import DIRECTIONS, views_scored
 from empirical.profiles.trainer import NetSpec, OptSpec
 from store.netcdf import load_result, save_atomic
 from store.provenance import config_of, provenance_attrs
@@ -64,6 +65,7 @@ class ProfileConfig:
     actmax_steps: int = 64
     device: str = "cpu"
     max_batch: int = 0  # networks of a method trained as one batch, per task (0: all N)
+    recognition: str = "both"  # SimCLR: score view 1 -> 2 and 2 -> 1, as the authors do; "one": 1 -> 2
 
     RESUMABLE = ("device", "data_root", "max_batch")
 
@@ -88,6 +90,7 @@ class ProfileConfig:
             (self.cnn_width >= 1 and self.projector_width >= 1, "widths must be positive"),
             (self.actmax_channels >= 0, "--actmax-channels must be >= 0"),
             (self.max_batch >= 0, "--max-batch must be >= 0 (0: all networks of a method in one batch)"),
+            (self.recognition in DIRECTIONS, f"--recognition must be one of {', '.join(DIRECTIONS)}"),
         ]
         for ok, msg in checks:
             if not ok:
@@ -169,11 +172,16 @@ def empty_result(cfg: ProfileConfig, data: ProfileData) -> xr.Dataset:
                 ("method", "seed", "epoch", "augmentation", "example"),
                 np.full((M, N, E, cfg.augmentations, K), -1, dtype=np.int8),
                 _attrs(
-                    "1 if the network recognises the augmented example (correct training label; "
-                    "SimCLR: partner view is the arg-max of the 2B-1 in-batch candidates), "
+                    "views of the augmented example recognised (correct training label; SimCLR: the "
+                    "partner view is the arg-max of the 2B-1 in-batch candidates, see `views`), "
                     "-1 not computed",
-                    flag_values=np.array([-1, 0, 1], dtype=np.int8),
+                    flag_values=np.array([-1, 0, 1, 2], dtype=np.int8),
                 ),
+            ),
+            "views": (
+                "method",
+                np.array([views_scored(m.contrastive, cfg.recognition) for m in modes], dtype=np.int8),
+                _attrs("views one (network, augmentation) trial scores: p_t = recognised / views"),
             ),
             "train_loss": (
                 ("method", "seed", "epoch"),
@@ -318,6 +326,7 @@ def train_chunk(
         cfg.batch_size,
         cfg.augmentations,
         cfg.data_seed + 0xB4,
+        directions=cfg.recognition,
         on_step=on_step,
     )
     out = {
@@ -378,7 +387,9 @@ def run(
         nonlocal ds
         ds = record(ds, result, methods)
         if log:
-            mean_p = result["recognised"][:, -1].mean(axis=(1, 2))
+            mean_p = result["recognised"][:, -1].mean(axis=(1, 2)) / views_scored(
+                MODES[task[0]].contrastive, cfg.recognition
+            )
             for j, si in enumerate(task[1]):
                 log(
                     f"{task[0]} seed {cfg.seed + si}: final loss {float(result['train_loss'][j, -1]):.3f}, "

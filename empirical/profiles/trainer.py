@@ -121,6 +121,7 @@ def recognise(
     stats: ImageDataset,
     batch_size: int,
     chunk: int = 512,
+    directions: str = "both",
 ) -> Tensor:
     """(M, K) bool: augmentation m of profiled image k is recognised by `model` (in eval mode)."""
     was = model.training
@@ -130,7 +131,9 @@ def recognise(
         if x is None:
             rows.append(rows[0])
         elif mode.contrastive:
-            rows.append(recognise_pairs(*(chunked_forward(model, v, chunk) for v in x), batch_size))
+            rows.append(
+                recognise_pairs(*(chunked_forward(model, v, chunk) for v in x), batch_size, directions)
+            )
         else:
             rows.append(recognise_classes(chunked_forward(model, x, chunk), labels))
     model.train(was)
@@ -163,6 +166,7 @@ def train_network(
     batch_size: int,
     num_aug: int,
     bank_seed: int,
+    directions: str = "both",
     on_step=None,
     on_epoch=None,
 ):
@@ -192,7 +196,16 @@ def train_network(
         losses.append(total / max(1, len(batches)))
         record.append(
             recognise(
-                model, mode, profiled, profile_labels, profile_index, num_aug, bank_seed, train, batch_size
+                model,
+                mode,
+                profiled,
+                profile_labels,
+                profile_index,
+                num_aug,
+                bank_seed,
+                train,
+                batch_size,
+                directions=directions,
             )
         )
         if on_epoch:

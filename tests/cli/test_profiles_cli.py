@@ -54,7 +54,10 @@ def test_run_writes_a_labelled_result(result):
     assert json.loads(ds.attrs["config_json"])["networks"] == 2
     assert ds["recognised"].dims == ("method", "seed", "epoch", "augmentation", "example")
     assert ds["recognised"].shape == (4, 2, 2, 3, 48)
-    assert set(np.unique(ds["recognised"].values)) <= {0, 1}
+    assert set(np.unique(ds["recognised"].values)) <= {0, 1, 2}  # SimCLR: 2 views
+    for code, views in zip(ds["method"].values, ds["views"].values):
+        assert int(ds["recognised"].sel({"method": code}).max()) <= views
+    assert sorted(ds["views"].values.tolist()) == [1, 1, 1, 2]  # SimCLR scored in both directions
     assert (ds["status"].values == 1).all()
     for v in ds.variables.values():
         assert "long_name" in v.attrs and "units" in v.attrs

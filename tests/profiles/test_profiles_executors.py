@@ -53,7 +53,7 @@ def test_dask_cluster_file_equals_local_processes_file(tmp_path):
         run(TINY, tmp_path / "dask.nc", executor=cluster, log=None)
     local, dask = (xr.load_dataset(tmp_path / f"{k}.nc") for k in ("local", "dask"))
     assert (local["status"].values == DONE).all()
-    assert set(np.unique(local["recognised"].values)) <= {0, 1}
+    assert set(np.unique(local["recognised"].values)) <= {0, 1, 2}  # SimCLR: 2 views
     xr.testing.assert_equal(local[DATA], dask[DATA])
 
     # resume in this process: a cell marked not done is the only work a rerun does

@@ -51,12 +51,13 @@ def test_recognise_pairs_hand_made():
     z1 = torch.eye(4)
     z2 = torch.eye(4).clone()
     z2[[1, 2]] = z2[[2, 1]]  # views of images 1 and 2 swapped: their anchors find the wrong partner
-    assert recognise_pairs(z1, z2, batch_size=4).tolist() == [True, False, False, True]
+    assert recognise_pairs(z1, z2, batch_size=4, directions="one").tolist() == [1, 0, 0, 1]
+    assert recognise_pairs(z1, z2, batch_size=4).tolist() == [2, 0, 0, 2]
     # candidates come from the anchor's own chunk only: with chunks of 2, image 0 sees the views
     # of images 0 and 1, so a copy of its partner in image 2's slot cannot fool it
     z2 = torch.eye(4).clone()
     z2[2] = z2[0]
-    assert recognise_pairs(torch.eye(4), z2, batch_size=2).tolist() == [True, True, False, True]
+    assert recognise_pairs(torch.eye(4), z2, batch_size=2, directions="one").tolist() == [1, 1, 0, 1]
 
 
 def test_recognise_classes_and_profiles():
