@@ -1,27 +1,8 @@
-"""A small tmpfs for tests of a full disk (mounting needs root, which CI has)."""
+"""Helpers for tests on a full disk (the `small_disk` fixture, a tmpfs, is in tests/conftest.py)."""
 
 import errno
 import os
-import subprocess
 from pathlib import Path
-
-import pytest
-
-
-@pytest.fixture
-def small_disk(tmp_path):
-    """A 512 KiB tmpfs at tmp_path/disk, unmounted afterwards; skipped only where mounting is impossible."""
-    mount = tmp_path / "disk"
-    mount.mkdir()
-    r = subprocess.run(
-        ["mount", "-t", "tmpfs", "-o", "size=512k", "tmpfs", str(mount)], capture_output=True, text=True
-    )
-    if r.returncode != 0:
-        pytest.skip(f"cannot mount a tmpfs here (root only): {r.stderr.strip()[:100]}")
-    try:
-        yield mount
-    finally:
-        subprocess.run(["umount", "-l", str(mount)], check=False)
 
 
 def fill(disk: Path) -> Path:

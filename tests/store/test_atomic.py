@@ -9,7 +9,7 @@ import xarray as xr
 
 from store.atomic import WriteError, atomic_write, write_text_atomic
 from store.netcdf import save_atomic
-from tests.store.full_disk import files_of, fill, small_disk  # noqa: F401 (a fixture)
+from tests.store.full_disk import files_of, fill
 
 
 def big_dataset(n=200_000):
