@@ -20,7 +20,7 @@ from rich.table import Table
 
 from cli.errors import BadInput
 from grids import spec as grid_spec
-from grids.engine import collect_grid, driver_alive, load_grid, open_grid, run_grid
+from grids.engine import DriverLock, collect_grid, driver_alive, load_grid, open_grid, run_grid
 from grids.executors import make_executor
 from store.cell_grid import DONE, FAILED, RUNNING, TODO
 from store.netcdf import save_atomic
@@ -58,21 +58,22 @@ def run(
         raise BadInput(f"the grid has {spec.size()} cells (more than {CONFIRM_ABOVE}); add --yes to run it")
     # Connect first: an unreachable scheduler must stop us before the directory is touched.
     with make_executor(workers, scheduler, dask_local) as executor:
-        store = open_grid(out, spec, command_line())
-        todo = len(store.todo())
-        typer.echo(f"{todo} of {spec.size()} cells to do on {executor.description} -> {out}")
-        with Progress(
-            TextColumn("[bold]{task.description}"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TimeElapsedColumn(),
-            TextColumn("eta"),
-            TimeRemainingColumn(),
-        ) as bar:
-            task = bar.add_task("cells", total=todo)
-            counts = run_grid(
-                spec, out, executor, on_batch=lambda k: bar.advance(task, k), command=command_line()
-            )
+        with DriverLock(out):  # a second driver on this directory stops here, in one line
+            store = open_grid(out, spec, command_line())
+            todo = len(store.todo())
+            typer.echo(f"{todo} of {spec.size()} cells to do on {executor.description} -> {out}")
+            with Progress(
+                TextColumn("[bold]{task.description}"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TimeElapsedColumn(),
+                TextColumn("eta"),
+                TimeRemainingColumn(),
+            ) as bar:
+                task = bar.add_task("cells", total=todo)
+                counts = run_grid(
+                    spec, out, executor, on_batch=lambda k: bar.advance(task, k), command=command_line()
+                )
     typer.echo(f"done {counts['done']}, failed {counts['failed']}, to do {counts['todo']}")
     if counts["failed"]:
         typer.echo(
