@@ -5,8 +5,11 @@ import os
 from pathlib import Path
 
 
-def fill(disk: Path) -> Path:
-    """Fill the disk to its last byte with a file of zeros; returns that file."""
+def fill(disk: Path, leave: int = 0) -> Path:
+    """Fill the disk with a file of zeros, to its last byte or to the last `leave` bytes (whole pages)."""
+    reserve = disk / "reserve"
+    if leave:
+        reserve.write_bytes(b"\0" * leave)
     filler = disk / "filler"
     with open(filler, "wb", buffering=0) as f:
         for size in (1 << 16, 1 << 12, 1):
@@ -15,8 +18,9 @@ def fill(disk: Path) -> Path:
                     f.write(b"\0" * size)
             except OSError as e:
                 assert e.errno == errno.ENOSPC
+    reserve.unlink(missing_ok=True)
     st = os.statvfs(disk)
-    assert st.f_bavail == 0
+    assert st.f_bavail * st.f_frsize == (leave + st.f_frsize - 1) // st.f_frsize * st.f_frsize
     return filler
 
 
