@@ -116,6 +116,8 @@ def open_grid(out_dir: str | Path, spec: GridSpec, command: str | None = None) -
             for name, attrs in CAPACITY_VARIABLES.items():
                 store.ds[name] = (dims, np.full(shape, np.nan), attrs)
         store.save()
+    for key in ("complete", "collected_from"):  # left by `grid collect` in place; the run changes them
+        store.ds.attrs.pop(key, None)
     # netCDF strings load as fixed width; object dtype lets a longer message be stored
     store.ds["error"] = store.ds["error"].astype(object)
     if not spec_path.exists():
@@ -132,7 +134,7 @@ def load_grid(out_dir: str | Path):
 
 
 def collect_grid(out_dir: str | Path):
-    """The whole grid as one Dataset (SPEC's format), marked complete or not."""
+    """The whole grid as one Dataset (docs/results-format.md), marked complete or not."""
     ds = load_grid(out_dir)
     ds.attrs["collected_from"] = str(out_dir)
     ds.attrs["complete"] = "true" if bool(np.all(ds["status"].values == DONE)) else "false"

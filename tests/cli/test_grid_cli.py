@@ -197,3 +197,33 @@ def test_a_full_disk_is_one_line_naming_the_path_and_the_grid_stays_intact(small
     assert last == f"error: cannot write {out / 'grid.nc'}: no space left on device", r.output
     assert "Traceback" not in r.output and "HDF error" not in r.output
     assert files_of(small_disk) == before  # no temporary file left; grid.nc as it was, byte for byte
+
+
+def test_collect_without_out_writes_the_grid_file_in_place(local_run, tmp_path):
+    import shutil
+    import subprocess
+    import sys
+
+    grid = tmp_path / "grid"
+    shutil.copytree(local_run / "grid", grid)
+    r = run("grid", "collect", grid)
+    assert r.exit_code == 0, r.output
+    assert r.output.startswith(f"wrote {grid / 'grid.nc'}: 8 cells done"), r.output
+    ds = xr.load_dataset(grid / "grid.nc")
+    assert ds.attrs["complete"] == "true" and (ds.status == 1).all()
+    assert float(abs(ds.knn_acc - xr.load_dataset(local_run / "all.nc").knn_acc).max()) == 0
+    holder = subprocess.Popen(  # a driver running (another process): collecting in place would race it
+        [sys.executable, "-c", HOLD_LOCK, str(grid)], stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert holder.stdout.readline() == "held\n"
+        one_line_error(run("grid", "collect", grid), f"is being run by the driver pid {holder.pid}")
+    finally:
+        holder.kill()
+        holder.wait()
+
+
+HOLD_LOCK = (
+    "import sys, time\nfrom grids.engine import DriverLock\n"
+    "with DriverLock(sys.argv[1]):\n    print('held', flush=True)\n    time.sleep(120)\n"
+)

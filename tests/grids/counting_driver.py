@@ -15,7 +15,7 @@ from tests.grids.in_process import InProcess
 from theory.toy_grid import VARIABLES
 
 TINY = {"n": [3, 6], "B": [1, 2], "seeds": 2, "steps": 20, "K": 8, "n_probe": 50, "n_test": 50}
-SPEC = {**TINY, "capacity": False}
+GRID = {**TINY, "capacity": False}
 
 
 def counted(log: str, delay_s: float):
@@ -36,7 +36,7 @@ class OneAtATime(InProcess):
 if __name__ == "__main__":
     out, log, delay_s = sys.argv[1], sys.argv[2], float(sys.argv[3])
     try:
-        counts = run_grid(grid_spec.from_dict(SPEC), out, OneAtATime(), run=counted(log, delay_s))
+        counts = run_grid(grid_spec.from_dict(GRID), out, OneAtATime(), run=counted(log, delay_s))
     except ValueError as e:
         print(e, flush=True)
         sys.exit(3)

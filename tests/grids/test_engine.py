@@ -138,7 +138,7 @@ def test_two_drivers_on_one_directory_never_compute_a_cell_twice(tmp_path):
     from typer.testing import CliRunner
 
     from cli.app import app
-    from tests.grids.counting_driver import SPEC, counted
+    from tests.grids.counting_driver import GRID, counted
 
     out, log = tmp_path / "grid", tmp_path / "cells.log"
     first = subprocess.Popen(
@@ -152,9 +152,9 @@ def test_two_drivers_on_one_directory_never_compute_a_cell_twice(tmp_path):
             assert first.poll() is None and time.monotonic() < deadline, "the first driver did not start"
             time.sleep(0.05)
         with pytest.raises(ValueError, match=f"is being run by the driver pid {first.pid} on "):
-            run_grid(grid_spec.from_dict(SPEC), out, InProcess(), run=counted(str(log), 0))
+            run_grid(grid_spec.from_dict(GRID), out, InProcess(), run=counted(str(log), 0))
         toml = tmp_path / "tiny.toml"
-        toml.write_text("".join(f"{k} = {json.dumps(v).lower()}\n" for k, v in SPEC.items()))
+        toml.write_text("".join(f"{k} = {json.dumps(v).lower()}\n" for k, v in GRID.items()))
         r = CliRunner().invoke(app, ["grid", "run", str(toml), "--out", str(out), "--workers", "1"])
         assert r.exit_code == 2 and len(r.output.strip().splitlines()) == 1, r.output
         assert r.output.startswith(f"error: {out} is being run by the driver pid {first.pid}"), r.output
@@ -166,5 +166,5 @@ def test_two_drivers_on_one_directory_never_compute_a_cell_twice(tmp_path):
     assert len(cells) == 8 and len({tuple(sorted(c.items())) for c in cells}) == 8  # each cell once
     assert (load_grid(out).status == DONE).all() and not (out / "driver.json").exists()
     # the lock went with its driver: a third driver runs (and finds nothing to do)
-    assert run_grid(grid_spec.from_dict(SPEC), out, InProcess(), run=counted(str(log), 0))["done"] == 8
+    assert run_grid(grid_spec.from_dict(GRID), out, InProcess(), run=counted(str(log), 0))["done"] == 8
     assert len(log.read_text().splitlines()) == 8
