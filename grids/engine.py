@@ -6,6 +6,7 @@ training cell is one task. The driver alone writes the grid file: a cell is `run
 moment its task is handed to a worker, `done` (its result written atomically) the moment the task
 finishes. A rerun skips done cells and retries failed ones (a failed cell keeps the error of its
 last attempt in `error`), and cells left `running` by a driver that died are run again.
+docs/grids.md describes the directory, the status of a cell, resuming and the executors.
 """
 
 from __future__ import annotations

@@ -14,7 +14,7 @@ Slurm, through dask-jobqueue (not a dependency; `pip install dask-jobqueue` on t
     cluster.scale(jobs=8)
     print(cluster.scheduler_address)     # then: benign grid run fig11 --scale full --scheduler <address>
 
-Local workers end with their driver (`end_with_driver`): a driver killed with SIGKILL leaves no worker
+docs/grids.md, "Executors". Local workers end with their driver (`end_with_driver`): a driver killed with SIGKILL leaves no worker
 training on under PID 1. Dask's workers belong to their cluster and outlive a client by design.
 """
 
