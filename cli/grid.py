@@ -135,7 +135,9 @@ def _running_training_cells(out: Path, ds) -> list[str]:
 @app.command()
 def collect(
     out_dir: Path = typer.Argument(..., help="directory of a grid"),
-    out: Path = typer.Option(None, "--out", help="netCDF file of the whole grid [default: DIR/grid.nc]"),
+    out: Path = typer.Option(
+        None, "--out", help="netCDF file of the whole grid (default: DIR/grid.nc, in place)"
+    ),
 ):
     """One netCDF of the whole grid (docs/results-format.md), with its status and errors per cell."""
     ds = collect_grid(out_dir)
