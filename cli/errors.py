@@ -9,6 +9,8 @@ import click
 import typer
 from typer.core import TyperGroup
 
+from store.atomic import WriteError
+
 try:  # typer >= 0.29 parses with its own copy of click, whose exceptions are other classes
     from typer import _click as typer_click
 except ImportError:  # pragma: no cover - older typer uses click itself
@@ -26,8 +28,17 @@ class BadInput(click.ClickException):
         click.echo(f"error: {self.format_message()}", err=True)
 
 
-# Errors that, raised from a command, mean the user's input was impossible or unreadable.
-USER_ERRORS = (ValueError, FileNotFoundError, IsADirectoryError, PermissionError, KeyError, OSError)
+# Errors that, raised from a command, mean the user's input was impossible or unreadable, or that a
+# result could not be written (store's WriteError: "cannot write PATH: no space left on device").
+USER_ERRORS = (
+    ValueError,
+    WriteError,
+    FileNotFoundError,
+    IsADirectoryError,
+    PermissionError,
+    KeyError,
+    OSError,
+)
 
 
 class OneLineErrors(TyperGroup):

@@ -20,7 +20,7 @@ from rich.table import Table
 
 from cli.errors import BadInput
 from grids import spec as grid_spec
-from grids.engine import collect_grid, driver_alive, load_grid, open_grid, run_grid
+from grids.engine import GRID_FILE, DriverLock, collect_grid, driver_alive, load_grid, open_grid, run_grid
 from grids.executors import make_executor
 from store.cell_grid import DONE, FAILED, RUNNING, TODO
 from store.netcdf import save_atomic
@@ -58,21 +58,22 @@ def run(
         raise BadInput(f"the grid has {spec.size()} cells (more than {CONFIRM_ABOVE}); add --yes to run it")
     # Connect first: an unreachable scheduler must stop us before the directory is touched.
     with make_executor(workers, scheduler, dask_local) as executor:
-        store = open_grid(out, spec, command_line())
-        todo = len(store.todo())
-        typer.echo(f"{todo} of {spec.size()} cells to do on {executor.description} -> {out}")
-        with Progress(
-            TextColumn("[bold]{task.description}"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TimeElapsedColumn(),
-            TextColumn("eta"),
-            TimeRemainingColumn(),
-        ) as bar:
-            task = bar.add_task("cells", total=todo)
-            counts = run_grid(
-                spec, out, executor, on_batch=lambda k: bar.advance(task, k), command=command_line()
-            )
+        with DriverLock(out):  # a second driver on this directory stops here, in one line
+            store = open_grid(out, spec, command_line())
+            todo = len(store.todo())
+            typer.echo(f"{todo} of {spec.size()} cells to do on {executor.description} -> {out}")
+            with Progress(
+                TextColumn("[bold]{task.description}"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TimeElapsedColumn(),
+                TextColumn("eta"),
+                TimeRemainingColumn(),
+            ) as bar:
+                task = bar.add_task("cells", total=todo)
+                counts = run_grid(
+                    spec, out, executor, on_batch=lambda k: bar.advance(task, k), command=command_line()
+                )
     typer.echo(f"done {counts['done']}, failed {counts['failed']}, to do {counts['todo']}")
     if counts["failed"]:
         typer.echo(
@@ -134,15 +135,22 @@ def _running_training_cells(out: Path, ds) -> list[str]:
 @app.command()
 def collect(
     out_dir: Path = typer.Argument(..., help="directory of a grid"),
-    out: Path = typer.Option(..., "--out", help="netCDF file of the whole grid"),
+    out: Path = typer.Option(
+        None, "--out", help="netCDF file of the whole grid (default: DIR/grid.nc, in place)"
+    ),
 ):
-    """One netCDF of the whole grid (SPEC's format), with its status and errors per cell."""
+    """One netCDF of the whole grid (docs/results-format.md), with its status and errors per cell."""
     ds = collect_grid(out_dir)
     counts = {
         name: int((ds["status"].values == code).sum())
         for name, code in (("done", DONE), ("failed", FAILED), ("todo", TODO))
     }
-    save_atomic(ds, out)
+    if out is None:  # in place: not while a driver rewrites that file
+        out = out_dir / GRID_FILE
+        with DriverLock(out_dir):
+            save_atomic(ds, out)
+    else:
+        save_atomic(ds, out)
     typer.echo(f"wrote {out}: {counts['done']} cells done, {counts['failed']} failed, {counts['todo']} to do")
     if not np.all(ds["status"].values == DONE):
         typer.echo("the grid is not complete: cells not done hold NaN")

@@ -6,6 +6,7 @@ grayscale 0.2), mixup (the paper's mixed x and y, or the authors' x only on 80% 
 RandAugment strength levels (figure 12), fixed banks of B augmentations per image (figure 6), and
 the i.i.d. "augmentations" of table 3. Each op matches torchvision.transforms.v2.functional on a
 single float image given the same parameters (tests/empirical/test_augment.py states tolerances).
+Each value's source (the paper or the authors' code): docs/training-protocol.md.
 
 Random parameters come from a `Draws` source: `GeneratorDraws` (a torch.Generator, fresh draws) or
 `BankDraws` (counter-based, a pure function of (seed, image index, augmentation index), so a bank

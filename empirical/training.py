@@ -2,7 +2,7 @@
 
 MSE on one-hot targets (cross-entropy optional), Adam (0.9, 0.999), no weight decay, no schedule,
 batch 256. Learning rate 3e-4 by default: the paper's table 6 reads 4e-3, the authors' published
-launch command uses 3e-4 (SPEC, "Training protocol").
+launch command uses 3e-4 (docs/training-protocol.md gives each value and its source).
 
 Reproducibility: the model is built under `seed`, the order of epoch e is a permutation seeded by
 (seed, e) and the augmentation/mixup draws of step t by (seed, t). So the full training state is

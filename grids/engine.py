@@ -6,6 +6,7 @@ training cell is one task. The driver alone writes the grid file: a cell is `run
 moment its task is handed to a worker, `done` (its result written atomically) the moment the task
 finishes. A rerun skips done cells and retries failed ones (a failed cell keeps the error of its
 last attempt in `error`), and cells left `running` by a driver that died are run again.
+docs/grids.md describes the directory, the status of a cell, resuming and the executors.
 """
 
 from __future__ import annotations
@@ -20,6 +21,11 @@ from pathlib import Path
 
 import numpy as np
 
+try:
+    import fcntl
+except ImportError:  # pragma: no cover - Windows: no flock, so no refusal of a second driver
+    fcntl = None
+
 from grids.spec import GridSpec
 from grids.toy_cells import CAPACITY_VARIABLES, TOY_VARIABLES, run_toy_batch, run_toy_capacity
 from grids.train_cells import eval_epochs, run_train_cell, transfer_targets
@@ -30,6 +36,7 @@ from store.netcdf import load_result
 
 TITLE = "benign grid"
 GRID_FILE, SPEC_FILE, DRIVER_FILE, CELLS_DIR = "grid.nc", "spec.json", "driver.json", "cells"
+LOCK_FILE = "driver.lock"
 ERROR_ATTRS = {"long_name": "error of the cell's last failed attempt (empty: none)", "units": "1"}
 MAX_BATCH = 72
 
@@ -110,6 +117,8 @@ def open_grid(out_dir: str | Path, spec: GridSpec, command: str | None = None) -
             for name, attrs in CAPACITY_VARIABLES.items():
                 store.ds[name] = (dims, np.full(shape, np.nan), attrs)
         store.save()
+    for key in ("complete", "collected_from"):  # left by `grid collect` in place; the run changes them
+        store.ds.attrs.pop(key, None)
     # netCDF strings load as fixed width; object dtype lets a longer message be stored
     store.ds["error"] = store.ds["error"].astype(object)
     if not spec_path.exists():
@@ -126,7 +135,7 @@ def load_grid(out_dir: str | Path):
 
 
 def collect_grid(out_dir: str | Path):
-    """The whole grid as one Dataset (SPEC's format), marked complete or not."""
+    """The whole grid as one Dataset (docs/results-format.md), marked complete or not."""
     ds = load_grid(out_dir)
     ds.attrs["collected_from"] = str(out_dir)
     ds.attrs["complete"] = "true" if bool(np.all(ds["status"].values == DONE)) else "false"
@@ -180,7 +189,10 @@ def run_grid(
     command: str | None = None,
     run: Callable = run_task,
 ) -> dict[str, int]:
-    """Run every cell not done; returns the counts {todo, done, failed, running} afterwards."""
+    """Run every cell not done; returns the counts {todo, done, failed, running} afterwards.
+
+    ValueError when another driver runs out_dir (see DriverLock); take the lock around open_grid too
+    (as the CLI does) so that a refused driver has not touched the directory."""
     out_dir = Path(out_dir)
     store = open_grid(out_dir, spec, command)
     work = plan(spec, store, out_dir, executor.workers, max_batch)
@@ -190,7 +202,7 @@ def run_grid(
         if not is_capacity[i]:
             store.mark(work[i][1], RUNNING)
 
-    with _DriverFile(out_dir):
+    with DriverLock(out_dir):  # the CLI holds it already, from before it opened the grid
         try:
             for i, results, error in executor.run(
                 run, [task for task, _ in work], on_submit=started, resources=_resources(spec, executor)
@@ -228,19 +240,75 @@ def _resources(spec: GridSpec, executor) -> dict | None:
     return {"GPU": 1}
 
 
-class _DriverFile:
-    """DIR/driver.json names the process driving the grid while it runs, so that `status` can tell
-    cells running now from cells left `running` by a driver that was killed."""
+class DriverLock:
+    """Only one driver runs a grid directory at a time.
 
-    def __init__(self, out_dir: Path):
-        self.path = out_dir / DRIVER_FILE
+    DIR/driver.lock carries an exclusive flock(2) for the run's life: a second driver on DIR is
+    refused with one line naming the first (a ValueError), and since the kernel drops the lock when
+    its holder dies, however it dies, a killed driver never holds it past its death. DIR/driver.json
+    names the driver (host, pid, start) for that message and for `grid status`. The lock is
+    reentrant within one process: the CLI takes it before it opens the grid, `run_grid` again.
+    """
+
+    _held: dict[Path, list] = {}  # resolved DIR -> [fd, depth], per process
+
+    def __init__(self, out_dir: str | Path):
+        self.out_dir = Path(out_dir)
 
     def __enter__(self):
-        write_text_atomic(self.path, json.dumps({"host": platform.node(), "pid": os.getpid()}))
+        if self.out_dir.exists() and not self.out_dir.is_dir():
+            raise ValueError(f"{self.out_dir} is a file; --out takes a directory")
+        self.out_dir.mkdir(parents=True, exist_ok=True)
+        key = self.out_dir.resolve()
+        if key in self._held:
+            self._held[key][1] += 1
+            return self
+        fd = os.open(self.out_dir / LOCK_FILE, os.O_RDWR | os.O_CREAT, 0o666)
+        try:
+            if fcntl is not None:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            raise ValueError(
+                f"{self.out_dir} is being run by {_driver_named(self.out_dir)}; "
+                "wait for it to end (or stop it) and rerun"
+            ) from None
+        except BaseException:
+            os.close(fd)
+            raise
+        self._held[key] = [fd, 1]
+        try:
+            info = {"host": platform.node(), "pid": os.getpid(), "started": _now()}
+            write_text_atomic(self.out_dir / DRIVER_FILE, json.dumps(info))
+        except BaseException:
+            self._release(key)
+            raise
         return self
 
     def __exit__(self, *exc):
-        self.path.unlink(missing_ok=True)
+        key = self.out_dir.resolve()
+        self._held[key][1] -= 1
+        if self._held[key][1] == 0:
+            (self.out_dir / DRIVER_FILE).unlink(missing_ok=True)
+            self._release(key)
+
+    def _release(self, key: Path) -> None:
+        fd, _ = self._held.pop(key)
+        os.close(fd)  # drops the flock; the lock file stays (unlinking it would race a new driver)
+
+
+def _driver_named(out_dir: Path) -> str:
+    try:
+        info = json.loads((out_dir / DRIVER_FILE).read_text())
+        return f"the driver pid {info['pid']} on {info['host']} (started {info.get('started', '?')})"
+    except (OSError, ValueError, KeyError, TypeError):
+        return f"another driver (it holds {out_dir / LOCK_FILE})"
+
+
+def _now() -> str:
+    import datetime as dt
+
+    return dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
 
 
 def driver_alive(out_dir: str | Path) -> bool | None:

@@ -13,15 +13,27 @@ Slurm, through dask-jobqueue (not a dependency; `pip install dask-jobqueue` on t
                            job_extra_directives=["--gres=gpu:1"], worker_extra_args=["--resources", "GPU=1"])
     cluster.scale(jobs=8)
     print(cluster.scheduler_address)     # then: benign grid run fig11 --scale full --scheduler <address>
+
+docs/grids.md, "Executors". Local workers end with their driver (`end_with_driver`): a driver killed with SIGKILL leaves no worker
+training on under PID 1. Dask's workers belong to their cluster and outlive a client by design.
 """
 
 from __future__ import annotations
 
+import ctypes
 import multiprocessing
+import os
+import signal
+import sys
+import threading
+import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor, as_completed
 
 CONNECT_TIMEOUT_S = 3
+WATCH_PARENT_S = 1.0  # how often a local worker checks that its driver lives (where prctl is missing)
+PR_SET_PDEATHSIG, PR_SET_NAME = 1, 15  # <linux/prctl.h>
+WATCH_THREAD = "end-with-driver"
 
 
 class LocalProcesses:
@@ -43,7 +55,10 @@ class LocalProcesses:
             return
         # spawn, not fork: a forked child of a process that has used torch's OpenMP pool can hang.
         self._pool = self._pool or ProcessPoolExecutor(
-            self.workers, mp_context=multiprocessing.get_context("spawn"), initializer=_one_torch_thread
+            self.workers,
+            mp_context=multiprocessing.get_context("spawn"),
+            initializer=_start_worker,
+            initargs=(os.getpid(),),
         )
         yield from _throttled(
             lambda task: self._pool.submit(fn, *task),
@@ -96,12 +111,47 @@ def _dask_outcome(future):
         return None, e
 
 
-def _one_torch_thread() -> None:
+def _start_worker(driver_pid: int) -> None:
+    """A local worker: it ends with its driver, and uses one torch thread."""
+    end_with_driver(driver_pid)
     # One thread per worker process: several threads per worker only contend for the cores.
     # (Dask's nanny already sets OMP_NUM_THREADS=1 in the workers it starts.)
     import torch
 
     torch.set_num_threads(1)
+
+
+def end_with_driver(driver_pid: int, poll_s: float = WATCH_PARENT_S) -> None:
+    """End this process when `driver_pid`, its parent, dies, however it dies (SIGKILL included).
+
+    Otherwise a killed driver leaves its workers running under PID 1, still training and writing
+    checkpoints. On Linux the kernel sends SIGKILL at the parent's death (prctl PR_SET_PDEATHSIG; it
+    fires when the parent *thread* that started the worker ends, which for a grid is the driver's main
+    thread); everywhere a daemon thread also watches the parent pid, the portable fallback.
+    """
+    prctl = _prctl()
+    if prctl is not None:
+        prctl(PR_SET_PDEATHSIG, int(signal.SIGKILL), 0, 0, 0)
+    if os.getppid() != driver_pid:  # the driver died before the death signal was armed
+        os._exit(1)
+
+    def watch() -> None:
+        if prctl is not None:  # `ps -L` shows the thread by this name (tests wait for it)
+            prctl(PR_SET_NAME, WATCH_THREAD.encode(), 0, 0, 0)
+        while os.getppid() == driver_pid:
+            time.sleep(poll_s)
+        os._exit(1)
+
+    threading.Thread(target=watch, name=WATCH_THREAD, daemon=True).start()
+
+
+def _prctl():
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        return ctypes.CDLL(None, use_errno=True).prctl
+    except (OSError, AttributeError):  # no prctl in this libc: the watch thread alone
+        return None
 
 
 class DaskCluster:

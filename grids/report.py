@@ -1,7 +1,7 @@
 """Every preset of a scale, end to end: run its grid, collect it, draw it, and one Markdown page of it all.
 
 DIR/grids/<preset>/   the resumable grid (rerunning the report resumes every grid)
-DIR/<preset>.nc       the collected grid (SPEC's format)
+DIR/<preset>.nc       the collected grid (docs/results-format.md)
 DIR/figures/          pictures and Markdown tables
 DIR/report.md         the page: per preset what the paper shows, the wall time, the pictures and tables
 """

@@ -5,7 +5,7 @@ grids, `[[setting]]` tables) or from a named preset (grids/presets.py). A parame
 is a dimension of the grid; for toy grids n and B always are. The identity of a grid (what a rerun
 must match) is `to_dict()`.
 
-Coordinates are numeric (SPEC, "Results: the format"): a swept string parameter (dataset, arch,
+Coordinates are numeric (docs/results-format.md): a swept string parameter (dataset, arch,
 bank_labels, ...) and `setting` get the coordinate 0..k-1 and an auxiliary `<dim>_name` coordinate
 holding the strings.
 """

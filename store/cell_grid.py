@@ -3,6 +3,7 @@
 Every `record` rewrites the whole file atomically, so after a crash or Ctrl-C the file holds every
 cell finished so far; reopening it with the same specification resumes with the cells not done.
 A file made by a different specification is refused rather than mixed with the new one.
+The status codes and the file's layout: docs/results-format.md.
 """
 
 from __future__ import annotations

@@ -1,6 +1,7 @@
 """Atomic netCDF writes and checked reads.
 
-A result file is never half-written: it goes through `store.atomic.atomic_write`.
+A result file is never half-written: it goes through `store.atomic.atomic_write`. The format
+(dimensions, attributes and their encoding, status per cell) is docs/results-format.md.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Provenance carried by every result file (SPEC, "Results: the format").
+"""Provenance carried by every result file (docs/results-format.md, "Global attributes").
 
 netCDF attributes hold strings and numbers only, so dicts go in as JSON and bools/None as strings.
 """

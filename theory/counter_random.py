@@ -9,6 +9,12 @@ the same keys give the same draw on CPU and CUDA.
 The hash is the 32-bit integer finaliser of Wang/Mueller (constant 0x45d9f3b), applied to the keys
 folded in one by one with a golden-ratio multiplier; arithmetic stays below 2^63 so int64 tensors
 never overflow.
+
+Hand-written because no maintained library fits: torch.Generator and numpy's Generator are stateful
+streams (a draw depends on every draw before it, and torch's CPU and CUDA streams differ); numpy's
+Philox bit generator takes one key per generator object and runs on the CPU only, not on a tensor of
+keys; JAX's threefry, the counter-based generator that would fit, would bring JAX in for one function.
+The few lines here are checked for uniformity and independence in tests/theory/test_counter_random.py.
 """
 
 from __future__ import annotations

@@ -10,7 +10,7 @@ wide         N independent networks as one wide network (grouped convolutions, b
 batched      the N networks of one mode trained as one batch, each exactly as `trainer` trains it alone
 run          N networks x M augmentations x epochs -> one netCDF (resumable; tasks in-process or on
              grids.executors: local processes, Dask)
-tsne         a small exact t-SNE (numpy) for appendix C.1
+tsne         scikit-learn's Barnes-Hut t-SNE for appendix C.1
 actmax       activation maximisation in pixel space (appendix C.2)
 plots        figures 1-4 and appendix C
 """

@@ -177,3 +177,53 @@ def test_status_shows_the_progress_of_running_training_cells(tmp_path):
     assert r.exit_code == 0, r.output
     assert "running seed=0: epoch 2 of 4, k-NN 0.550" in r.output
     assert "running seed=1: no epoch finished yet" in r.output
+
+
+def test_a_full_disk_is_one_line_naming_the_path_and_the_grid_stays_intact(small_disk, toml):
+    from grids.engine import open_grid
+    from grids.spec import load_toml
+    from store.cell_grid import TODO
+    from tests.store.full_disk import files_of, fill
+
+    out = small_disk / "grid"
+    assert run("grid", "run", toml, "--out", out, "--workers", 1).exit_code == 0
+    store = open_grid(out, load_toml(toml))
+    store.mark(store.cells()[:4], TODO)  # half the grid to do again, and then the disk is full
+    fill(small_disk, leave=8192)  # room for driver.json, not for the grid file
+    before = files_of(small_disk)
+    r = run("grid", "run", toml, "--out", out, "--workers", 1)
+    assert r.exit_code == 2, r.output
+    last = r.output.strip().splitlines()[-1]  # after the "cells to do" line and the progress bar
+    assert last == f"error: cannot write {out / 'grid.nc'}: no space left on device", r.output
+    assert "Traceback" not in r.output and "HDF error" not in r.output
+    assert files_of(small_disk) == before  # no temporary file left; grid.nc as it was, byte for byte
+
+
+def test_collect_without_out_writes_the_grid_file_in_place(local_run, tmp_path):
+    import shutil
+    import subprocess
+    import sys
+
+    grid = tmp_path / "grid"
+    shutil.copytree(local_run / "grid", grid)
+    r = run("grid", "collect", grid)
+    assert r.exit_code == 0, r.output
+    assert r.output.startswith(f"wrote {grid / 'grid.nc'}: 8 cells done"), r.output
+    ds = xr.load_dataset(grid / "grid.nc")
+    assert ds.attrs["complete"] == "true" and (ds.status == 1).all()
+    assert float(abs(ds.knn_acc - xr.load_dataset(local_run / "all.nc").knn_acc).max()) == 0
+    holder = subprocess.Popen(  # a driver running (another process): collecting in place would race it
+        [sys.executable, "-c", HOLD_LOCK, str(grid)], stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert holder.stdout.readline() == "held\n"
+        one_line_error(run("grid", "collect", grid), f"is being run by the driver pid {holder.pid}")
+    finally:
+        holder.kill()
+        holder.wait()
+
+
+HOLD_LOCK = (
+    "import sys, time\nfrom grids.engine import DriverLock\n"
+    "with DriverLock(sys.argv[1]):\n    print('held', flush=True)\n    time.sleep(120)\n"
+)

@@ -178,3 +178,19 @@ def test_usage_errors_of_typers_own_click_are_one_line_too():
     ]
     r = runner.invoke(app, ["toy"])  # a group without its command: the group's help
     assert r.exit_code == 2 and "grid" in r.output and "capacity" in r.output and "Traceback" not in r.output
+
+
+def test_a_full_disk_is_one_line_naming_the_path(small_disk):
+    from tests.store.full_disk import files_of, fill
+
+    (small_disk / "older.nc").write_bytes(b"a result written before")
+    fill(small_disk)
+    out = small_disk / "g.nc"
+    r = run("toy", "grid", *SMALL, "--out", out)
+    assert r.exit_code == 2, r.output
+    last = r.output.strip().splitlines()[-1]  # the result file, or the first file its run writes
+    assert last.startswith(f"error: cannot write {small_disk}/") and last.endswith(
+        ": no space left on device"
+    )
+    assert "Traceback" not in r.output
+    assert files_of(small_disk) == {"older.nc": b"a result written before"}

@@ -127,3 +127,44 @@ def test_throttle_follows_a_growing_cluster_and_runs_every_task_once():
 
     out = list(_throttled(submit, [(i,) for i in range(6)], limit, None, first_done, _local_outcome))
     assert sorted(out) == [(i, 2 * i, None) for i in range(6)] and state["max"] == 3
+
+
+def test_two_drivers_on_one_directory_never_compute_a_cell_twice(tmp_path):
+    import json
+    import subprocess
+    import sys
+    import time
+
+    from typer.testing import CliRunner
+
+    from cli.app import app
+    from tests.grids.counting_driver import GRID, counted
+
+    out, log = tmp_path / "grid", tmp_path / "cells.log"
+    first = subprocess.Popen(
+        [sys.executable, "-m", "tests.grids.counting_driver", str(out), str(log), "1.5"],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while not log.exists():  # the first driver holds the lock and computes its first task
+            assert first.poll() is None and time.monotonic() < deadline, "the first driver did not start"
+            time.sleep(0.05)
+        with pytest.raises(ValueError, match=f"is being run by the driver pid {first.pid} on "):
+            run_grid(grid_spec.from_dict(GRID), out, InProcess(), run=counted(str(log), 0))
+        toml = tmp_path / "tiny.toml"
+        toml.write_text("".join(f"{k} = {json.dumps(v).lower()}\n" for k, v in GRID.items()))
+        r = CliRunner().invoke(app, ["grid", "run", str(toml), "--out", str(out), "--workers", "1"])
+        assert r.exit_code == 2 and len(r.output.strip().splitlines()) == 1, r.output
+        assert r.output.startswith(f"error: {out} is being run by the driver pid {first.pid}"), r.output
+        assert first.poll() is None  # refused while the first one still runs
+        assert first.wait(timeout=120) == 0
+    finally:
+        first.kill()
+    cells = [json.loads(line) for line in log.read_text().splitlines()]
+    assert len(cells) == 8 and len({tuple(sorted(c.items())) for c in cells}) == 8  # each cell once
+    assert (load_grid(out).status == DONE).all() and not (out / "driver.json").exists()
+    # the lock went with its driver: a third driver runs (and finds nothing to do)
+    assert run_grid(grid_spec.from_dict(GRID), out, InProcess(), run=counted(str(log), 0))["done"] == 8
+    assert len(log.read_text().splitlines()) == 8

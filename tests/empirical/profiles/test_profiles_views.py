@@ -58,6 +58,8 @@ def test_tsne_separates_two_clusters():
     nearest = d.argsort(1)[:, :5]
     same = (nearest < 20) == (np.arange(40) < 20)[:, None]
     assert same.mean() > 0.95  # the 5 nearest neighbours in the map come from the same cluster
+    np.testing.assert_array_equal(tsne(x, perplexity=5, iters=300), y)  # one seed, one map
+    assert tsne(x, dims=3, perplexity=5).shape == (40, 3)
 
 
 def test_activation_maximisation_raises_the_activation():

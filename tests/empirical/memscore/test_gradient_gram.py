@@ -19,7 +19,7 @@ from empirical.memscore.models import TurnoverMLP, TurnoverVGG11
 from empirical.memscore.per_example_gradients import gradient_statistics, per_example_grads_flat
 from empirical.memscore.training import statistics_function
 from empirical.memscore.turnover_dropout import MaskBank, TurnoverDropout
-from tests.memscore.test_gradients import _BNNet
+from tests.empirical.memscore.test_gradients import _BNNet
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
