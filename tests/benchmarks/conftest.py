@@ -28,6 +28,8 @@ def record_ratio(benchmark):
                 "rounds": rounds,
             }
         )
+        if benchmark.disabled:  # one untimed round under --benchmark-disable (make test): no ratio to show
+            return ratio
         _RATIOS.append(
             f"{title}: {ours} {med[ours] * 1e3:.1f} ms, {peer} {med[peer] * 1e3:.1f} ms (medians of "
             f"{rounds} alternated rounds) -> {ratio:.2f}x faster (CPU time {cpu_ratio:.2f}x)"
