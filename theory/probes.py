@@ -63,27 +63,38 @@ def knn_predict(
         reference = torch.nn.functional.normalize(reference, dim=1)
         queries = torch.nn.functional.normalize(queries, dim=1)
     else:
-        ref_sq = (reference * reference).sum(1)
-    rows = max(1, max_chunk_bytes // (n_ref * reference.element_size()))
-    out = torch.empty(queries.shape[0], dtype=torch.long, device=reference.device)
-    for start in range(0, queries.shape[0], rows):
+        neg_ref_sq = -(reference * reference).sum(1)
+    n_q = queries.shape[0]
+    rows = max(1, min(n_q, max_chunk_bytes // (n_ref * reference.element_size())))
+    # Where the time goes (50k x 512 reference, 10k queries, 2 CPU threads): the matrix product is
+    # about 90% (near the CPU's peak), top-k most of the rest. So: one block of scores allocated once
+    # and written in place by the product (a fresh block per chunk costs page faults), full reference
+    # rows per block (tiling the reference to keep blocks in cache slowed the product more than it
+    # sped up top-k), unsorted top-k (the vote needs no order), the vote scattered for the whole chunk
+    # at once. A bf16 product (4x faster here) with exact fp32 re-scoring of the candidates it leaves
+    # was tried and dropped: its error bound leaves too many candidates on clustered features.
+    score_buf = torch.empty(rows, n_ref, dtype=reference.dtype, device=reference.device)
+    votes_buf = torch.empty(rows, num_classes, dtype=reference.dtype, device=reference.device)
+    out = torch.empty(n_q, dtype=torch.long, device=reference.device)
+    for start in range(0, n_q, rows):
         q = queries[start : start + rows]
-        # score = similarity for normalised features; -(|r|^2 - 2 q.r) ranks like -|q - r|^2 otherwise
-        score = q @ reference.T
-        if not normalize:
-            score.mul_(2).sub_(ref_sq)
+        m = q.shape[0]
+        score = score_buf[:m]
+        if normalize:  # score = cosine similarity, ranks like -|q - r|^2 on the unit sphere
+            torch.mm(q, reference.T, out=score)
+        else:  # score = 2 q.r - |r|^2, ranks like -|q - r|^2
+            torch.addmm(neg_ref_sq, q, reference.T, alpha=2, out=score)
         if exclude_self:
-            rows_here = torch.arange(q.shape[0], device=q.device)
+            rows_here = torch.arange(m, device=q.device)
             score[rows_here, rows_here + start] = -float("inf")
-        top_score, top_idx = score.topk(k, dim=1)
-        del score
+        top_score, top_idx = score.topk(k, dim=1, sorted=False)
         if vote == "uniform":
             weight = torch.ones_like(top_score)
         else:
-            weight = (top_score / temperature).exp()
-        votes = torch.zeros(q.shape[0], num_classes, dtype=weight.dtype, device=q.device)
+            weight = top_score.div_(temperature).exp_()
+        votes = votes_buf[:m].zero_()
         votes.scatter_add_(1, labels[top_idx], weight)
-        out[start : start + rows] = votes.argmax(1)
+        out[start : start + m] = votes.argmax(1)  # first maximum: ties go to the smallest class
     return out
 
 

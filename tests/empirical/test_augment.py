@@ -1,7 +1,8 @@
 """Each batched op against torchvision.transforms.v2.functional on single float images.
 
 Tolerance: 1e-5 absolute on [0, 1] images for the arithmetic ops (float32 rounding of the same
-formulas), exact (0) for flips, affine nearest-neighbour ops, posterize, solarize, equalize.
+formulas), exact (0) for flips, affine nearest-neighbour ops, posterize, solarize, equalize; 4e-5 for
+the colour jitter, a chain of four of the arithmetic ops.
 """
 
 import pytest
@@ -161,3 +162,65 @@ def test_iid_bank_same_class_outside_subset():
     assert not torch.isin(bank, sub).any()
     assert all(len(set(r.tolist())) == 5 for r in bank)
     assert torch.equal(bank, A.iid_bank(labels, sub, 5, seed=0))
+
+
+def _awkward_images(n=64, seed=3):
+    """Random colours plus the cases the hue formula branches on: grey pixels (max = min), ties
+    between the maximal channels, saturated primaries, and uint8-quantised values."""
+    g = torch.Generator().manual_seed(seed)
+    x = torch.rand(n, 3, 8, 8, generator=g)
+    x[: n // 4] = (x[: n // 4] * 255).round() / 255
+    x[:, :, 0, :4] = x[:, :1, 0, :4]  # grey
+    x[:, 1, 1, :4] = x[:, 0, 1, :4]  # r = g
+    x[:, 2, 2, :4] = x[:, 1, 2, :4]  # g = b
+    x[:, :, 3, 0] = torch.tensor([1.0, 0.0, 0.0])
+    x[:, :, 3, 1] = torch.tensor([0.0, 1.0, 1.0])
+    x[:, :, 3, 2] = 0.0
+    return x
+
+
+def test_hue_matches_on_a_batch_of_awkward_pixels():
+    x = _awkward_images()
+    factors = torch.linspace(-0.5, 0.5, len(x))
+    ours = A.adjust_hue(x, factors)
+    ref = torch.stack([TF.adjust_hue(img, f.item()) for img, f in zip(x, factors)])
+    assert (ours - ref).abs().max() < TOL
+
+
+def test_flip_folded_into_the_crop_equals_flipping_after_it(img):
+    x = torch.rand(6, 3, 32, 32, generator=torch.Generator().manual_seed(4))
+    boxes = torch.tensor(
+        [(3, 5, 17, 21), (0, 0, 32, 32), (10, 0, 5, 30), (0, 31, 32, 1), (2, 2, 9, 9), (0, 1, 8, 31)]
+    )
+    flip = torch.tensor([True, False, True, True, False, True])
+    assert torch.equal(
+        A.resized_crop(x, boxes, (32, 32), flip=flip), A.hflip(A.resized_crop(x, boxes, (32, 32)), flip)
+    )
+    assert torch.equal(A.hflip(x, ~torch.zeros(6, dtype=torch.bool)), x.flip(-1))
+    no = torch.zeros(6, dtype=torch.bool)
+    assert torch.equal(A.hflip(x, no), x) and torch.equal(A.to_grayscale_where(x, no), x)
+
+
+class _FixedDraws:
+    """Draws that return given uniforms per stream (the first k columns)."""
+
+    def __init__(self, streams):
+        self.streams = streams
+
+    def uniform(self, stream, k=1):
+        return self.streams[stream][:, :k]
+
+
+def test_colour_jitter_applies_each_images_factors_in_its_order():
+    x = _awkward_images(32, seed=5)
+    u = torch.rand(32, 9, generator=torch.Generator().manual_seed(6))
+    ours = A.color_jitter(x, _FixedDraws({A._JITTER: u}), (0.8, 0.8, 0.8, 0.2), p=0.8)
+    ops = (TF.adjust_brightness, TF.adjust_contrast, TF.adjust_saturation, TF.adjust_hue)
+    for i, img in enumerate(x):
+        ref = img
+        if u[i, 0] < 0.8:  # applied: factors from U(0.2, 1.8) and hue from U(-0.2, 0.2), order by argsort
+            factors = [0.2 + 1.6 * u[i, 1 + j].item() for j in range(3)] + [-0.2 + 0.4 * u[i, 4].item()]
+            for k in u[i, 5:9].argsort().tolist():
+                ref = ops[k](ref, factors[k])
+        # four ops in a row: each within TOL, so the composition within 4 TOL
+        assert (ours[i] - ref).abs().max() < 4 * TOL

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 import torch
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 from sklearn.linear_model import LogisticRegression
 from sklearn.neighbors import KNeighborsClassifier
@@ -101,3 +101,64 @@ def test_leave_one_out_equals_refitting_without_each_row():
     for i in range(len(x)):
         keep = torch.arange(len(x)) != i
         assert loo[i] == knn_predict(x[keep], y[keep], x[i : i + 1], 3, k=5)[0]
+
+
+def brute_force_knn(x, y, q, num_classes, k, normalize, exclude_self):
+    """The definition, in float64 numpy: squared Euclidean distances, the k smallest, a uniform vote,
+    the first (smallest) class among the most voted. Also returns the gap between the k-th and the
+    (k+1)-th distance, so that a test can skip neighbour sets that rounding could change."""
+    if normalize:
+        x = x / np.linalg.norm(x, axis=1, keepdims=True)
+        q = q / np.linalg.norm(q, axis=1, keepdims=True)
+    dist = ((q[:, None, :] - x[None, :, :]) ** 2).sum(-1)
+    if exclude_self:
+        np.fill_diagonal(dist, np.inf)
+    k = min(k, len(x) - 1 if exclude_self else len(x))
+    order = np.argsort(dist, axis=1, kind="stable")
+    pred = np.array([np.bincount(y[row[:k]], minlength=num_classes).argmax() for row in order])
+    sorted_d = np.take_along_axis(dist, order, 1)
+    gap = (sorted_d[:, k] - sorted_d[:, k - 1]).min() if k < sorted_d.shape[1] - exclude_self else np.inf
+    return pred, gap
+
+
+@given(
+    seed=st.integers(0, 2**31 - 1),
+    n_ref=st.integers(2, 60),
+    n_q=st.integers(1, 30),
+    dim=st.integers(1, 6),
+    num_classes=st.integers(1, 5),
+    k=st.integers(1, 25),
+    normalize=st.booleans(),
+    exclude_self=st.booleans(),
+    chunk=st.sampled_from([1, 200, 4096, 2**28]),
+)
+@settings(max_examples=80)
+def test_knn_equals_brute_force_with_vote_ties(
+    seed, n_ref, n_q, dim, num_classes, k, normalize, exclude_self, chunk
+):
+    # Few classes and even k make tied votes common; they must go to the smallest class.
+    g = np.random.default_rng(seed)
+    x = g.uniform(-3, 3, (n_ref, dim))
+    y = g.integers(0, num_classes, n_ref)
+    q = x if exclude_self else g.uniform(-3, 3, (n_q, dim))
+    expect, gap = brute_force_knn(x, y, q, num_classes, k, normalize, exclude_self)
+    assume(gap > 1e-9)  # the k nearest must be well defined to compare neighbour sets
+    pred = knn_predict(
+        torch.as_tensor(x),
+        torch.as_tensor(y),
+        torch.as_tensor(q),
+        num_classes,
+        k=k,
+        normalize=normalize,
+        exclude_self=exclude_self,
+        max_chunk_bytes=chunk,
+    )
+    np.testing.assert_array_equal(pred.numpy(), expect)
+
+
+def test_vote_tie_goes_to_the_smallest_class():
+    ref = torch.tensor([[1.0, 0.0], [0.0, 1.0], [-1.0, 0.0], [0.0, -1.0]])
+    labels = torch.tensor([3, 1, 2, 0])
+    query = torch.tensor([[1.0, 0.9]])  # nearest: class 3 then class 1, one vote each
+    assert knn_predict(ref, labels, query, 4, k=2).item() == 1
+    assert knn_predict(ref, labels, query, 4, k=1).item() == 3

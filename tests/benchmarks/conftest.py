@@ -1,0 +1,54 @@
+"""Peer benchmarks: each compares the project with a tool a researcher would use instead, the two
+variants alternated in one run, and records the speed ratio; the ratios are printed at the end."""
+
+import statistics
+
+import pytest
+import torch
+
+_RATIOS: list[str] = []
+
+
+@pytest.fixture
+def record_ratio(benchmark):
+    """record_ratio(title, times, ours, peer): stores peer/ours (median wall time, and CPU time, which the
+    load of other processes disturbs less) in benchmark.extra_info and in the run's summary."""
+
+    def record(title: str, times: dict, ours: str, peer: str) -> float:
+        med = {n: statistics.median(t["wall"]) for n, t in times.items()}
+        cpu = {n: statistics.median(t["cpu"]) for n, t in times.items()}
+        ratio, cpu_ratio = med[peer] / med[ours], cpu[peer] / cpu[ours]
+        rounds = len(times[ours]["wall"])
+        benchmark.extra_info.update(
+            {
+                f"{ours}_median_s": med[ours],
+                f"{peer}_median_s": med[peer],
+                "speedup_wall": ratio,
+                "speedup_cpu": cpu_ratio,
+                "rounds": rounds,
+            }
+        )
+        if benchmark.disabled:  # one untimed round under --benchmark-disable (make test): no ratio to show
+            return ratio
+        _RATIOS.append(
+            f"{title}: {ours} {med[ours] * 1e3:.1f} ms, {peer} {med[peer] * 1e3:.1f} ms (medians of "
+            f"{rounds} alternated rounds) -> {ratio:.2f}x faster (CPU time {cpu_ratio:.2f}x)"
+        )
+        return ratio
+
+    return record
+
+
+def pytest_terminal_summary(terminalreporter):
+    if _RATIOS:
+        terminalreporter.section("speed against the peers (same run, variants alternated)")
+        for line in _RATIOS:
+            terminalreporter.write_line(line)
+
+
+@pytest.fixture
+def torch_threads():
+    """torch_threads(n) sets torch's thread count for the test and restores it afterwards."""
+    before = torch.get_num_threads()
+    yield torch.set_num_threads
+    torch.set_num_threads(before)
