@@ -237,3 +237,65 @@ def test_usage_errors_of_typers_own_click_are_one_line_too():
     ]
     r = runner.invoke(app, ["toy"])  # a group without its command: the group's help
     assert r.exit_code == 2 and "grid" in r.output and "capacity" in r.output and "Traceback" not in r.output
+
+
+def test_plot_draws_a_capacity_sweep(tmp_path):
+    """`benign plot` draws any result file, `benign toy capacity`'s too: C_t against K."""
+    out = tmp_path / "cap.nc"
+    r = run(
+        "toy",
+        "capacity",
+        "--K",
+        "2,4",
+        "--steps",
+        "10",
+        "--R",
+        "1",
+        "--n-max",
+        "8",
+        "--device",
+        "cpu",
+        "--out",
+        out,
+    )
+    assert r.exit_code == 0, r.output
+    r = run("plot", out, "--out", tmp_path / "cap.png")
+    assert r.exit_code == 0, r.output
+    assert (tmp_path / "cap.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_capacity_help_documents_every_option_in_80_columns():
+    r = runner.invoke(app, ["toy", "capacity", "--help"], env={"COLUMNS": "80", "TERM": "dumb"})
+    assert r.exit_code == 0
+    text = " ".join(w for line in r.output.splitlines() for w in line.strip("│ ").split())
+    for flag, words in {
+        "--C": "classes of the mixture",
+        "--d": "input dimension",
+        "--d1": "signal coordinates",
+        "--sigma": "noise scale",
+        "--centre-scale": "cluster centres",
+        "--lr": "Adam learning rate",
+        "--batch-size": "(point, augmentation) pairs",
+        "--device": "auto (CUDA when there is one)",
+    }.items():
+        assert flag in r.output and words in text, flag
+    assert max(len(x) for x in r.output.splitlines()) <= 80
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["toy", "grid"],
+        ["toy", "capacity"],
+        ["grid", "run"],
+        ["train"],
+        ["probe"],
+        ["memscore", "run"],
+        ["profiles", "run"],
+        ["plot"],
+    ],
+)
+def test_help_fits_80_columns(command):
+    r = runner.invoke(app, [*command, "--help"], env={"COLUMNS": "80", "TERM": "dumb"})
+    assert r.exit_code == 0, r.output
+    assert max(len(x) for x in r.output.splitlines()) <= 80
