@@ -8,7 +8,7 @@ from pathlib import Path
 
 import typer
 
-from cli.errors import BadInput
+from theory.devices import DEVICE_HELP, resolve_device
 
 app = typer.Typer(
     help="Memorization profiles: N networks x M augmentations, compared with binomial noise "
@@ -61,18 +61,6 @@ PRESETS = {
 }
 
 
-def _device(device: str) -> str:
-    import torch
-
-    if device == "auto":
-        return "cuda" if torch.cuda.is_available() else "cpu"
-    if device not in ("cpu", "cuda"):
-        raise BadInput(f"--device must be auto, cpu or cuda, got {device!r}")
-    if device == "cuda" and not torch.cuda.is_available():
-        raise BadInput("--device cuda: no CUDA device is available")
-    return device
-
-
 @app.command("run")
 def run_cmd(
     out: Path = typer.Option(
@@ -96,7 +84,7 @@ def run_cmd(
     seed: int = typer.Option(0, help="network n gets seed + n"),
     data_seed: int = typer.Option(0, help="subsets, random labels and the augmentation bank"),
     actmax_channels: int = typer.Option(4, help="channels per block for activation maximisation (0: none)"),
-    device: str = typer.Option("auto", help="auto, cpu or cuda"),
+    device: str = typer.Option("auto", help=DEVICE_HELP),
     max_batch: int = typer.Option(
         0,
         "--max-batch",
@@ -125,9 +113,9 @@ def run_cmd(
     from grids.executors import make_executor
 
     if scale not in PRESETS:
-        raise BadInput(f"--scale must be small or paper, got {scale!r}")
+        raise ValueError(f"--scale must be small or paper, got {scale!r}")
     if out.exists() and out.is_dir():
-        raise BadInput(f"--out {out} is a directory")
+        raise ValueError(f"--out {out} is a directory")
     p = dict(PRESETS[scale])
     given = dict(
         networks=networks,
@@ -151,16 +139,14 @@ def run_cmd(
         seed=seed,
         data_seed=data_seed,
         actmax_channels=actmax_channels,
-        device=_device(device),
+        device=str(resolve_device(device)),
         max_batch=max_batch,
         **p,
     )
     cfg.validate()
     distributed = any(x is not None for x in (workers, scheduler, dask_local))
-    try:  # connect (or start the cluster) before anything is written
-        executor = make_executor(workers, scheduler, dask_local) if distributed else contextlib.nullcontext()
-    except ValueError as e:
-        raise BadInput(str(e)) from None
+    # connect (or start the cluster) before anything is written
+    executor = make_executor(workers, scheduler, dask_local) if distributed else contextlib.nullcontext()
     t0 = time.time()
     with (
         executor,
@@ -209,7 +195,7 @@ def plot_cmd(
 
     ds = load_result(result, require_title=TITLE, require_vars=("recognised", "status"))
     if out.exists() and not out.is_dir():
-        raise BadInput(f"--out {out} exists and is not a folder")
+        raise ValueError(f"--out {out} exists and is not a folder")
     paths = plot_all(ds, out)
     table = out / "mae_table.txt"
     rows = mae_table(ds)
