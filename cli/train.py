@@ -23,11 +23,13 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 
+from empirical.presets import PRESETS as PAPER_PRESETS
 from empirical.training import TrainConfig as T
+from grids.presets import SCALES
 from theory.devices import DEVICE_HELP
 
 TABLE2 = "table2"
-TABLE2_PRESETS = tuple(f"{TABLE2}-{scale}" for scale in ("small", "tiny", "full"))
+TABLE2_PRESETS = tuple(f"{TABLE2}-{scale}" for scale in SCALES)
 
 
 def _progress():
@@ -99,7 +101,8 @@ def _single_run_config(preset: str | None, overrides: dict) -> T:
 def train(
     ctx: typer.Context,
     preset: str | None = typer.Option(
-        None, help="table2-small|tiny|full (grid engine), or <cifar10|cifar100|tinyimagenet>-<resnet18|vgg11>"
+        None,
+        help=f"{'|'.join(TABLE2_PRESETS)} (grid engine), or <cifar10|cifar100|tinyimagenet>-<resnet18|vgg11>",
     ),
     config: Path | None = typer.Option(None, "--config", help="TOML file of options"),
     dataset: str = typer.Option(
@@ -145,6 +148,10 @@ def train(
     """Train on (random) labels; writes OUT/checkpoint.pt and OUT/history.nc (dimension epoch)."""
     given = {k: v for k, v in locals().items() if k not in ("ctx", "preset", "config", "resume")}
     overrides = _overrides(ctx, config, given)
+    if preset is not None and preset not in (*TABLE2_PRESETS, *PAPER_PRESETS):
+        raise ValueError(
+            f"unknown preset {preset!r}; choose from {', '.join((*TABLE2_PRESETS, *PAPER_PRESETS))}"
+        )
     if preset in TABLE2_PRESETS:
         run_table2(preset.removeprefix(f"{TABLE2}-"), overrides)
         return

@@ -95,6 +95,13 @@ def test_plot_writes_every_figure(result, tmp_path):
         ["run", "--networks", "0"],
         ["run", "--examples", "100"],  # more than --train-size 64
         ["run", "--device", "tpu"],
+        ["run", "--epochs", "-3"],
+        ["run", "--augmentations", "0"],
+        ["run", "--batch-size", "1"],
+        ["run", "--cnn-width", "0"],
+        ["run", "--projector-width", "-2"],
+        ["run", "--train-size", "-1"],
+        ["run", "--max-batch", "-1"],
     ],
 )
 def test_bad_run_input_is_one_line_and_exit_2(args, tmp_path):

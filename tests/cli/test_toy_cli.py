@@ -179,6 +179,14 @@ def test_a_different_grid_is_refused_instead_of_mixed(tmp_path):
         ["--vote", "majority"],
         ["--device", "tpu"],
         ["--label-noise", "2"],
+        ["--n-probe", "0"],
+        ["--n-test", "-5"],
+        ["--knn-k", "0"],
+        ["--batch-size", "0"],
+        ["--capacity-R", "0"],
+        ["--chunk", "0"],
+        ["--label-classes", "-1"],
+        ["--n", "5,5"],
     ],
 )
 def test_grid_rejects_impossible_parameters_in_one_line(tmp_path, bad):
