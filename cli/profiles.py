@@ -8,6 +8,7 @@ from pathlib import Path
 
 import typer
 
+from empirical.profiles.run import ProfileConfig as P
 from theory.devices import DEVICE_HELP, resolve_device
 
 app = typer.Typer(
@@ -67,7 +68,7 @@ def run_cmd(
         ..., "--out", help="result file (.nc); an existing one with the same settings resumes"
     ),
     scale: str = typer.Option("small", help="preset: small (Fashion-MNIST, one CPU core, minutes) or paper"),
-    methods: str = typer.Option("supervised,random,random_aug,simclr", help="comma-separated training modes"),
+    methods: str = typer.Option(",".join(P().methods), help="comma-separated training modes"),
     networks: int | None = typer.Option(None, help="N: networks (seeds) per method"),
     augmentations: int | None = typer.Option(None, help="M: fixed augmentations per profiled image"),
     epochs: int | None = typer.Option(None),
@@ -81,12 +82,14 @@ def run_cmd(
     batch_size: int | None = typer.Option(None, help="B (also the SimCLR candidate batch at recognition)"),
     lr: float | None = typer.Option(None, help="learning rate of the supervised / random-label modes"),
     simclr_lr: float | None = typer.Option(None, help="learning rate of SimCLR"),
-    seed: int = typer.Option(0, help="network n gets seed + n"),
-    data_seed: int = typer.Option(0, help="subsets, random labels and the augmentation bank"),
-    actmax_channels: int = typer.Option(4, help="channels per block for activation maximisation (0: none)"),
+    seed: int = typer.Option(P.seed, help="network n gets seed + n"),
+    data_seed: int = typer.Option(P.data_seed, help="subsets, random labels and the augmentation bank"),
+    actmax_channels: int = typer.Option(
+        P.actmax_channels, help="channels per block for activation maximisation (0: none)"
+    ),
     device: str = typer.Option("auto", help=DEVICE_HELP),
     max_batch: int = typer.Option(
-        0,
+        P.max_batch,
         "--max-batch",
         help="at most this many networks of a method train as one batch (memory); "
         "0: all N, 1: one network at a time",
@@ -108,7 +111,7 @@ def run_cmd(
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     from empirical.profiles.modes import parse_modes
-    from empirical.profiles.run import ProfileConfig, TasksFailed, run, steps_per_network
+    from empirical.profiles.run import TasksFailed, run, steps_per_network
     from empirical.profiles.summary import format_alignment, format_table, mae_table
     from grids.executors import make_executor
 
@@ -133,7 +136,7 @@ def run_cmd(
     )
     p.update({k: v for k, v in given.items() if v is not None})
     modes = parse_modes(methods)
-    cfg = ProfileConfig(
+    cfg = P(
         methods=[m.name for m in modes],
         data_root=str(data_root) if data_root else None,
         seed=seed,
