@@ -21,6 +21,7 @@ from rich.progress import (
 )
 
 from cli.options import csv, int_list
+from grids.engine import MAX_BATCH
 from store.cell_grid import CellGrid
 from theory.devices import DEVICE_HELP, resolve_device
 from theory.toy_settings import CapacitySweep, ToySettings
@@ -90,7 +91,7 @@ def grid(
         T.capacity_R, "--capacity-R", help="labellings tried per n in the capacity search"
     ),
     chunk: int = typer.Option(
-        72, "--chunk", help="at most this many cells trained as one batched computation"
+        MAX_BATCH, "--chunk", help="at most this many cells trained as one batched computation"
     ),
     device: str = DEVICE_OPT,
     workers: int = typer.Option(
