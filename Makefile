@@ -36,9 +36,9 @@ lint: venv
 
 # Figure 14 of the paper on the toy: a 12 x 12 x 3 grid of n x B x seed, then its heatmap.
 demo: venv
-	$(VENV)/bin/benign toy grid --out $(DEMO_OUT)/fig14.nc
-	$(VENV)/bin/benign plot $(DEMO_OUT)/fig14.nc --out $(DEMO_OUT)/fig14.png
-	@echo "results: $(DEMO_OUT)/fig14.nc   pictures: $(DEMO_OUT)/fig14.png, $(DEMO_OUT)/fig14-collapse.png"
+	$(VENV)/bin/benign toy grid --out $(DEMO_OUT)/fig14
+	$(VENV)/bin/benign plot $(DEMO_OUT)/fig14/grid.nc --out $(DEMO_OUT)/fig14.png
+	@echo "results: $(DEMO_OUT)/fig14/grid.nc   pictures: $(DEMO_OUT)/fig14.png, $(DEMO_OUT)/fig14-collapse.png"
 
 # Benchmarks run once each, untimed (--benchmark-disable), so that they are tested too.
 test: venv lint data

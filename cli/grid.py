@@ -51,8 +51,6 @@ def run(
     yes: bool = typer.Option(False, "--yes", help=f"run a grid of more than {CONFIRM_ABOVE} cells"),
 ):
     """Run the cells not done yet of a grid; failed cells are retried."""
-    if scale not in grid_spec.SCALES:
-        raise BadInput(f"unknown --scale {scale!r}; valid: {', '.join(grid_spec.SCALES)}")
     spec = grid_spec.load(source, scale)
     if spec.size() > CONFIRM_ABOVE and not yes:
         raise BadInput(f"the grid has {spec.size()} cells (more than {CONFIRM_ABOVE}); add --yes to run it")

@@ -7,6 +7,9 @@ from pathlib import Path
 
 import typer
 
+from empirical.memscore.experiment import RunConfig as R
+from theory.devices import DEVICE_HELP, resolve_device
+
 app = typer.Typer(
     help="Memorization scores by turn-over dropout and per-example gradient statistics (companion paper 3).",
     no_args_is_help=True,
@@ -76,18 +79,6 @@ PRESETS = {
 }
 
 
-def resolve_device(device: str) -> str:
-    import torch
-
-    if device == "auto":
-        return "cuda" if torch.cuda.is_available() else "cpu"
-    if device not in ("cpu", "cuda"):
-        raise ValueError(f"--device must be auto, cpu or cuda, not {device!r}")
-    if device == "cuda" and not torch.cuda.is_available():
-        raise ValueError("--device cuda: no CUDA device is available")
-    return device
-
-
 @app.command("run")
 def run_cmd(
     out: Path = typer.Option(..., "--out", help="result file (.nc)"),
@@ -118,35 +109,39 @@ def run_cmd(
     grad_every: int | None = typer.Option(
         None, help="per-example gradient statistics every N steps (0: off)"
     ),
-    grad_chunk: int = typer.Option(16, help="examples per vmap chunk (bounds memory; --grad-method vmap)"),
+    grad_chunk: int = typer.Option(
+        R.grad_chunk, help="examples per vmap chunk (bounds memory; --grad-method vmap)"
+    ),
     grad_method: str = typer.Option(
-        "auto",
+        R.grad_method,
         help="per-example gradient statistics: gram (Gram matrix of the "
         "per-example gradients, fast), vmap (torch.func) or auto (gram if possible)",
     ),
     influence_targets: int | None = typer.Option(None, help="test examples whose influence matrix is stored"),
-    show: int = typer.Option(4, help="lowest/highest-scoring examples per class kept for the image grids"),
+    show: int = typer.Option(
+        R.show, help="lowest/highest-scoring examples per class kept for the image grids"
+    ),
     scores_from: Path | None = typer.Option(None, help="earlier result whose scores define easy/difficult"),
     test_scores_from: Path | None = typer.Option(
         None, help="a --split test run whose scores define the easy/difficult test subsets (figure 5 b, d)"
     ),
     split: str = typer.Option(
-        "train",
+        R.split,
         help="split the pool is drawn from: train, or test to score the test examples for --test-scores-from",
     ),
     train_subset: str = typer.Option(
-        "all", help="all, easy, difficult or not-difficult (needs --scores-from)"
+        R.train_subset, help="all, easy, difficult or not-difficult (needs --scores-from)"
     ),
     subset_fraction: float = typer.Option(
-        1 / 6, help="size of the easy and difficult subsets (share of the pool)"
+        R.subset_fraction, help="size of the easy and difficult subsets (share of the pool)"
     ),
-    seed: int = typer.Option(0),
-    device: str = typer.Option("auto", help="auto, cpu or cuda"),
+    seed: int = typer.Option(R.seed),
+    device: str = typer.Option("auto", help=DEVICE_HELP),
 ):
     """Train with turn-over dropout, then store every example's memorization score (and more) as netCDF."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-    from empirical.memscore.experiment import TITLE, RunConfig, config_dict, run
+    from empirical.memscore.experiment import TITLE, config_dict, run
     from store.netcdf import save_atomic
     from store.provenance import provenance_attrs
 
@@ -180,7 +175,7 @@ def run_cmd(
     for flag, path in (("--scores-from", scores_from), ("--test-scores-from", test_scores_from)):
         if path is not None and not path.is_file():
             raise FileNotFoundError(f"{flag}: no such file: {path}")
-    cfg = RunConfig(
+    cfg = R(
         dataset=dataset,
         data_root=str(data_root) if data_root else None,
         model=model,
@@ -194,15 +189,10 @@ def run_cmd(
         train_subset=train_subset,
         subset_fraction=subset_fraction,
         seed=seed,
-        device=resolve_device(device),
+        device=str(resolve_device(device)),
         **p,
     )
-    if cfg.batch_size < 1:
-        raise ValueError("--batch-size must be >= 1")
-    if cfg.grad_method not in ("auto", "gram", "vmap"):
-        raise ValueError(f"--grad-method must be auto, gram or vmap, not {cfg.grad_method!r}")
-    if cfg.split not in ("train", "test"):
-        raise ValueError(f"--split must be train or test, not {cfg.split!r}")
+    cfg.validate()
     t0 = time.time()
     with Progress(
         TextColumn("[bold]{task.description}"),

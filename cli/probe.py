@@ -7,13 +7,15 @@ from pathlib import Path
 
 import typer
 
+from theory.devices import DEVICE_HELP
+
 
 def probe(
     checkpoint: Path = typer.Argument(..., help="a checkpoint.pt written by `benign train` (or its folder)"),
     out: Path | None = typer.Option(None, help="netCDF to write (default: probe.nc next to the checkpoint)"),
     k: int = typer.Option(20, help="neighbours of the k-NN probes"),
-    linear: bool = typer.Option(True, help="also fit linear probes"),
-    device: str = typer.Option("auto", help="auto, cpu, cuda"),
+    linear: bool = typer.Option(True, help="also fit linear probes (--no-linear: no linear columns)"),
+    device: str = typer.Option("auto", help=DEVICE_HELP),
     data_root: str | None = typer.Option(None, help="data folder, if not the one the run used"),
     invariance_images: int = typer.Option(256, help="training images for the invariance estimate"),
 ):
@@ -21,8 +23,6 @@ def probe(
     from empirical.probing import probe_checkpoint
     from store.netcdf import save_atomic
 
-    if k < 1 or invariance_images < 2:
-        raise ValueError("k must be >= 1 and --invariance-images >= 2")
     ds = probe_checkpoint(
         checkpoint,
         device=device,
@@ -33,14 +33,15 @@ def probe(
     )
     folder = checkpoint if checkpoint.is_dir() else checkpoint.parent
     path = save_atomic(ds, out or folder / "probe.nc")
-    typer.echo(
-        "| layer | k-NN clean | k-NN clean (init) | k-NN noisy | linear | linear (init) | invariance |"
-    )
-    typer.echo("| --- | --- | --- | --- | --- | --- | --- |")
+    columns = {
+        "knn_clean": "k-NN clean",
+        "knn_clean_init": "k-NN clean (init)",
+        "knn_noisy": "k-NN noisy",
+        **({"linear": "linear", "linear_init": "linear (init)"} if linear else {}),
+        "invariance": "invariance",
+    }
+    typer.echo("| layer | " + " | ".join(columns.values()) + " |")
+    typer.echo("| --- " * (len(columns) + 1) + "|")
     for i, name in enumerate(ds["layer_name"].values):
-        row = [
-            ds[v].values[i]
-            for v in ("knn_clean", "knn_clean_init", "knn_noisy", "linear", "linear_init", "invariance")
-        ]
-        typer.echo(f"| {name} | " + " | ".join(f"{x:.3f}" for x in row) + " |")
+        typer.echo(f"| {name} | " + " | ".join(f"{ds[v].values[i]:.3f}" for v in columns) + " |")
     typer.echo(f"written: {path}")

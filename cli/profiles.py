@@ -8,7 +8,8 @@ from pathlib import Path
 
 import typer
 
-from cli.errors import BadInput
+from empirical.profiles.run import ProfileConfig as P
+from theory.devices import DEVICE_HELP, resolve_device
 
 app = typer.Typer(
     help="Memorization profiles: N networks x M augmentations, compared with binomial noise "
@@ -61,25 +62,13 @@ PRESETS = {
 }
 
 
-def _device(device: str) -> str:
-    import torch
-
-    if device == "auto":
-        return "cuda" if torch.cuda.is_available() else "cpu"
-    if device not in ("cpu", "cuda"):
-        raise BadInput(f"--device must be auto, cpu or cuda, got {device!r}")
-    if device == "cuda" and not torch.cuda.is_available():
-        raise BadInput("--device cuda: no CUDA device is available")
-    return device
-
-
 @app.command("run")
 def run_cmd(
     out: Path = typer.Option(
         ..., "--out", help="result file (.nc); an existing one with the same settings resumes"
     ),
     scale: str = typer.Option("small", help="preset: small (Fashion-MNIST, one CPU core, minutes) or paper"),
-    methods: str = typer.Option("supervised,random,random_aug,simclr", help="comma-separated training modes"),
+    methods: str = typer.Option(",".join(P().methods), help="comma-separated training modes"),
     networks: int | None = typer.Option(None, help="N: networks (seeds) per method"),
     augmentations: int | None = typer.Option(None, help="M: fixed augmentations per profiled image"),
     epochs: int | None = typer.Option(None),
@@ -93,18 +82,20 @@ def run_cmd(
     batch_size: int | None = typer.Option(None, help="B (also the SimCLR candidate batch at recognition)"),
     lr: float | None = typer.Option(None, help="learning rate of the supervised / random-label modes"),
     simclr_lr: float | None = typer.Option(None, help="learning rate of SimCLR"),
-    seed: int = typer.Option(0, help="network n gets seed + n"),
-    data_seed: int = typer.Option(0, help="subsets, random labels and the augmentation bank"),
-    actmax_channels: int = typer.Option(4, help="channels per block for activation maximisation (0: none)"),
-    device: str = typer.Option("auto", help="auto, cpu or cuda"),
+    seed: int = typer.Option(P.seed, help="network n gets seed + n"),
+    data_seed: int = typer.Option(P.data_seed, help="subsets, random labels and the augmentation bank"),
+    actmax_channels: int = typer.Option(
+        P.actmax_channels, help="channels per block for activation maximisation (0: none)"
+    ),
+    device: str = typer.Option("auto", help=DEVICE_HELP),
     max_batch: int = typer.Option(
-        0,
+        P.max_batch,
         "--max-batch",
         help="at most this many networks of a method train as one batch (memory); "
         "0: all N, 1: one network at a time",
     ),
     recognition: str = typer.Option(
-        "both",
+        P.recognition,
         help="SimCLR recognition: both (view 1 -> 2 and 2 -> 1, the authors' scoring) or one (1 -> 2)",
     ),
     workers: int | None = typer.Option(None, "--workers", help="run the tasks on N local worker processes"),
@@ -124,14 +115,14 @@ def run_cmd(
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     from empirical.profiles.modes import parse_modes
-    from empirical.profiles.run import ProfileConfig, TasksFailed, run, steps_per_network
+    from empirical.profiles.run import TasksFailed, run, steps_per_network
     from empirical.profiles.summary import format_alignment, format_table, mae_table
     from grids.executors import make_executor
 
     if scale not in PRESETS:
-        raise BadInput(f"--scale must be small or paper, got {scale!r}")
+        raise ValueError(f"--scale must be small or paper, got {scale!r}")
     if out.exists() and out.is_dir():
-        raise BadInput(f"--out {out} is a directory")
+        raise ValueError(f"--out {out} is a directory")
     p = dict(PRESETS[scale])
     given = dict(
         networks=networks,
@@ -149,23 +140,21 @@ def run_cmd(
     )
     p.update({k: v for k, v in given.items() if v is not None})
     modes = parse_modes(methods)
-    cfg = ProfileConfig(
+    cfg = P(
         methods=[m.name for m in modes],
         data_root=str(data_root) if data_root else None,
         seed=seed,
         data_seed=data_seed,
         actmax_channels=actmax_channels,
-        device=_device(device),
+        device=str(resolve_device(device)),
         max_batch=max_batch,
         recognition=recognition,
         **p,
     )
     cfg.validate()
     distributed = any(x is not None for x in (workers, scheduler, dask_local))
-    try:  # connect (or start the cluster) before anything is written
-        executor = make_executor(workers, scheduler, dask_local) if distributed else contextlib.nullcontext()
-    except ValueError as e:
-        raise BadInput(str(e)) from None
+    # connect (or start the cluster) before anything is written
+    executor = make_executor(workers, scheduler, dask_local) if distributed else contextlib.nullcontext()
     t0 = time.time()
     with (
         executor,
@@ -214,7 +203,7 @@ def plot_cmd(
 
     ds = load_result(result, require_title=TITLE, require_vars=("recognised", "status"))
     if out.exists() and not out.is_dir():
-        raise BadInput(f"--out {out} exists and is not a folder")
+        raise ValueError(f"--out {out} exists and is not a folder")
     paths = plot_all(ds, out)
     table = out / "mae_table.txt"
     rows = mae_table(ds)

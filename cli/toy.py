@@ -1,6 +1,13 @@
-"""`benign toy ...`: the Gaussian-mixture toy of appendix E (figure 14 and the capacity C_t)."""
+"""`benign toy ...`: the Gaussian-mixture toy of appendix E (figure 14 and the capacity C_t).
+
+`benign toy grid` is a front end of the grid engine (grids/engine.py): its options make a toy grid
+spec (the `fig14` preset with the options' values), run in the directory --out like `benign grid run`.
+Every default is the library's (theory/toy_settings.py).
+"""
 
 from __future__ import annotations
+
+from pathlib import Path
 
 import numpy as np
 import typer
@@ -13,23 +20,19 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 
-from cli.errors import BadInput
-from cli.options import int_list, resolve_device
+from cli.options import csv, int_list
+from grids.engine import MAX_BATCH
 from store.cell_grid import CellGrid
-from theory.capacity import capacity_bracket, hard_projector_capacity_bound, toy_trial
-from theory.gaussian_mixture import GaussianMixture
-from theory.toy_grid import VARIABLES, ProbeSetup, run_toy_cells
-from theory.toy_model import ToyTraining
+from theory.devices import DEVICE_HELP, resolve_device
+from theory.toy_settings import CapacitySweep, ToySettings
 
 app = typer.Typer(
     help="The Gaussian-mixture toy of appendix E: figure 14 and the capacity C_t.", no_args_is_help=True
 )
 
-# Figure 14's axes, thinned to 12 x 12 so that 3 seeds run in minutes on a 2-core CPU.
-DEFAULT_N = "5,10,15,20,30,40,50,70,100,125,150,200"
-DEFAULT_B = "1,2,3,4,6,8,16,32,64,128,512,1024"
-GRID_TITLE = "benign toy grid"
 CAPACITY_TITLE = "benign toy capacity"
+T, S = ToySettings, CapacitySweep
+GRID_PRESET = "fig14"
 
 
 def _progress() -> Progress:
@@ -44,174 +47,175 @@ def _progress() -> Progress:
     )
 
 
-def _models(
-    C, d, d1, sigma, centre_scale, K, steps, lr, batch_size, train_prototypes, label_classes, label_noise
-):
-    try:
-        return (
-            GaussianMixture(C=C, d=d, d1=d1, sigma=sigma, centre_scale=centre_scale),
-            ToyTraining(
-                K=K,
-                steps=steps,
-                lr=lr,
-                batch_size=batch_size,
-                train_prototypes=train_prototypes,
-                label_classes=label_classes,
-                label_noise=label_noise,
-            ),
-        )
-    except ValueError as e:
-        raise BadInput(str(e)) from None
+# Options shared by both commands: the mixture and the optimiser.
+C_OPT = typer.Option(T.C, "--C", help="classes of the mixture")
+D_OPT = typer.Option(T.d, "--d", help="input dimension")
+D1_OPT = typer.Option(T.d1, "--d1", help="signal coordinates (keep d1 <= C-1)")
+SIGMA_OPT = typer.Option(T.sigma, "--sigma", help="noise scale: Sigma2 = Sigma3 = 10 Sigma1 = sigma^2 I")
+CENTRE_OPT = typer.Option(T.centre_scale, "--centre-scale", help="cluster centres ~ N(0, scale^2 I)")
+LR_OPT = typer.Option(T.lr, "--lr", help="Adam learning rate")
+BATCH_OPT = typer.Option(T.batch_size, "--batch-size", help="(point, augmentation) pairs per model and step")
+PROTO_OPT = typer.Option(
+    T.train_prototypes, "--train-prototypes/--fixed-prototypes", help="train the prototypes V too"
+)
+DEVICE_OPT = typer.Option(T.device, "--device", help=DEVICE_HELP)
 
 
 @app.command()
 def grid(
-    n: str = typer.Option(DEFAULT_N, "--n", help="training-set sizes, comma-separated"),
+    n: str = typer.Option(csv(T.n), "--n", help="training-set sizes, comma-separated"),
     B: str = typer.Option(
-        DEFAULT_B, "--B", help="augmentations per sample (the first is the identity), comma-separated"
+        csv(T.B), "--B", help="augmentations per sample (the first is the identity), comma-separated"
     ),
-    seeds: int = typer.Option(3, "--seeds", help="seeds 0..S-1 per cell"),
-    C: int = typer.Option(5, "--C", help="classes of the mixture"),
-    d: int = typer.Option(40, "--d", help="input dimension"),
-    d1: int = typer.Option(4, "--d1", help="signal coordinates (keep d1 <= C-1)"),
-    sigma: float = typer.Option(1.0, "--sigma", help="noise scale: Sigma2 = Sigma3 = 10 Sigma1 = sigma^2 I"),
-    centre_scale: float = typer.Option(1.0, "--centre-scale", help="cluster centres ~ N(0, scale^2 I)"),
-    K: int = typer.Option(32, "--K", help="projector prototypes"),
-    steps: int = typer.Option(1000, "--steps", help="Adam steps (the budget t)"),
-    lr: float = typer.Option(0.01, "--lr", help="Adam learning rate"),
-    batch_size: int = typer.Option(256, "--batch-size", help="(point, augmentation) pairs per cell and step"),
-    train_prototypes: bool = typer.Option(False, "--train-prototypes/--fixed-prototypes", help="train V too"),
-    label_classes: int = typer.Option(0, "--label-classes", help="random classes C' (0: C)"),
-    label_noise: float = typer.Option(1.0, "--label-noise", help="fraction of labels made random"),
-    n_probe: int = typer.Option(1000, "--n-probe", help="labelled reference points of the k-NN probe"),
-    n_test: int = typer.Option(1000, "--n-test", help="unseen test points"),
-    knn_k: int = typer.Option(20, "--knn-k", help="neighbours of the k-NN probe"),
-    vote: str = typer.Option(
-        "uniform", "--vote", help="uniform (the authors') or cosine (DINO, exp(s/0.07))"
-    ),
+    seeds: int = typer.Option(T.seeds, "--seeds", help="seeds 0..S-1 per cell"),
+    C: int = C_OPT,
+    d: int = D_OPT,
+    d1: int = D1_OPT,
+    sigma: float = SIGMA_OPT,
+    centre_scale: float = CENTRE_OPT,
+    K: int = typer.Option(T.K, "--K", help="projector prototypes"),
+    steps: int = typer.Option(T.steps, "--steps", help="Adam steps (the budget t)"),
+    lr: float = LR_OPT,
+    batch_size: int = BATCH_OPT,
+    train_prototypes: bool = PROTO_OPT,
+    label_classes: int = typer.Option(T.label_classes, "--label-classes", help="random classes C' (0: C)"),
+    label_noise: float = typer.Option(T.label_noise, "--label-noise", help="fraction of labels made random"),
+    n_probe: int = typer.Option(T.n_probe, "--n-probe", help="labelled reference points of the k-NN probe"),
+    n_test: int = typer.Option(T.n_test, "--n-test", help="unseen test points"),
+    knn_k: int = typer.Option(T.knn_k, "--knn-k", help="neighbours of the k-NN probe"),
+    vote: str = typer.Option(T.vote, "--vote", help="uniform (the authors') or cosine (DINO, exp(s/0.07))"),
     capacity: bool = typer.Option(
-        True, "--capacity/--no-capacity", help="also estimate C_t for the line n = C_t / B"
+        T.capacity, "--capacity/--no-capacity", help="also estimate C_t for the line n = C_t / B"
     ),
-    capacity_R: int = typer.Option(4, "--capacity-R", help="labellings tried per n in the capacity search"),
+    capacity_R: int = typer.Option(
+        T.capacity_R, "--capacity-R", help="labellings tried per n in the capacity search"
+    ),
     chunk: int = typer.Option(
-        72, "--chunk", help="cells trained as one batched computation (and saved together)"
+        MAX_BATCH, "--chunk", help="at most this many cells trained as one batched computation"
     ),
-    device: str = typer.Option("auto", "--device", help="auto, cpu or cuda"),
-    out: str = typer.Option("results/toy_grid.nc", "--out", help="netCDF file; rerunning resumes it"),
+    device: str = DEVICE_OPT,
+    workers: int = typer.Option(
+        None, "--workers", help="run the batches on N local worker processes (default: in this process)"
+    ),
+    scheduler: str = typer.Option(None, "--scheduler", help="run them on a Dask scheduler, tcp://HOST:PORT"),
+    out: Path = typer.Option(
+        Path("results/toy_grid"), "--out", help="directory of the grid (DIR/grid.nc); rerunning resumes it"
+    ),
 ):
-    """Figure 14: k-NN probing after random-label training over a grid of n x B x seed."""
-    ns, Bs = int_list(n, "n"), int_list(B, "B")
-    if seeds < 1 or chunk < 1 or n_probe < 1 or n_test < 1 or knn_k < 1 or capacity_R < 1:
-        raise BadInput("--seeds, --chunk, --n-probe, --n-test, --knn-k and --capacity-R must be positive")
-    if vote not in ("uniform", "cosine"):
-        raise BadInput("--vote must be uniform or cosine")
-    mixture, training = _models(
-        C,
-        d,
-        d1,
-        sigma,
-        centre_scale,
-        K,
-        steps,
-        lr,
-        batch_size,
-        train_prototypes,
-        label_classes or None,
-        label_noise,
+    """Figure 14: k-NN probing after random-label training over a grid of n x B x seed.
+
+    The grid engine's `fig14` grid with these values: `benign grid run` and `benign grid status` work
+    on the same directory; `benign plot DIR/grid.nc` draws it."""
+    from grids import spec as grid_spec
+    from grids.engine import GRID_FILE, load_grid, open_grid, run_grid
+    from grids.executors import make_executor
+    from grids.in_process import InProcess
+    from store.provenance import command_line
+
+    if out.suffix == ".nc":
+        raise ValueError(f"--out names the grid's directory (it writes DIR/{GRID_FILE}); got {out}")
+    if chunk < 1:
+        raise ValueError(f"--chunk must be >= 1, got {chunk}")
+    settings = ToySettings(
+        n=int_list(n, "n"),
+        B=int_list(B, "B"),
+        seeds=seeds,
+        C=C,
+        d=d,
+        d1=d1,
+        sigma=sigma,
+        centre_scale=centre_scale,
+        K=K,
+        steps=steps,
+        lr=lr,
+        batch_size=batch_size,
+        train_prototypes=train_prototypes,
+        label_classes=label_classes,
+        label_noise=label_noise,
+        n_probe=n_probe,
+        n_test=n_test,
+        knn_k=knn_k,
+        vote=vote,
+        capacity=capacity,
+        capacity_R=capacity_R,
+        device=device,
     )
-    dev = resolve_device(device)
-    probe = ProbeSetup(n_probe=n_probe, n_test=n_test, k=knn_k, vote=vote)
-    config = {
-        "mixture": mixture.to_dict(),
-        "training": training.to_dict(),
-        "probe": probe.to_dict(),
-        "capacity": capacity,
-        "capacity_R": capacity_R,
-    }
-    store = CellGrid(out, {"n": ns, "B": Bs, "seed": list(range(seeds))}, VARIABLES, GRID_TITLE, config)
-    todo = store.todo()
-    if todo:
-        typer.echo(f"{len(todo)} of {len(store.cells())} cells to do -> {out}")
-    with _progress() as bar:
-        task = bar.add_task("toy grid", total=len(todo))
-        for start in range(0, len(todo), chunk):
-            cells = todo[start : start + chunk]
-            step_task = bar.add_task(f"  cells {start + 1}-{start + len(cells)}: steps", total=steps)
-            results = run_toy_cells(
-                mixture,
-                training,
-                cells,
-                probe,
-                device=dev,
-                progress=lambda s, task=step_task: bar.update(task, completed=s),
+    settings.validate()
+    resolve_device(device)  # a CUDA device that is not here: one line before any work
+    spec = grid_spec.from_dict({"kind": "toy", **settings.to_dict()}, name=GRID_PRESET)
+    distributed = workers is not None or scheduler is not None
+    with make_executor(workers, scheduler) if distributed else InProcess() as executor:
+        store = open_grid(out, spec, command_line())
+        todo = len(store.todo())
+        if todo:
+            typer.echo(f"{todo} of {spec.size()} cells to do on {executor.description} -> {out}")
+        with _progress() as bar:
+            task = bar.add_task("toy grid", total=todo)
+            counts = run_grid(
+                spec,
+                out,
+                executor,
+                max_batch=chunk,
+                on_batch=lambda k: bar.advance(task, k),
+                command=command_line(),
             )
-            bar.remove_task(step_task)
-            store.record(list(zip(cells, results)))
-            bar.advance(task, len(cells))
-        if capacity and "capacity_lower" not in store.ds:
-            cap_task = bar.add_task("capacity C_t (B = 1)", total=None)
-            bracket = capacity_bracket(
-                toy_trial(mixture, training, predict="soft", device=dev),
-                R=capacity_R,
-                ways=4,
-                n_max=4096,
-                progress=lambda k: bar.advance(cap_task, k),
-            )
-            _store_capacity(store, bracket)
-    acc = store.ds["knn_acc"].mean("seed")
+    ds = load_grid(out)
+    if counts["failed"]:
+        typer.echo(f"{counts['failed']} cells failed; `benign grid status {out}` shows their errors")
+    done = ds["status"] == 1
+    acc, init = ds["knn_acc"].where(done), ds["knn_acc_init"].where(done)
     typer.echo(
-        f"k-NN accuracy: mean {float(acc.mean()):.3f}, at initialisation {float(store.ds['knn_acc_init'].mean()):.3f}"
+        f"k-NN accuracy: mean {float(acc.mean()):.3f}, at initialisation {float(init.mean()):.3f}"
         f"; random guessing {1 / C:.3f}"
     )
-    typer.echo(f"wrote {out}")
-
-
-def _store_capacity(store: CellGrid, bracket) -> None:
-    upper = np.nan if bracket.upper is None else float(bracket.upper)
-    store.ds["capacity_lower"] = (
-        (),
-        float(bracket.lower),
-        {"long_name": "capacity C_t: largest n memorised under every labelling tried", "units": "1"},
-    )
-    store.ds["capacity_upper"] = (
-        (),
-        upper,
-        {"long_name": "capacity C_t: smallest n at which a labelling failed", "units": "1"},
-    )
-    store.ds.attrs["capacity_R"] = bracket.R
-    store.save()
+    typer.echo(f"wrote {out / GRID_FILE}")
+    if counts["failed"]:
+        raise typer.Exit(1)
 
 
 @app.command("capacity")
 def capacity_cmd(
-    K: str = typer.Option("4,8,16,32,64", "--K", help="prototype counts, comma-separated"),
-    steps: str = typer.Option("1000", "--steps", help="budgets t, comma-separated"),
-    R: int = typer.Option(4, "--R", help="random labellings tried per n"),
-    B: int = typer.Option(1, "--B", help="augmentations per sample (n*B is the effective sample size)"),
-    n_max: int = typer.Option(4096, "--n-max", help="largest n tried"),
+    K: str = typer.Option(csv(S.K), "--K", help="prototype counts, comma-separated"),
+    steps: str = typer.Option(csv(S.steps), "--steps", help="budgets t, comma-separated"),
+    R: int = typer.Option(S.R, "--R", help="random labellings tried per n"),
+    B: int = typer.Option(S.B, "--B", help="augmentations per sample (n*B: the effective sample size)"),
+    n_max: int = typer.Option(S.n_max, "--n-max", help="largest n tried"),
     predict: str = typer.Option(
-        "soft", "--predict", help="soft (arg-max of g_V) or hard (nearest prototype)"
+        S.predict, "--predict", help="soft (arg-max of g_V) or hard (nearest prototype)"
     ),
-    C: int = typer.Option(5, "--C"),
-    d: int = typer.Option(40, "--d"),
-    d1: int = typer.Option(4, "--d1"),
-    sigma: float = typer.Option(1.0, "--sigma"),
-    centre_scale: float = typer.Option(1.0, "--centre-scale"),
-    lr: float = typer.Option(0.01, "--lr"),
-    batch_size: int = typer.Option(256, "--batch-size"),
-    train_prototypes: bool = typer.Option(False, "--train-prototypes/--fixed-prototypes"),
-    device: str = typer.Option("auto", "--device"),
-    out: str = typer.Option("results/toy_capacity.nc", "--out"),
+    C: int = C_OPT,
+    d: int = D_OPT,
+    d1: int = D1_OPT,
+    sigma: float = SIGMA_OPT,
+    centre_scale: float = CENTRE_OPT,
+    lr: float = LR_OPT,
+    batch_size: int = BATCH_OPT,
+    train_prototypes: bool = PROTO_OPT,
+    device: str = DEVICE_OPT,
+    out: str = typer.Option("results/toy_capacity.nc", "--out", help="netCDF file; rerunning resumes it"),
 ):
     """Capacity C_t (appendix D.1) against K and t: doubling then bisection over n, R labellings each."""
-    Ks, ts = int_list(K, "K"), int_list(steps, "steps")
-    if R < 1 or B < 1 or n_max < 1:
-        raise BadInput("--R, --B and --n-max must be positive")
-    if predict not in ("soft", "hard"):
-        raise BadInput("--predict must be soft or hard")
-    mixture, _ = _models(
-        C, d, d1, sigma, centre_scale, Ks[0], ts[0], lr, batch_size, train_prototypes, None, 1.0
+    from theory.capacity import capacity_bracket, hard_projector_capacity_bound, toy_trial
+
+    sweep = CapacitySweep(
+        K=int_list(K, "K"), steps=int_list(steps, "steps"), R=R, B=B, n_max=n_max, predict=predict
     )
+    sweep.validate()
+    settings = ToySettings(
+        C=C,
+        d=d,
+        d1=d1,
+        sigma=sigma,
+        centre_scale=centre_scale,
+        K=sweep.K[0],
+        steps=sweep.steps[0],
+        lr=lr,
+        batch_size=batch_size,
+        train_prototypes=train_prototypes,
+        device=device,
+    )
+    settings.validate()
+    mixture = settings.mixture()
     dev = resolve_device(device)
     variables = {
         "capacity_lower": {"long_name": "largest n memorised under every labelling tried", "units": "1"},
@@ -234,18 +238,18 @@ def capacity_cmd(
         "n_max": n_max,
         "predict": predict,
     }
-    store = CellGrid(out, {"K": Ks, "steps": ts}, variables, CAPACITY_TITLE, config)
+    store = CellGrid(out, {"K": list(sweep.K), "steps": list(sweep.steps)}, variables, CAPACITY_TITLE, config)
     with _progress() as bar:
         todo = store.todo()
         task = bar.add_task("capacity", total=len(todo))
         for cell in todo:
-            training = ToyTraining(
+            training = ToySettings(
                 K=cell["K"],
                 steps=cell["steps"],
                 lr=lr,
                 batch_size=batch_size,
                 train_prototypes=train_prototypes,
-            )
+            ).training()
             sub = bar.add_task(f"  K={cell['K']} t={cell['steps']}: n tried", total=None)
             br = capacity_bracket(
                 toy_trial(mixture, training, B=B, predict=predict, device=dev),

@@ -1,20 +1,19 @@
 """`benign train`: train an encoder-projector on (random) labels under augmentation; resumes by itself.
 
 Option precedence: --preset, then --config FILE.toml (keys named like the options, with
-underscores), then options given on the command line. `--preset table2-small` runs the five
-settings of table 2 on Fashion-MNIST and prints a Markdown table.
+underscores), then options given on the command line. Every default is `TrainConfig`'s
+(empirical/training.py). `--preset table2-<scale>` (small, tiny, full) runs the grid preset `table2`
+(grids/presets.py) on the grid engine, in the directory --out, with the options given as overrides
+of its parameters, and prints table 2 in Markdown.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import time
 from pathlib import Path
 
-import numpy as np
 import tomllib
 import typer
-import xarray as xr
 from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
@@ -24,7 +23,13 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 
-from cli.errors import BadInput
+from empirical.presets import PRESETS as PAPER_PRESETS
+from empirical.training import TrainConfig as T
+from grids.presets import SCALES
+from theory.devices import DEVICE_HELP
+
+TABLE2 = "table2"
+TABLE2_PRESETS = tuple(f"{TABLE2}-{scale}" for scale in SCALES)
 
 
 def _progress():
@@ -62,83 +67,95 @@ def run_with_progress(cfg, resume: bool, label: str = "train", stop_at_step=None
             state["bar"].stop()
 
 
-def _config(ctx: typer.Context, preset: str | None, config: Path | None, given: dict):
-    from empirical.presets import preset as get_preset
-    from empirical.training import TrainConfig
-
-    cfg = get_preset(preset) if preset else TrainConfig()
-    fields = {f.name for f in dataclasses.fields(TrainConfig)}
+def _overrides(ctx: typer.Context, config: Path | None, given: dict) -> dict:
+    """The values set by --config FILE.toml, then those given on the command line."""
+    fields = {f.name for f in dataclasses.fields(T)}
+    table = {}
     if config is not None:
         if not config.is_file():
-            raise BadInput(f"no such config file: {config}")
+            raise ValueError(f"no such config file: {config}")
         try:
             table = tomllib.loads(config.read_text())
         except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
-            raise BadInput(f"{config} is not valid TOML: {str(e).splitlines()[0]}") from None
+            raise ValueError(f"{config} is not valid TOML: {str(e).splitlines()[0]}") from None
         table = {k.replace("-", "_"): v for k, v in table.items()}
         unknown = sorted(set(table) - fields)
         if unknown:
-            raise BadInput(f"{config}: unknown keys {', '.join(unknown)}")
-        cfg = dataclasses.replace(cfg, **table)
+            raise ValueError(f"{config}: unknown keys {', '.join(unknown)}")
     explicit = {
         k: v
         for k, v in given.items()
         if getattr(ctx.get_parameter_source(k), "name", "") in ("COMMANDLINE", "ENVIRONMENT")
     }
-    cfg = dataclasses.replace(cfg, **explicit)
-    try:
-        cfg.validate()
-    except ValueError as e:
-        raise BadInput(str(e)) from None
+    return {**table, **explicit}
+
+
+def _single_run_config(preset: str | None, overrides: dict) -> T:
+    from empirical.presets import preset as get_preset
+
+    cfg = dataclasses.replace(get_preset(preset) if preset else T(), **overrides)
+    cfg.validate()
     return cfg
 
 
 def train(
     ctx: typer.Context,
     preset: str | None = typer.Option(
-        None, help="table2-small (CPU), or <cifar10|cifar100|tinyimagenet>-<resnet18|vgg11>"
+        None,
+        help=f"{'|'.join(TABLE2_PRESETS)} (grid engine), or <cifar10|cifar100|tinyimagenet>-<resnet18|vgg11>",
     ),
     config: Path | None = typer.Option(None, "--config", help="TOML file of options"),
     dataset: str = typer.Option(
-        "fashion-mnist", help="cifar10, cifar100, tinyimagenet, stl10, mnist, fashion-mnist"
+        T.dataset, help="cifar10, cifar100, tinyimagenet, stl10, mnist, fashion-mnist"
     ),
-    data_root: str | None = typer.Option(None, help="data folder (default: data/)"),
-    download: bool = typer.Option(False, help="download the dataset when absent"),
-    subset: int = typer.Option(0, help="class-balanced training subset size (0: all)"),
-    subset_seed: int = typer.Option(0),
-    test_subset: int = typer.Option(0, help="class-balanced test subset for the k-NN probe (0: all)"),
-    arch: str = typer.Option("small_cnn", help="resnet18, vgg11, small_cnn"),
-    stem: str = typer.Option("auto", help="cifar, stride2, auto (stride2 for 64x64)"),
-    projector_width: int = typer.Option(65536, help="hidden width of the projector MLP"),
-    cnn_width: int = typer.Option(32, help="channels of small_cnn's first stage"),
-    labels: str = typer.Option("random", help="clean, random, noise:<f>, classes:<C'>, per-sample"),
-    label_seed: int = typer.Option(0),
-    augment: str = typer.Option("simclr", help="none, simclr, randaugment:<0..30>, simclr+randaugment:<l>"),
-    mixup: str = typer.Option("off", help="off, xy (paper), x (authors' code)"),
-    mixup_alpha: float = typer.Option(1.0),
-    bank: int = typer.Option(0, help="B fixed augmentations per image (0: fresh draws)"),
-    bank_labels: str = typer.Option("image", help="image or random labels per bank augmentation"),
-    iid: int = typer.Option(0, help="B i.i.d. same-class images as augmentations (table 3; needs --subset)"),
-    loss: str = typer.Option("mse", help="mse or ce"),
-    lr: float = typer.Option(3e-4, help="Adam learning rate (the paper's table says 4e-3, its code 3e-4)"),
-    batch_size: int = typer.Option(256),
-    epochs: int = typer.Option(1),
-    steps: int = typer.Option(0, help="budget in steps instead of epochs (> 0)"),
-    seed: int = typer.Option(0),
-    device: str = typer.Option("auto", help="auto, cpu, cuda"),
-    compile: bool = typer.Option(False, help="torch.compile the model"),
-    eval_every: int = typer.Option(1, help="epochs between probes of the learning curve (0: at the end)"),
-    checkpoint_every: int = typer.Option(1, help="epochs between checkpoints"),
-    knn_k: int = typer.Option(20),
-    out: str = typer.Option("results/train", help="run folder: checkpoint.pt and history.nc"),
+    data_root: str | None = typer.Option(T.data_root, help="data folder (default: data/)"),
+    download: bool = typer.Option(T.download, help="download the dataset when absent"),
+    subset: int = typer.Option(T.subset, help="class-balanced training subset size (0: all)"),
+    subset_seed: int = typer.Option(T.subset_seed, help="seed of the subsets"),
+    test_subset: int = typer.Option(
+        T.test_subset, help="class-balanced test subset for the k-NN probe (0: all)"
+    ),
+    arch: str = typer.Option(T.arch, help="resnet18, vgg11, small_cnn"),
+    stem: str = typer.Option(T.stem, help="cifar, stride2, auto (stride2 for 64x64)"),
+    projector_width: int = typer.Option(T.projector_width, help="hidden width of the projector MLP"),
+    cnn_width: int = typer.Option(T.cnn_width, help="channels of small_cnn's first stage"),
+    labels: str = typer.Option(T.labels, help="clean, random, noise:<f>, classes:<C'>, per-sample"),
+    label_seed: int = typer.Option(T.label_seed, help="seed of the random labels"),
+    augment: str = typer.Option(T.augment, help="none, simclr, randaugment:<0..30>, simclr+randaugment:<l>"),
+    mixup: str = typer.Option(T.mixup, help="off, xy (paper), x (authors' code)"),
+    mixup_alpha: float = typer.Option(T.mixup_alpha, help="Beta(alpha, alpha) of mixup"),
+    bank: int = typer.Option(T.bank, help="B fixed augmentations per image (0: fresh draws)"),
+    bank_labels: str = typer.Option(T.bank_labels, help="image or random labels per bank augmentation"),
+    iid: int = typer.Option(
+        T.iid, help="B i.i.d. same-class images as augmentations (table 3; needs --subset)"
+    ),
+    loss: str = typer.Option(T.loss, help="mse or ce"),
+    lr: float = typer.Option(T.lr, help="Adam learning rate (the paper's table says 4e-3, its code 3e-4)"),
+    batch_size: int = typer.Option(T.batch_size, help="images per step"),
+    epochs: int = typer.Option(T.epochs, help="budget in epochs"),
+    steps: int = typer.Option(T.steps, help="budget in steps instead of epochs (> 0)"),
+    seed: int = typer.Option(T.seed, help="seed of the model (table2-*: the only seed)"),
+    device: str = typer.Option(T.device, help=DEVICE_HELP),
+    compile: bool = typer.Option(T.compile, help="torch.compile the model"),
+    eval_every: int = typer.Option(
+        T.eval_every, help="epochs between probes of the learning curve (0: at the end)"
+    ),
+    checkpoint_every: int = typer.Option(T.checkpoint_every, help="epochs between checkpoints"),
+    knn_k: int = typer.Option(T.knn_k, help="neighbours of the k-NN probe"),
+    out: str = typer.Option(T.out, help="run folder (checkpoint.pt, history.nc); table2-*: the grid's"),
     resume: bool = typer.Option(True, help="continue the checkpoint in --out when there is one"),
 ):
     """Train on (random) labels; writes OUT/checkpoint.pt and OUT/history.nc (dimension epoch)."""
     given = {k: v for k, v in locals().items() if k not in ("ctx", "preset", "config", "resume")}
-    cfg = _config(ctx, preset, config, given)
-    if preset == "table2-small":
-        run_table2(cfg, resume)
+    overrides = _overrides(ctx, config, given)
+    if preset is not None and preset not in (*TABLE2_PRESETS, *PAPER_PRESETS):
+        raise ValueError(
+            f"unknown preset {preset!r}; choose from {', '.join((*TABLE2_PRESETS, *PAPER_PRESETS))}"
+        )
+    if preset in TABLE2_PRESETS:
+        run_table2(preset.removeprefix(f"{TABLE2}-"), overrides)
         return
+    cfg = _single_run_config(preset, overrides)
     result = run_with_progress(cfg, resume)
     last = result["history"][-1]
     typer.echo(
@@ -147,52 +164,53 @@ def train(
     )
 
 
-def run_table2(base, resume: bool = True):
-    """Table 2 at small scale: four trainings + initialisation -> OUT/table2.nc and a Markdown table."""
-    from empirical.presets import TABLE2_SETTINGS, table2_runs
-    from store.netcdf import save_atomic
-    from store.provenance import provenance_attrs
+# Options that are not parameters of a grid's cells: a table2 preset refuses them.
+NOT_FOR_GRIDS = ("data_root", "download", "compile", "checkpoint_every", "steps", "label_seed")
 
-    t0 = time.perf_counter()
-    knn, train_acc, walls = [], [], []
-    init = None
-    for name, cfg in table2_runs(base).items():
-        r = run_with_progress(cfg, resume, label=name)
-        hist = r["history"]
-        init = hist[0]
-        knn.append(hist[-1]["knn_accuracy"])
-        train_acc.append(hist[-1]["train_accuracy"])
-        walls.append(hist[-1]["wall_time"])
-    knn.append(init["knn_accuracy"])
-    train_acc.append(init["train_accuracy"])
-    walls.append(0.0)
-    total = time.perf_counter() - t0
-    ds = xr.Dataset(
-        {
-            "knn_accuracy": (("setting", "seed"), np.array(knn)[:, None]),
-            "train_accuracy": (("setting", "seed"), np.array(train_acc)[:, None]),
-            "train_time": (("setting", "seed"), np.array(walls)[:, None]),
-        },
-        coords={
-            "setting": np.arange(5),
-            "seed": [base.seed],
-            "setting_name": ("setting", np.array(TABLE2_SETTINGS, dtype=object)),
-        },
-    )
-    ds["knn_accuracy"].attrs = {
-        "long_name": f"{base.knn_k}-NN probe of the embedding on the clean test set",
-        "units": "1",
-    }
-    ds["train_accuracy"].attrs = {"long_name": "accuracy on the training labels (clean images)", "units": "1"}
-    ds["train_time"].attrs = {"long_name": "training wall time (steps only)", "units": "s"}
-    ds["setting"].attrs = {"long_name": "table 2 setting (see setting_name)", "units": "1"}
-    ds["seed"].attrs = {"long_name": "seed of the model and labels", "units": "1"}
-    ds.attrs = provenance_attrs("table 2 small", dataclasses.asdict(base))
-    path = save_atomic(ds, Path(base.out) / "table2.nc")
+
+def table2_spec(scale: str, overrides: dict):
+    """The grid preset table2 at `scale`, with the given options as its parameters (--seed: the one
+    seed); ValueError on an option a grid does not take."""
+    from grids import spec as grid_spec
+    from grids.presets import preset_dict
+
+    overrides = dict(overrides)
+    overrides.pop("out", None)
+    refused = sorted(k for k in overrides if k in NOT_FOR_GRIDS)
+    if refused:
+        names = ", ".join("--" + k.replace("_", "-") for k in refused)
+        raise ValueError(f"{names}: not an option of the table2 presets (a grid of runs)")
+    raw = preset_dict(TABLE2, scale)
+    if "seed" in overrides:
+        raw["seeds"] = [overrides.pop("seed")]
+    raw.update(overrides)
+    return grid_spec.from_dict(raw, name=TABLE2)
+
+
+def run_table2(scale: str, overrides: dict) -> None:
+    """Table 2 (random, random+DA, clean, clean+DA, and initialisation) as the grid preset `table2`
+    at `scale`, run in this process on the grid engine into --out; prints the Markdown table."""
+    from grids.engine import GRID_FILE, load_grid, run_grid
+    from grids.in_process import InProcess
+    from plots.tables import markdown_table
+    from store.provenance import command_line
+
+    spec = table2_spec(scale, overrides)
+    out = Path(overrides.get("out", f"results/{TABLE2}-{scale}"))
+    with _progress() as bar:
+        task = bar.add_task(f"table 2 ({scale}): cells", total=spec.size(), info="")
+        counts = run_grid(
+            spec, out, InProcess(), on_batch=lambda k: bar.advance(task, k), command=command_line()
+        )
+    ds = load_grid(out)
+    p = spec.params
     typer.echo(
-        f"\n{base.dataset}, {base.subset or 'all'} training images, {base.arch}, {base.epochs} epochs, "
-        f"wall time {total:.0f} s ({path})\n"
+        f"\n{p['dataset']}, {p['subset'] or 'all'} training images, {p['arch']}, {p['epochs']} epochs, "
+        f"{len(spec.seeds)} seed(s) ({out / GRID_FILE})\n"
     )
-    typer.echo("| setting | k-NN accuracy (%) | training accuracy (%) |\n| --- | --- | --- |")
-    for name, k, a in zip(TABLE2_SETTINGS, knn, train_acc):
-        typer.echo(f"| {name} | {100 * k:.1f} | {100 * a:.1f} |")
+    typer.echo(markdown_table(ds))
+    if counts["failed"]:
+        typer.echo(
+            f"{counts['failed']} cells failed; `benign grid status {out}` shows their errors", err=True
+        )
+        raise typer.Exit(1)

@@ -82,6 +82,8 @@ def aug_float(aug: Augmentation, x, g):
 def probe_checkpoint(
     path, device="auto", k: int = 20, linear: bool = True, data_root=None, invariance_images: int = 256
 ) -> xr.Dataset:
+    if k < 1 or invariance_images < 2:
+        raise ValueError(f"k must be >= 1 and invariance_images >= 2, got {k} and {invariance_images}")
     ckpt = load_checkpoint(path)
     cfg = config_from_checkpoint(ckpt)
     if data_root is not None:

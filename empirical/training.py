@@ -31,6 +31,7 @@ from store.atomic import atomic_write
 from store.netcdf import save_atomic
 from store.provenance import provenance_attrs
 from theory.counter_random import hash_keys
+from theory.devices import resolve_device
 from theory.probes import knn_accuracy
 
 CHECKPOINT = "checkpoint.pt"
@@ -97,10 +98,6 @@ class TrainConfig:
                 self.stem in ("auto", "cifar", "stride2"),
                 f"stem must be auto, cifar or stride2, got {self.stem!r}",
             ),
-            (
-                self.device in ("auto", "cpu", "cuda") or self.device.startswith("cuda:"),
-                f"device must be auto, cpu or cuda, got {self.device!r}",
-            ),
             (self.lr > 0, "the learning rate must be positive"),
             (self.batch_size >= 2, "batch size must be at least 2 (batch norm)"),
             (self.epochs >= 1 or self.steps >= 1, "the budget must be at least one epoch or one step"),
@@ -112,6 +109,8 @@ class TrainConfig:
             ),
             (not self.iid or self.subset > 0, "i.i.d. augmentations (table 3) need --subset (e.g. 1000)"),
             (self.projector_width >= 1, "projector width must be positive"),
+            (self.cnn_width >= 1, "cnn width must be positive"),
+            (self.mixup_alpha > 0, "the mixup alpha must be positive"),
             (self.knn_k >= 1, "k must be positive"),
             (self.subset >= 0 and self.test_subset >= 0, "subset sizes cannot be negative"),
             (
@@ -122,14 +121,7 @@ class TrainConfig:
         for ok, msg in checks:
             if not ok:
                 raise ValueError(msg)
-        if self.device.startswith("cuda") and not torch.cuda.is_available():
-            raise ValueError("--device cuda asked for but no CUDA device is available")
-
-
-def resolve_device(name: str) -> torch.device:
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return torch.device(name)
+        resolve_device(self.device)  # a name it cannot read, or a CUDA device that is not here
 
 
 @dataclass

@@ -17,6 +17,7 @@ import math
 import os
 import platform
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -41,15 +42,39 @@ ERROR_ATTRS = {"long_name": "error of the cell's last failed attempt (empty: non
 MAX_BATCH = 72
 
 
-def run_task(kind: str, *args):
-    """Worker side: one task of a grid (a module-level function, so that it pickles)."""
-    if kind == "toy":
-        return run_toy_batch(*args)
-    if kind == "capacity":
-        return run_toy_capacity(*args)
-    if kind == "train":
-        return [run_train_cell(*args)]
-    raise ValueError(f"unknown task kind {kind!r}")
+@dataclass(frozen=True)
+class Task:
+    """One unit of work of a grid, as a worker receives it.
+
+    kind    "toy" (a batch of toy cells of one parameter set), "train" (one training cell) or
+            "capacity" (the capacity bracket of one parameter set of a toy grid);
+    params  every parameter the work needs, but the cells' own n, B and seed;
+    cells   the grid cells it fills ({dim: value}, every dimension of the grid); for "capacity" the
+            one point of the capacity variables' dimensions;
+    folder  a training cell's folder (checkpoint and learning curve), else "".
+    """
+
+    kind: str
+    params: dict
+    cells: tuple[dict, ...]
+    folder: str = ""
+
+    def __post_init__(self):
+        if self.kind not in TASK_KINDS:
+            raise ValueError(f"unknown task kind {self.kind!r}; valid: {', '.join(TASK_KINDS)}")
+
+
+TASK_KINDS = ("toy", "train", "capacity")
+
+
+def run_task(task: Task):
+    """Worker side: one task of a grid (a module-level function, so that it pickles). A toy or
+    training task returns one result per cell, a capacity task the capacity variables."""
+    if task.kind == "toy":
+        return run_toy_batch(task.params, [{k: c[k] for k in ("n", "B", "seed")} for c in task.cells])
+    if task.kind == "capacity":
+        return run_toy_capacity(task.params)
+    return [run_train_cell(task.params, {"seed": task.cells[0]["seed"]}, task.folder)]
 
 
 def _layout(spec: GridSpec) -> tuple[dict, dict, dict]:
@@ -158,25 +183,27 @@ def batches(spec: GridSpec, cells: list[dict], workers: int, max_batch: int = MA
     return out
 
 
-def plan(spec: GridSpec, store: CellGrid, out_dir: Path, workers: int, max_batch: int = MAX_BATCH):
-    """The tasks still to do: [(task arguments for run_task, cells it fills)]; a capacity task has no cells."""
+def plan(
+    spec: GridSpec, store: CellGrid, out_dir: Path, workers: int, max_batch: int = MAX_BATCH
+) -> list[Task]:
+    """The tasks still to do: toy batches or training cells, then the capacity brackets not measured."""
+    from grids.train_cells import cell_folder
+
     work = []
     for cells in batches(spec, store.todo(), workers, max_batch):
         params = {k: v for k, v in spec.cell_params(cells[0]).items() if k not in ("n", "B")}
         if spec.kind == "toy":
-            work.append((("toy", params, [{k: c[k] for k in ("n", "B", "seed")} for c in cells]), cells))
+            work.append(Task("toy", params, tuple(cells)))
         else:
-            from grids.train_cells import cell_folder
-
             folder = str(out_dir / CELLS_DIR / cell_folder(cells[0]))
-            work.append((("train", params, {"seed": cells[0]["seed"]}, folder), cells))
+            work.append(Task("train", params, tuple(cells), folder))
     if "capacity_lower" in store.ds:
         dims = capacity_dims(spec)
         for values in itertools.product(*(store.ds[d].values.tolist() for d in dims)):
             where = dict(zip(dims, values))
             if np.isnan(store.ds["capacity_lower"].sel(where).item()):
                 params = {k: v for k, v in spec.cell_params(where).items() if k not in ("n", "B")}
-                work.append((("capacity", params), [where]))
+                work.append(Task("capacity", params, (where,)))
     return work
 
 
@@ -196,18 +223,18 @@ def run_grid(
     out_dir = Path(out_dir)
     store = open_grid(out_dir, spec, command)
     work = plan(spec, store, out_dir, executor.workers, max_batch)
-    is_capacity = [task[0] == "capacity" for task, _ in work]
+    is_capacity = [task.kind == "capacity" for task in work]
 
     def started(i: int) -> None:
         if not is_capacity[i]:
-            store.mark(work[i][1], RUNNING)
+            store.mark(list(work[i].cells), RUNNING)
 
     with DriverLock(out_dir):  # the CLI holds it already, from before it opened the grid
         try:
             for i, results, error in executor.run(
-                run, [task for task, _ in work], on_submit=started, resources=_resources(spec, executor)
+                run, [(task,) for task in work], on_submit=started, resources=_resources(spec, executor)
             ):
-                cells = work[i][1]
+                cells = list(work[i].cells)
                 if is_capacity[i]:
                     if error is None:
                         for name, value in results.items():

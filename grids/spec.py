@@ -232,7 +232,9 @@ def preset(name: str, scale: str = "small") -> GridSpec:
 
 
 def load(source: str, scale: str = "small") -> GridSpec:
-    """A preset name or a path to a .toml file."""
+    """A preset name or a path to a .toml file (whose axes are its own; the scale must still be one)."""
+    if scale not in SCALES:
+        raise ValueError(f"unknown scale {scale!r}; valid: {', '.join(SCALES)}")
     if source.endswith(".toml"):
         if not Path(source).is_file():
             raise ValueError(f"no such grid file: {source}")

@@ -2,6 +2,7 @@
 that is unknown, from its dimensions.
 
     toy grid over n and B (figure 14)             heatmap, and the scaling collapse when it has capacity
+    `benign toy capacity` (C_t against K, t)      capacity
     bank x bank_labels (figure 6)                 heatmap on a log B axis
     layer-wise probes (figure 4)                  layers
     normalized invariance per layer (figure 7)    curves of invariance
@@ -16,9 +17,10 @@ from pathlib import Path
 
 import xarray as xr
 
+from plots.capacity import is_capacity_sweep, plot_capacity
 from plots.grid_result import preset_of
 
-KINDS = ("auto", "heatmap", "curves", "layers", "lines", "table", "collapse")
+KINDS = ("auto", "heatmap", "curves", "layers", "lines", "table", "collapse", "capacity")
 
 PRESET_KINDS = {
     "fig4": ("layers",),
@@ -37,7 +39,7 @@ PRESET_KINDS = {
 
 
 def is_toy(ds: xr.Dataset) -> bool:
-    return ds.attrs.get("grid_kind") == "toy" or ("knn_acc" in ds and {"n", "B"} <= set(ds["knn_acc"].dims))
+    return ds.attrs.get("grid_kind") == "toy"
 
 
 def has_capacity(ds: xr.Dataset) -> bool:
@@ -51,6 +53,8 @@ def pick_kinds(ds: xr.Dataset) -> tuple[str, ...]:
     """The kinds of picture `auto` draws for this file, the main one first; ValueError if none fits."""
     if is_toy(ds):
         return ("heatmap", "collapse") if has_capacity(ds) else ("heatmap",)
+    if is_capacity_sweep(ds):
+        return ("capacity",)
     preset = preset_of(ds)
     if preset in PRESET_KINDS:
         return PRESET_KINDS[preset]
@@ -66,7 +70,7 @@ def pick_kinds(ds: xr.Dataset) -> tuple[str, ...]:
     title = ds.attrs.get("title", "")
     raise ValueError(
         f"cannot tell what to draw from this file (title {title!r}, dimensions {', '.join(ds.dims) or 'none'});"
-        f" it is not a toy or training grid"
+        f" it is not a toy grid, a toy capacity sweep or a training grid"
     )
 
 
@@ -88,6 +92,8 @@ def draw(ds: xr.Dataset, out: Path, kind: str, var: str | None = None) -> list[P
         from plots.heatmap import plot_heatmaps
 
         return plot_heatmaps(ds, out, var or "knn_acc")
+    if kind == "capacity":
+        return [plot_capacity(ds, out)]
     if kind == "collapse":
         from plots.collapse import plot_collapse
 

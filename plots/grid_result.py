@@ -1,5 +1,6 @@
-"""What a grid result file means for a picture: its swept dimensions, the labels of their values,
-the cells that are done, the random-guessing level, the statistics over seeds."""
+"""What a result file of the grid engine (grids/engine.py, the one format of grids) means for a
+picture: its swept dimensions, the labels of their values, the cells that are done, the
+random-guessing level, the statistics over seeds."""
 
 from __future__ import annotations
 
@@ -8,7 +9,6 @@ import re
 import textwrap
 from pathlib import Path
 
-import matplotlib.pyplot as plt
 import numpy as np
 import xarray as xr
 
@@ -32,13 +32,11 @@ def preset_of(ds: xr.Dataset) -> str:
 
 
 def chance_level(ds: xr.Dataset) -> float | None:
-    """Random guessing, 1/C: the `random_guessing` attribute, else C from the configuration."""
+    """Random guessing, 1/C: the `random_guessing` attribute, else C from the grid's parameters."""
     if "random_guessing" in ds.attrs:
         return float(ds.attrs["random_guessing"])
-    config = config_of(ds)
-    C = config.get("mixture", {}).get("C") if isinstance(config.get("mixture"), dict) else None
-    if C is None and isinstance(config.get("params"), dict):
-        C = config["params"].get("C")
+    params = config_of(ds).get("params")
+    C = params.get("C") if isinstance(params, dict) else None
     return 1.0 / C if isinstance(C, (int, float)) and not isinstance(C, bool) and C > 0 else None
 
 
@@ -137,6 +135,8 @@ def axis_label(ds: xr.Dataset, var: str) -> str:
 
 
 def save_figure(fig, out: str | Path) -> Path:
+    import matplotlib.pyplot as plt
+
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(out, dpi=DPI)

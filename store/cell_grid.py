@@ -29,9 +29,10 @@ STATUS_ATTRS = {
 class CellGrid:
     """Cells are the cross product of `coords` (dimension name -> values, in order).
 
-    variables: name -> attrs (at least long_name and units) of the float results per cell; an entry
+    variables: name -> attrs (at least long_name and units) of the results per cell; an entry
     `dims` in the attrs names further dimensions of that variable (e.g. epoch), whose coordinates
-    are in `extra_coords`. `labels`: dim -> strings, stored as the auxiliary coordinate `<dim>_name`.
+    are in `extra_coords`; `dtype` and `fill` (default float, NaN) its type and not-done value.
+    `labels`: dim -> strings, stored as the auxiliary coordinate `<dim>_name`.
     A cell left `running` by a driver that died is not done: it is run again.
     """
 
@@ -67,10 +68,11 @@ class CellGrid:
             for name, attrs in variables.items():
                 attrs = dict(attrs)
                 extra = tuple(attrs.pop("dims", ()))
+                dtype, fill = attrs.pop("dtype", float), attrs.pop("fill", np.nan)
                 dims = (*self.dims, *extra)
                 data[name] = (
                     dims,
-                    np.full(shape + tuple(len(extra_coords[d]) for d in extra), np.nan),
+                    np.full(shape + tuple(len(extra_coords[d]) for d in extra), fill, dtype=dtype),
                     attrs,
                 )
             data["status"] = (self.dims, np.full(shape, TODO, dtype=np.int8), STATUS_ATTRS)

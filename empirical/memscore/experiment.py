@@ -63,6 +63,49 @@ class RunConfig:
     subset_fraction: float = 1 / 6
     device: str = "cpu"
 
+    def validate(self) -> None:
+        """ValueError with one readable line on any impossible setting (before any data is read)."""
+        from theory.devices import check_device
+
+        checks = [
+            (self.n_train >= 0, f"--n-train must be >= 0 (0: the whole split), got {self.n_train}"),
+            (self.n_test >= 0, f"--n-test must be >= 0 (0: the whole split), got {self.n_test}"),
+            (self.corrupt is None or self.corrupt >= 0, f"--corrupt must be >= 0, got {self.corrupt}"),
+            (0.0 <= self.corrupt_fraction <= 1.0, "the corrupted fraction must be in [0, 1]"),
+            (self.epochs >= 1, f"--epochs must be >= 1, got {self.epochs}"),
+            (self.batch_size >= 1, f"--batch-size must be >= 1, got {self.batch_size}"),
+            (self.lr > 0, f"--lr must be positive, got {self.lr}"),
+            (self.momentum >= 0, f"--momentum must be >= 0, got {self.momentum}"),
+            (
+                self.hidden >= 2 and self.hidden % 2 == 0,
+                f"--hidden must be even and >= 2 (seen and muted halves), got {self.hidden}",
+            ),
+            (self.width > 0, f"--width must be positive, got {self.width}"),
+            (self.grad_every >= 0, f"--grad-every must be >= 0 (0: off), got {self.grad_every}"),
+            (self.grad_chunk >= 1, f"--grad-chunk must be >= 1, got {self.grad_chunk}"),
+            (
+                self.grad_method in ("auto", "gram", "vmap"),
+                f"--grad-method must be auto, gram or vmap, not {self.grad_method!r}",
+            ),
+            (self.influence_targets >= 0, "--influence-targets must be >= 0"),
+            (self.show >= 0, "--show must be >= 0"),
+            (all(m >= 1 for m in self.milestones), "--milestones must be epochs >= 1"),
+            (0.0 < self.subset_fraction <= 0.5, "--subset-fraction must be in (0, 0.5]"),
+            (self.split in ("train", "test"), f"--split must be train or test, not {self.split!r}"),
+            (
+                self.train_subset in TRAIN_SUBSETS,
+                f"--train-subset must be one of {', '.join(TRAIN_SUBSETS)}",
+            ),
+            (
+                self.train_subset == "all" or bool(self.scores_from),
+                "--train-subset easy/difficult/not-difficult needs --scores-from a previous run",
+            ),
+        ]
+        for ok, msg in checks:
+            if not ok:
+                raise ValueError(msg)
+        check_device(self.device)
+
 
 def _prior_scores(path: str, split: str, dataset: str, dataset_index: torch.Tensor) -> torch.Tensor:
     """The scores of a previous run for the examples dataset_index of `split` (in that order)."""
@@ -89,14 +132,7 @@ def _prior_scores(path: str, split: str, dataset: str, dataset_index: torch.Tens
 
 
 def run(cfg: RunConfig, on_step=None, on_epoch=None, log=print) -> xr.Dataset:
-    if cfg.train_subset not in TRAIN_SUBSETS:
-        raise ValueError(f"--train-subset must be one of {', '.join(TRAIN_SUBSETS)}")
-    if cfg.train_subset != "all" and not cfg.scores_from:
-        raise ValueError("--train-subset easy/difficult/not-difficult needs --scores-from a previous run")
-    if cfg.split not in ("train", "test"):
-        raise ValueError(f"--split must be train or test, not {cfg.split!r}")
-    if cfg.influence_targets < 0 or cfg.show < 0:
-        raise ValueError("--influence-targets and --show must be >= 0")
+    cfg.validate()
     t0 = time.time()
     torch.manual_seed(cfg.seed)
     on_train = cfg.split == "train"

@@ -3,9 +3,11 @@
 Dims (method, seed, epoch, augmentation, example). The N networks of a method train as one batch
 (`batched`: a wide network of grouped convolutions), at most `max_batch` per batch where memory
 is short. A task = (method, a chunk of seed positions); tasks run in this process one after the
-other, or on grids.executors (local worker processes, a Dask cluster) so a cluster can run them.
-The driver alone writes the file: after every finished task, atomically, with `status` per
-(method, seed) cell, and a rerun with the same configuration resumes with the cells not done.
+other, or on an executor the caller passes (the CLI: grids.executors' local worker processes or a
+Dask cluster) so that a cluster can run them.
+The driver alone writes the file, a store.cell_grid.CellGrid of (method, seed) cells: after every
+finished task, atomically, with `status` per cell (to do, running, done, failed), and a rerun with
+the same configuration resumes with the cells not done.
 
 Also stored, from each method's first network after its last epoch: the embeddings of the K
 profiled images (appendix C.1, t-SNE) and activation-maximisation inputs of a few channels per
@@ -31,11 +33,9 @@ from empirical.profiles.batched import train_networks
 from empirical.profiles.modes import MODES, parse_modes
 from empirical.profiles.recognition import DIRECTIONS, views_scored
 from empirical.profiles.trainer import NetSpec, OptSpec
-from store.netcdf import load_result, save_atomic
-from store.provenance import config_of, provenance_attrs
+from store.cell_grid import DONE, RUNNING, TODO, CellGrid
 
 TITLE = "memorization profiles"
-TODO, DONE = 0, 1
 
 
 @dataclass
@@ -140,93 +140,66 @@ def _attrs(long_name: str, units: str = "1", **extra) -> dict:
     return {"long_name": long_name, "units": units, **extra}
 
 
-def empty_result(cfg: ProfileConfig, data: ProfileData) -> xr.Dataset:
+def open_grid(cfg: ProfileConfig, data: ProfileData, out: Path) -> CellGrid:
+    """The result file as a grid of (method, seed) cells (store.cell_grid): created with every cell
+    to do, or reopened (ValueError if it holds a run of another configuration)."""
     modes = parse_modes(",".join(cfg.methods))
-    M, N, E, K = len(modes), cfg.networks, cfg.epochs, cfg.examples
-    train = data.train
-    C, H, W = train.images.shape[1:]
     codes = np.array([m.code for m in modes], dtype=np.int32)
-    ex = data.train_index[data.profiled].cpu().numpy()
-    coords = {
-        "method": (
-            "method",
-            codes,
-            _attrs("training mode", flag_values=codes, flag_meanings=" ".join(m.name for m in modes)),
+    variables = {
+        "recognised": _attrs(
+            "views of the augmented example recognised (correct training label; SimCLR: the "
+            "partner view is the arg-max of the 2B-1 in-batch candidates, see `views`), "
+            "-1 not computed",
+            flag_values=np.array([-1, 0, 1, 2], dtype=np.int8),
+            dims=("epoch", "augmentation", "example"),
+            dtype=np.int8,
+            fill=-1,
         ),
-        "seed": ("seed", np.arange(N, dtype=np.int32) + cfg.seed, _attrs("network seed")),
-        "epoch": ("epoch", np.arange(1, E + 1, dtype=np.int32), _attrs("training epochs done")),
-        "augmentation": (
-            "augmentation",
-            np.arange(cfg.augmentations, dtype=np.int32),
-            _attrs("index of the fixed augmentation (SimCLR: the pair of views 2m, 2m+1)"),
-        ),
-        "example": (
-            "example",
-            ex.astype(np.int64),
-            _attrs("index of the profiled image in the training split"),
+        "train_loss": _attrs(
+            "mean training loss over the epoch (cross-entropy or NT-Xent)", "nat", dims=("epoch",)
         ),
     }
-    ds = xr.Dataset(
-        {
-            "recognised": (
-                ("method", "seed", "epoch", "augmentation", "example"),
-                np.full((M, N, E, cfg.augmentations, K), -1, dtype=np.int8),
-                _attrs(
-                    "views of the augmented example recognised (correct training label; SimCLR: the "
-                    "partner view is the arg-max of the 2B-1 in-batch candidates, see `views`), "
-                    "-1 not computed",
-                    flag_values=np.array([-1, 0, 1, 2], dtype=np.int8),
-                ),
-            ),
-            "views": (
-                "method",
-                np.array([views_scored(m.contrastive, cfg.recognition) for m in modes], dtype=np.int8),
-                _attrs("views one (network, augmentation) trial scores: p_t = recognised / views"),
-            ),
-            "train_loss": (
-                ("method", "seed", "epoch"),
-                np.full((M, N, E), np.nan),
-                _attrs("mean training loss over the epoch (cross-entropy or NT-Xent)", "nat"),
-            ),
-            "status": (
-                ("method", "seed"),
-                np.zeros((M, N), dtype=np.int8),
-                _attrs(
-                    "cell status",
-                    flag_values=np.array([TODO, DONE], dtype=np.int8),
-                    flag_meanings="todo done",
-                ),
-            ),
-            "true_label": (
-                "example",
-                train.labels[data.profiled].cpu().numpy().astype(np.int32),
-                _attrs("true class"),
-            ),
-            "random_label": (
-                "example",
-                data.random_labels[data.profiled].cpu().numpy().astype(np.int32),
-                _attrs("random label of the random-label modes (fixed across networks)"),
-            ),
-            "image": (
-                ("example", "channel", "y", "x"),
-                train.images[data.profiled].cpu().numpy(),
-                _attrs("profiled training image", "uint8 grey level"),
-            ),
-        },
-        coords={k: (v[0], v[1], v[2]) for k, v in coords.items()},
-    )
-    ds.attrs = provenance_attrs(TITLE, cfg.identity())
-    ds.attrs["num_classes"] = int(train.num_classes)
-    return ds
-
-
-def open_or_create(cfg: ProfileConfig, data: ProfileData, out: Path | None) -> xr.Dataset:
-    if out is not None and Path(out).exists():
-        ds = load_result(out, require_title=TITLE)
-        if config_of(ds.attrs) != json.loads(json.dumps(cfg.identity(), sort_keys=True, default=str)):
-            raise ValueError(f"{out} holds a run with another configuration; choose another --out")
-        return ds
-    return empty_result(cfg, data)
+    extra = {
+        "epoch": np.arange(1, cfg.epochs + 1, dtype=np.int32),
+        "augmentation": np.arange(cfg.augmentations, dtype=np.int32),
+        "example": data.train_index[data.profiled].cpu().numpy().astype(np.int64),
+    }
+    coords = {"method": codes, "seed": np.arange(cfg.networks, dtype=np.int32) + cfg.seed}
+    grid = CellGrid(out, coords, variables, TITLE, cfg.identity(), extra_coords=extra)
+    if "true_label" not in grid.ds:  # new: what does not depend on a cell
+        ds, train = grid.ds, data.train
+        ds["method"].attrs = _attrs(
+            "training mode", flag_values=codes, flag_meanings=" ".join(m.name for m in modes)
+        )
+        ds["seed"].attrs = _attrs("network seed")
+        ds["epoch"].attrs = _attrs("training epochs done")
+        ds["augmentation"].attrs = _attrs(
+            "index of the fixed augmentation (SimCLR: the pair of views 2m, 2m+1)"
+        )
+        ds["example"].attrs = _attrs("index of the profiled image in the training split")
+        ds["true_label"] = (
+            "example",
+            train.labels[data.profiled].cpu().numpy().astype(np.int32),
+            _attrs("true class"),
+        )
+        ds["random_label"] = (
+            "example",
+            data.random_labels[data.profiled].cpu().numpy().astype(np.int32),
+            _attrs("random label of the random-label modes (fixed across networks)"),
+        )
+        ds["image"] = (
+            ("example", "channel", "y", "x"),
+            train.images[data.profiled].cpu().numpy(),
+            _attrs("profiled training image", "uint8 grey level"),
+        )
+        ds["views"] = (
+            "method",
+            np.array([views_scored(m.contrastive, cfg.recognition) for m in modes], dtype=np.int8),
+            _attrs("views one (network, augmentation) trial scores: p_t = recognised / views"),
+        )
+        ds.attrs["num_classes"] = int(train.num_classes)
+        grid.save()
+    return grid
 
 
 def extras(model, data: ProfileData, cfg: ProfileConfig) -> dict:
@@ -297,6 +270,11 @@ def tasks_todo(cfg: ProfileConfig, ds: xr.Dataset) -> list[tuple[str, list[int]]
     return tasks
 
 
+def _cells(grid: CellGrid, mi: int, positions: list[int]) -> list[dict]:
+    method = grid.ds["method"].values[mi].item()
+    return [{"method": method, "seed": grid.ds["seed"].values[si].item()} for si in positions]
+
+
 def train_chunk(
     cfg: ProfileConfig, data: ProfileData, method: str, positions: list[int], on_step=None
 ) -> dict:
@@ -353,39 +331,40 @@ def _prepared(cfg_json: str) -> ProfileData:
     return prepare(cfg, torch.device(cfg.device))
 
 
-def record(ds: xr.Dataset, result: dict, methods: list[str]) -> xr.Dataset:
-    """The driver's part: a finished task's arrays into the result, its cells marked done."""
+def record(grid: CellGrid, result: dict, methods: list[str]) -> None:
+    """The driver's part: a finished task's arrays into the grid, its cells marked done, the file
+    written atomically."""
     mi = methods.index(result["method"])
-    for j, si in enumerate(result["positions"]):
-        ds["recognised"].values[mi, si] = result["recognised"][j]
-        ds["train_loss"].values[mi, si] = result["train_loss"][j]
     if "extras" in result:
-        ds = store_extras(ds, mi, result["extras"])
-    for si in result["positions"]:
-        ds["status"].values[mi, si] = DONE
-    return ds
+        grid.ds = store_extras(grid.ds, mi, result["extras"])
+    cells = _cells(grid, mi, result["positions"])
+    grid.record(
+        [
+            (cell, {"recognised": result["recognised"][j], "train_loss": result["train_loss"][j]})
+            for j, cell in enumerate(cells)
+        ]
+    )
 
 
 class TasksFailed(RuntimeError):
     pass
 
 
-def run(
-    cfg: ProfileConfig, out: Path | None = None, on_step=None, on_task=None, log=print, executor=None
-) -> xr.Dataset:
-    """Train every (method, seed) network not done yet, a batch of networks per task; the driver
-    records each finished task and saves after it when `out` is given. Tasks run here, one after
-    the other, or on `executor` (grids.executors: local processes or a Dask cluster)."""
+def run(cfg: ProfileConfig, out: Path, on_step=None, on_task=None, log=print, executor=None) -> xr.Dataset:
+    """Train every (method, seed) network not done yet in the grid file `out`, a batch of networks
+    per task; the driver records each finished task (store.cell_grid: the file is rewritten
+    atomically, the cell marked done). Tasks run here, one after the other, or on `executor` (an
+    object with the interface of grids/executors.py, given by the caller: local processes or a Dask
+    cluster); a task handed out is `running`, a failed one `failed` (retried by a rerun)."""
     cfg.validate()
     device = torch.device(cfg.device)
     data = prepare(cfg, device)
-    ds = open_or_create(cfg, data, out)
+    grid = open_grid(cfg, data, Path(out))
     methods = [m.name for m in parse_modes(",".join(cfg.methods))]
-    tasks = tasks_todo(cfg, ds)
+    tasks = tasks_todo(cfg, grid.ds)
 
     def finish(task, result):
-        nonlocal ds
-        ds = record(ds, result, methods)
+        record(grid, result, methods)
         if log:
             mean_p = result["recognised"][:, -1].mean(axis=(1, 2)) / views_scored(
                 MODES[task[0]].contrastive, cfg.recognition
@@ -395,30 +374,41 @@ def run(
                     f"{task[0]} seed {cfg.seed + si}: final loss {float(result['train_loss'][j, -1]):.3f}, "
                     f"mean p_t {float(mean_p[j]):.3f}"
                 )
-        if out is not None:
-            save_atomic(ds, out)
         if on_task:
             on_task(task)
+
+    def cells_of(task) -> list[dict]:
+        return _cells(grid, methods.index(task[0]), task[1])
 
     if executor is None:
         for task in tasks:
             finish(task, train_chunk(cfg, data, *task, on_step=on_step))
-        return ds
+        return grid.ds
     cfg_json = json.dumps(dataclasses.asdict(cfg))
     failed = []
-    for i, result, error in executor.run(run_task, [(cfg_json, *t) for t in tasks]):
-        if error is not None:
-            failed.append(
-                f"{tasks[i][0]} seeds {[cfg.seed + s for s in tasks[i][1]]}: "
-                f"{type(error).__name__}: {str(error).strip()[:200]}"
-            )
-            if log:
-                log("failed: " + failed[-1])
-            continue
-        finish(tasks[i], result)
+    try:
+        for i, result, error in executor.run(
+            run_task,
+            [(cfg_json, *t) for t in tasks],
+            on_submit=lambda i: grid.mark(cells_of(tasks[i]), RUNNING),
+        ):
+            if error is not None:
+                failed.append(
+                    f"{tasks[i][0]} seeds {[cfg.seed + s for s in tasks[i][1]]}: "
+                    f"{type(error).__name__}: {str(error).strip()[:200]}"
+                )
+                grid.mark_failed(cells_of(tasks[i]))
+                if log:
+                    log("failed: " + failed[-1])
+                continue
+            finish(tasks[i], result)
+    finally:  # interrupted: what was handed out and not finished is to do again
+        running = grid.cells(RUNNING)
+        if running:
+            grid.mark(running, TODO)
     if failed:
         raise TasksFailed(f"{len(failed)} task(s) failed (rerun to retry them); first: {failed[0]}")
-    return ds
+    return grid.ds
 
 
 def steps_per_network(cfg: ProfileConfig, n_train: int) -> int:

@@ -113,8 +113,17 @@ def test_train_on_a_subset_defined_by_earlier_scores(result, tmp_path):
         (["--milestones", "a,b"], "--milestones"),
         (["--hidden", "31"], "even"),
         (["--corrupt", "500"], "cannot corrupt"),
-        (["--device", "tpu"], "--device"),
+        (["--device", "tpu"], "device"),
         (["--grad-method", "loop"], "--grad-method"),
+        (["--n-train", "-3"], "--n-train"),  # was a silent run on the whole split
+        (["--n-test", "-1"], "--n-test"),
+        (["--epochs", "0"], "--epochs"),
+        (["--batch-size", "0"], "--batch-size"),
+        (["--hidden", "0"], "--hidden"),
+        (["--width", "0"], "--width"),
+        (["--grad-every", "-1"], "--grad-every"),
+        (["--grad-chunk", "0"], "--grad-chunk"),
+        (["--lr", "0"], "--lr"),
         (["--split", "valid"], "--split"),
         (["--test-scores-from", "/nonexistent/x.nc"], "no such file"),
     ],
@@ -124,6 +133,7 @@ def test_bad_input_is_one_line_and_exit_2(tmp_path, args, message):
     assert r.exit_code == 2, r.output
     assert message in r.output
     assert "Traceback" not in r.output
+    assert [x for x in r.output.splitlines() if x.startswith("error:")] == [r.output.strip().splitlines()[-1]]
     assert not (tmp_path / "x.nc").exists()
 
 

@@ -47,6 +47,31 @@ def result(tmp_path_factory) -> Path:
     return out
 
 
+# What `profiles run TINY` wrote before the profiles kept their status in a store.cell_grid.CellGrid
+# (commit ca2b8d0): per (method, seed, epoch) the number of recognised (augmentation, example)
+# pairs, and the training losses.
+BEFORE_THE_CELL_GRID = {
+    "recognised_sum": [[[37, 38], [36, 36]], [[27, 27], [27, 27]], [[28, 38], [28, 27]], [[8, 4], [7, 6]]],
+    "train_loss": [
+        [[1.3831796646118164, 1.3641068935394287], [1.3686432838439941, 1.385352611541748]],
+        [[1.3820273876190186, 1.3496513366699219], [1.4418902397155762, 1.3996682167053223]],
+        [[1.3768184185028076, 1.3566467761993408], [1.4263269901275635, 1.4186135530471802]],
+        [[6.879513740539551, 6.748147964477539], [6.294454097747803, 4.270636081695557]],
+    ],
+}
+
+
+def test_run_gives_the_numbers_of_before(result):
+    ds = xr.load_dataset(result)
+    recognised = ds["recognised"].sum(("augmentation", "example")).values
+    before = np.array(BEFORE_THE_CELL_GRID["recognised_sum"])
+    # the classifiers exactly; SimCLR (last) was scored in one direction then, in both now
+    np.testing.assert_array_equal(recognised[:3], before[:3])
+    assert (recognised[3] >= before[3]).all() and (recognised[3] <= 2 * before[3] + 2 * 3 * 48).all()
+    np.testing.assert_allclose(ds["train_loss"].values, BEFORE_THE_CELL_GRID["train_loss"], rtol=1e-6)
+    assert ds["status"].attrs["flag_meanings"] == "todo done failed running"
+
+
 def test_run_writes_a_labelled_result(result):
     ds = xr.load_dataset(result)
     for key in ("title", "created_at", "package_version", "git_commit", "command", "config_json"):
@@ -98,6 +123,13 @@ def test_plot_writes_every_figure(result, tmp_path):
         ["run", "--networks", "0"],
         ["run", "--examples", "100"],  # more than --train-size 64
         ["run", "--device", "tpu"],
+        ["run", "--epochs", "-3"],
+        ["run", "--augmentations", "0"],
+        ["run", "--batch-size", "1"],
+        ["run", "--cnn-width", "0"],
+        ["run", "--projector-width", "-2"],
+        ["run", "--train-size", "-1"],
+        ["run", "--max-batch", "-1"],
     ],
 )
 def test_bad_run_input_is_one_line_and_exit_2(args, tmp_path):
@@ -118,7 +150,7 @@ def test_bad_plot_input(tmp_path):
 
 def test_resume_refuses_another_configuration(result, tmp_path):
     r = runner.invoke(app, ["profiles", "run", *TINY, "--epochs", "3", "--out", str(result)])
-    assert r.exit_code == 2 and "another configuration" in r.output
+    assert r.exit_code == 2 and "different grid" in r.output
 
 
 @pytest.mark.parametrize(

@@ -7,7 +7,6 @@ import pytest
 import xarray as xr
 from typer.testing import CliRunner
 
-import cli.toy
 from cli.app import app
 
 runner = CliRunner()
@@ -36,10 +35,10 @@ def run(*args):
 
 
 def test_grid_writes_the_contract_with_provenance(tmp_path):
-    out = tmp_path / "g.nc"
+    out = tmp_path / "g"
     r = run("toy", "grid", *SMALL, "--out", out)
     assert r.exit_code == 0, r.output
-    ds = xr.load_dataset(out)
+    ds = xr.load_dataset(out / "grid.nc")
     assert dict(ds.sizes) == {"n": 2, "B": 2, "seed": 2}
     for v in (
         "knn_acc",
@@ -56,17 +55,77 @@ def test_grid_writes_the_contract_with_provenance(tmp_path):
     for key in ("title", "created_at", "package_version", "git_commit", "command", "config_json"):
         assert ds.attrs[key] != ""
     config = json.loads(ds.attrs["config_json"])
-    assert config["training"]["K"] == 8 and config["mixture"]["d1"] == 4
+    assert config["kind"] == "toy" and config["params"]["K"] == 8 and config["params"]["d1"] == 4
+    assert ds.attrs["grid_name"] == "fig14" and ds.attrs["random_guessing"] == pytest.approx(0.2)
     assert ds.capacity_lower >= 1
     png = tmp_path / "g.png"
-    r = run("plot", out, "--out", png)
+    r = run("plot", out / "grid.nc", "--out", png)
     assert r.exit_code == 0, r.output
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
+# The numbers `benign toy grid SMALL` wrote with its own loop, before it became a front end of the
+# grid engine (computed on commit ca2b8d0): the engine's route must give the same.
+BEFORE_THE_ENGINE = {
+    "knn_acc": [[[0.4, 0.5], [0.42, 0.5]], [[0.36, 0.52], [0.44, 0.48]]],
+    "knn_acc_init": [[[0.4, 0.52], [0.4, 0.52]], [[0.4, 0.52], [0.4, 0.52]]],
+    "mem_frac": [[[1.0, 1.0], [1.0, 1.0]], [[0.8333333134651184, 0.8333333134651184], [1.0, 1.0]]],
+    "aug_mem_frac": [
+        [[1.0, 1.0], [0.8333333134651184, 1.0]],
+        [[0.8333333134651184, 0.8333333134651184], [0.9166666865348816, 1.0]],
+    ],
+    "final_loss": [
+        [[0.20811833441257477, 0.411782830953598], [0.3498546779155731, 0.43991348147392273]],
+        [[0.36008068919181824, 0.4333866536617279], [0.44993773102760315, 0.44291266798973083]],
+    ],
+    "noise_energy": [
+        [[0.9140335321426392, 0.8882189989089966], [0.9099388718605042, 0.8843758702278137]],
+        [[0.9135494828224182, 0.8956673741340637], [0.9045779705047607, 0.8962597250938416]],
+    ],
+    "invariance": [
+        [[0.9848979115486145, 0.9807499051094055], [0.9813673496246338, 1.0220295190811157]],
+        [[0.9239959716796875, 1.0013270378112793], [0.9503543972969055, 1.0354492664337158]],
+    ],
+    "capacity": [3.0, 4.0],
+}
+
+
+def test_grid_gives_the_numbers_of_its_own_loop_before(tmp_path):
+    r = run("toy", "grid", *SMALL, "--out", tmp_path / "g")
+    assert r.exit_code == 0, r.output
+    ds = xr.load_dataset(tmp_path / "g" / "grid.nc")
+    for name, before in BEFORE_THE_ENGINE.items():
+        if name == "capacity":
+            assert [float(ds.capacity_lower), float(ds.capacity_upper)] == before
+        else:
+            np.testing.assert_allclose(ds[name].values, before, rtol=1e-6, atol=1e-6, err_msg=name)
+
+
+def test_grid_is_the_engines_fig14_grid(tmp_path):
+    """The toy grid's directory is a grid of the engine: `benign grid status` reads it, and the
+    defaults of `benign toy grid` are the `fig14` preset's."""
+    from grids import spec as grid_spec
+    from theory.toy_settings import ToySettings
+
+    preset = grid_spec.preset("fig14", "small")
+    assert preset.params == {k: v for k, v in ToySettings().to_dict().items() if k != "seeds"}
+    assert preset.seeds == tuple(range(ToySettings().seeds))
+    out = tmp_path / "g"
+    assert run("toy", "grid", *SMALL, "--no-capacity", "--out", out).exit_code == 0
+    r = run("grid", "status", out)
+    assert r.exit_code == 0 and "8" in r.output, r.output
+
+
+def test_grid_out_is_a_directory(tmp_path):
+    r = run("toy", "grid", *SMALL, "--out", tmp_path / "g.nc")
+    assert r.exit_code == 2 and r.output.startswith("error:") and "directory" in r.output
+
+
 def test_interrupted_grid_resumes_without_losing_or_repeating_a_cell(tmp_path, monkeypatch):
-    out = tmp_path / "g.nc"
-    real = cli.toy.run_toy_cells
+    import grids.toy_cells
+
+    out = tmp_path / "g"
+    real = grids.toy_cells.run_toy_cells
     seen = []
 
     def interrupted(mixture, training, cells, *a, **k):
@@ -75,11 +134,11 @@ def test_interrupted_grid_resumes_without_losing_or_repeating_a_cell(tmp_path, m
         seen.append([dict(c) for c in cells])
         return real(mixture, training, cells, *a, **k)
 
-    monkeypatch.setattr(cli.toy, "run_toy_cells", interrupted)
+    monkeypatch.setattr(grids.toy_cells, "run_toy_cells", interrupted)
     r = run("toy", "grid", *SMALL, "--chunk", "2", "--no-capacity", "--out", out)
     assert r.exit_code == 130 and "interrupted" in r.output
-    partial = xr.load_dataset(out)
-    assert int((partial.status == 1).sum()) == 4
+    partial = xr.load_dataset(out / "grid.nc")
+    assert int((partial.status == 1).sum()) == 4 and int((partial.status == 3).sum()) == 0
     first = partial.knn_acc.where(partial.status == 1)
 
     done_later = []
@@ -88,10 +147,10 @@ def test_interrupted_grid_resumes_without_losing_or_repeating_a_cell(tmp_path, m
         done_later.extend(dict(c) for c in cells)
         return real(mixture, training, cells, *a, **k)
 
-    monkeypatch.setattr(cli.toy, "run_toy_cells", counting)
+    monkeypatch.setattr(grids.toy_cells, "run_toy_cells", counting)
     r = run("toy", "grid", *SMALL, "--chunk", "2", "--no-capacity", "--out", out)
     assert r.exit_code == 0, r.output
-    final = xr.load_dataset(out)
+    final = xr.load_dataset(out / "grid.nc")
     assert (final.status == 1).all()
     before = [c for chunk in seen for c in chunk]
     assert len(done_later) == 4 and not any(c in before for c in done_later)
@@ -99,7 +158,7 @@ def test_interrupted_grid_resumes_without_losing_or_repeating_a_cell(tmp_path, m
 
 
 def test_a_different_grid_is_refused_instead_of_mixed(tmp_path):
-    out = tmp_path / "g.nc"
+    out = tmp_path / "g"
     assert run("toy", "grid", *SMALL, "--no-capacity", "--out", out).exit_code == 0
     r = run("toy", "grid", *SMALL, "--no-capacity", "--lr", "0.5", "--out", out)
     assert r.exit_code == 2 and "different grid" in r.output
@@ -120,10 +179,18 @@ def test_a_different_grid_is_refused_instead_of_mixed(tmp_path):
         ["--vote", "majority"],
         ["--device", "tpu"],
         ["--label-noise", "2"],
+        ["--n-probe", "0"],
+        ["--n-test", "-5"],
+        ["--knn-k", "0"],
+        ["--batch-size", "0"],
+        ["--capacity-R", "0"],
+        ["--chunk", "0"],
+        ["--label-classes", "-1"],
+        ["--n", "5,5"],
     ],
 )
 def test_grid_rejects_impossible_parameters_in_one_line(tmp_path, bad):
-    r = run("toy", "grid", *SMALL, "--out", tmp_path / "x.nc", *bad)
+    r = run("toy", "grid", *SMALL, "--out", tmp_path / "x", *bad)
     assert r.exit_code == 2, r.output
     assert "Traceback" not in r.output
     assert len(r.output.strip().splitlines()) == 1 and r.output.startswith("error:")
@@ -185,7 +252,7 @@ def test_a_full_disk_is_one_line_naming_the_path(small_disk):
 
     (small_disk / "older.nc").write_bytes(b"a result written before")
     fill(small_disk)
-    out = small_disk / "g.nc"
+    out = small_disk / "g"
     r = run("toy", "grid", *SMALL, "--out", out)
     assert r.exit_code == 2, r.output
     last = r.output.strip().splitlines()[-1]  # the result file, or the first file its run writes
@@ -194,3 +261,65 @@ def test_a_full_disk_is_one_line_naming_the_path(small_disk):
     )
     assert "Traceback" not in r.output
     assert files_of(small_disk) == {"older.nc": b"a result written before"}
+
+
+def test_plot_draws_a_capacity_sweep(tmp_path):
+    """`benign plot` draws any result file, `benign toy capacity`'s too: C_t against K."""
+    out = tmp_path / "cap.nc"
+    r = run(
+        "toy",
+        "capacity",
+        "--K",
+        "2,4",
+        "--steps",
+        "10",
+        "--R",
+        "1",
+        "--n-max",
+        "8",
+        "--device",
+        "cpu",
+        "--out",
+        out,
+    )
+    assert r.exit_code == 0, r.output
+    r = run("plot", out, "--out", tmp_path / "cap.png")
+    assert r.exit_code == 0, r.output
+    assert (tmp_path / "cap.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_capacity_help_documents_every_option_in_80_columns():
+    r = runner.invoke(app, ["toy", "capacity", "--help"], env={"COLUMNS": "80", "TERM": "dumb"})
+    assert r.exit_code == 0
+    text = " ".join(w for line in r.output.splitlines() for w in line.strip("│ ").split())
+    for flag, words in {
+        "--C": "classes of the mixture",
+        "--d": "input dimension",
+        "--d1": "signal coordinates",
+        "--sigma": "noise scale",
+        "--centre-scale": "cluster centres",
+        "--lr": "Adam learning rate",
+        "--batch-size": "(point, augmentation) pairs",
+        "--device": "auto (CUDA when there is one)",
+    }.items():
+        assert flag in r.output and words in text, flag
+    assert max(len(x) for x in r.output.splitlines()) <= 80
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["toy", "grid"],
+        ["toy", "capacity"],
+        ["grid", "run"],
+        ["train"],
+        ["probe"],
+        ["memscore", "run"],
+        ["profiles", "run"],
+        ["plot"],
+    ],
+)
+def test_help_fits_80_columns(command):
+    r = runner.invoke(app, [*command, "--help"], env={"COLUMNS": "80", "TERM": "dumb"})
+    assert r.exit_code == 0, r.output
+    assert max(len(x) for x in r.output.splitlines()) <= 80

@@ -1,6 +1,7 @@
 """`benign train` / `benign probe` end to end on tiny fixture data (seconds on a CPU)."""
 
 import dataclasses
+import json
 
 import numpy as np
 import pytest
@@ -65,6 +66,9 @@ def test_train_then_probe(fmnist, tmp_path):
         ],
     )
     assert r.exit_code == 0, r.output
+    header = next(line for line in r.output.splitlines() if line.startswith("| layer"))
+    assert "linear" not in header and "nan" not in r.output  # --no-linear: no columns of NaN
+    assert len(header.split("|")) == len(r.output.splitlines()[3].split("|"))
     p = xr.load_dataset(out / "probe.nc")
     assert p.sizes["layer"] == 7 and list(p.layer_name.values)[-1] == "output"
     assert {"knn_clean", "knn_noisy", "invariance", "knn_clean_init"} <= set(p.data_vars)
@@ -208,3 +212,63 @@ def test_checkpoint_of_another_model(fmnist, tmp_path):
     (out / "junk.pt").write_bytes(b"junk")
     r = runner.invoke(app, ["probe", str(out / "junk.pt")])
     assert r.exit_code == 2 and "not a readable checkpoint" in r.output
+
+
+# Table 2 at tiny scale as the grid engine computed it (`benign grid run table2 --scale tiny`) on the
+# fixture data below, on commit ca2b8d0: `benign train --preset table2-tiny` must give the same.
+TABLE2_TINY_BEFORE = {
+    "knn_final": [[0.53], [0.53], [0.55], [0.55]],
+    "knn_init": [[0.66], [0.66], [0.66], [0.66]],
+    "train_accuracy_final": [[0.015625], [0.078125], [0.109375], [0.109375]],
+    "linear_final": [[0.77], [0.73], [0.72], [0.7]],
+    "linear_init": [[0.98], [0.98], [0.98], [0.98]],
+    "knn_accuracy": [[[0.66, 0.55, 0.53]], [[0.66, 0.53, 0.53]], [[0.66, 0.57, 0.55]], [[0.66, 0.53, 0.55]]],
+}
+
+
+def test_table2_preset_is_the_grid_preset_on_the_engine(tmp_path, monkeypatch):
+    write_mnist_like(tmp_path, "FashionMNIST", n_train=120, n_test=100)
+    monkeypatch.setenv("BENIGN_DATA_ROOT", str(tmp_path))
+    out = tmp_path / "t2"
+    r = runner.invoke(app, ["train", "--preset", "table2-tiny", "--out", str(out)])
+    assert r.exit_code == 0, r.output
+    assert "| random+DA |" in r.output and "| initialisation |" in r.output
+    g = xr.load_dataset(out / "grid.nc")
+    assert g.attrs["grid_name"] == "table2" and list(g.setting_name.values) == [
+        "random",
+        "random+DA",
+        "clean",
+        "clean+DA",
+    ]
+    for name, before in TABLE2_TINY_BEFORE.items():
+        np.testing.assert_allclose(g[name].values, before, rtol=1e-6, atol=1e-6, err_msg=name)
+    from grids import spec as grid_spec
+
+    spec = grid_spec.preset("table2", "tiny")
+    assert json.loads(g.attrs["config_json"])["params"] == json.loads(json.dumps(spec.params))
+
+
+def test_table2_preset_takes_options_as_grid_parameters():
+    from cli.train import table2_spec
+    from grids import spec as grid_spec
+
+    spec = table2_spec("small", {"epochs": 3, "seed": 5, "out": "x"})
+    assert spec.params["epochs"] == 3 and spec.seeds == (5,)
+    assert {k: v for k, v in spec.params.items() if k != "epochs"} == {
+        k: v for k, v in grid_spec.preset("table2", "small").params.items() if k != "epochs"
+    }
+    with pytest.raises(ValueError, match="--data-root"):
+        table2_spec("small", {"data_root": "/x"})
+
+
+@pytest.mark.parametrize(
+    "args,needle",
+    [
+        (["--preset", "table2-huge"], "unknown preset"),
+        (["--preset", "table2-tiny", "--epochs", "0"], "budget"),
+        (["--preset", "table2-tiny", "--download"], "--download"),
+    ],
+)
+def test_table2_preset_bad_input_is_one_line(tmp_path, args, needle):
+    r = runner.invoke(app, ["train", *args, "--out", str(tmp_path / "t")])
+    assert r.exit_code == 2 and needle in r.output and len(r.output.strip().splitlines()) == 1, r.output

@@ -19,12 +19,12 @@ GRID = {**TINY, "capacity": False}
 
 
 def counted(log: str, delay_s: float):
-    def task(kind, params, cells):
+    def task(t):  # a grids.engine.Task
         with open(log, "a") as f:
-            for c in cells:
+            for c in t.cells:
                 f.write(json.dumps(c, sort_keys=True) + "\n")
         time.sleep(delay_s)
-        return [{v: float(c["n"]) for v in VARIABLES} for c in cells]
+        return [{v: float(c["n"]) for v in VARIABLES} for c in t.cells]
 
     return task
 

@@ -24,10 +24,10 @@ TINY = {
 WITH_CAPACITY = {**TINY, "capacity": True}
 
 
-def fake_batch(kind, params, cells, fail_n=None):
-    if any(c["n"] == fail_n for c in cells):
+def fake_batch(task, fail_n=None):
+    if any(c["n"] == fail_n for c in task.cells):
         raise RuntimeError(f"boom at n={fail_n}")
-    return [{v: float(c["n"] * 10 + c["B"]) for v in VARIABLES} for c in cells]
+    return [{v: float(c["n"] * 10 + c["B"]) for v in VARIABLES} for c in task.cells]
 
 
 @pytest.fixture(scope="module")
@@ -71,13 +71,15 @@ def test_rerun_skips_done_cells(local_dir):
 
 def test_failed_cells_keep_their_error_and_are_retried(tmp_path):
     spec = grid_spec.from_dict(TINY)
-    counts = run_grid(spec, tmp_path, InProcess(), run=lambda *a: fake_batch(*a, fail_n=6))
+    counts = run_grid(spec, tmp_path, InProcess(), run=lambda task: fake_batch(task, fail_n=6))
     assert counts == {"todo": 0, "done": 4, "failed": 4, "running": 0}
     ds = load_grid(tmp_path)
     assert (ds.status.sel(n=6) == FAILED).all() and (ds.error.sel(n=6) == "RuntimeError: boom at n=6").all()
     assert (ds.error.sel(n=3) == "").all()
     seen = []
-    counts = run_grid(spec, tmp_path, InProcess(), run=lambda k, p, c: seen.extend(c) or fake_batch(k, p, c))
+    counts = run_grid(
+        spec, tmp_path, InProcess(), run=lambda task: seen.extend(task.cells) or fake_batch(task)
+    )
     assert counts == {"todo": 0, "done": 8, "failed": 0, "running": 0}
     assert {c["n"] for c in seen} == {6} and len(seen) == 4
     ds = load_grid(tmp_path)
@@ -168,3 +170,25 @@ def test_two_drivers_on_one_directory_never_compute_a_cell_twice(tmp_path):
     # the lock went with its driver: a third driver runs (and finds nothing to do)
     assert run_grid(grid_spec.from_dict(GRID), out, InProcess(), run=counted(str(log), 0))["done"] == 8
     assert len(log.read_text().splitlines()) == 8
+
+
+def test_plan_hands_out_typed_tasks(tmp_path):
+    """A task is a frozen record: its kind, its parameters (no n, B or seed), the cells it fills."""
+    import dataclasses
+
+    from grids.engine import Task, plan
+
+    spec = grid_spec.from_dict(WITH_CAPACITY)
+    store = open_grid(tmp_path, spec)
+    work = plan(spec, store, tmp_path, workers=2, max_batch=72)
+    assert all(isinstance(t, Task) for t in work)
+    toy = [t for t in work if t.kind == "toy"]
+    assert sorted((c["n"], c["B"], c["seed"]) for t in toy for c in t.cells) == sorted(
+        (c["n"], c["B"], c["seed"]) for c in store.cells()
+    )
+    assert all(not {"n", "B", "seed"} & set(t.params) and t.folder == "" for t in toy)
+    assert [t.cells for t in work if t.kind == "capacity"] == [({},)]
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        toy[0].kind = "train"
+    with pytest.raises(ValueError, match="unknown task kind"):
+        Task("bake", {}, ())

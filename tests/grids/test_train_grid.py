@@ -78,7 +78,8 @@ class Interrupted(InProcess):
         raise KeyboardInterrupt
 
 
-def fake_cell(kind, params, cell, folder):
+def fake_cell(task):
+    assert task.kind == "train" and task.folder and len(task.cells) == 1
     return [{"knn_final": 0.5}]
 
 

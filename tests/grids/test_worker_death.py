@@ -28,14 +28,15 @@ TINY = {
 cloudpickle.register_pickle_by_value(sys.modules[__name__])
 
 
-def dying_batch(kind, params, cells, marker_dir):
+def dying_batch(task, marker_dir):
     """The first batch to start kills its worker process (as an OOM kill or a lost node would);
     every batch that gets to the end logs its cells."""
     marker = Path(marker_dir) / "killed"
     if not marker.exists():
         marker.write_text("a worker died here")
         os._exit(1)
-    results = run_task(kind, params, cells)
+    results = run_task(task)
+    cells = task.cells
     with open(Path(marker_dir) / "finished.log", "a") as log:
         log.write("".join(f"{c['n']},{c['B']},{c['seed']}\n" for c in cells))
     return results

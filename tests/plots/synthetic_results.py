@@ -21,7 +21,6 @@ def toy_grid(
     seeds=2,
     extra: dict | None = None,
     capacity=(12.0, 13.0),
-    engine=False,
     rng=0,
 ) -> xr.Dataset:
     """A toy grid over (n, B, *extra, seed); capacity a (lower, upper) pair or None."""
@@ -51,12 +50,8 @@ def toy_grid(
     if capacity is not None:
         data["capacity_lower"] = ((), capacity[0], attrs("capacity, lower end"))
         data["capacity_upper"] = ((), capacity[1], attrs("capacity, upper end"))
-    if engine:
-        config = {"kind": "toy", "params": {"C": 5, "K": 32}, "seeds": list(range(seeds))}
-        head = {"title": "benign grid", "grid_kind": "toy", "grid_name": "fig14"}
-    else:
-        config = {"mixture": {"C": 5}, "training": {"K": 32}}
-        head = {"title": "benign toy grid"}
+    config = {"kind": "toy", "params": {"C": 5, "K": 32}, "seeds": list(range(seeds))}
+    head = {"title": "benign grid", "grid_kind": "toy", "grid_name": "fig14"}
     return xr.Dataset(data, coords=coords, attrs={**head, "config_json": json.dumps(config)})
 
 
@@ -64,9 +59,7 @@ def planted_collapse(rng=0) -> xr.Dataset:
     """A toy grid sweeping K, whose capacity C_t = 4 K, with accuracy a smooth increasing function of
     n*B / C_t exactly (every seed the same): a perfect collapse against n*B / C_t, none against n*B."""
     K = np.array([2, 8, 32])
-    ds = toy_grid(
-        n=(5, 10, 20, 40), B=(1, 2, 4, 8, 16), seeds=2, extra={"K": K}, capacity=None, engine=True, rng=rng
-    )
+    ds = toy_grid(n=(5, 10, 20, 40), B=(1, 2, 4, 8, 16), seeds=2, extra={"K": K}, capacity=None, rng=rng)
     lower = xr.DataArray(4.0 * K, coords={"K": K}, dims="K")
     ds["capacity_lower"], ds["capacity_upper"] = lower - 1, lower + 1
     x = (ds["n"] * ds["B"] / lower).broadcast_like(ds["knn_acc"])

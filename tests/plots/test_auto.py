@@ -38,15 +38,15 @@ def test_each_preset_gets_its_picture(name, tmp_path):
 
 
 def test_a_toy_grid_gets_the_heatmap_and_the_collapse(tmp_path):
-    assert pick_kinds(toy_grid(engine=False)) == ("heatmap", "collapse")  # `benign toy grid`
+    assert pick_kinds(toy_grid()) == ("heatmap", "collapse")
     assert pick_kinds(toy_grid(capacity=None)) == ("heatmap",)
     assert pick_kinds(toy_grid(capacity=(np.nan, np.nan))) == ("heatmap",)  # not measured yet
-    paths = written(plot_result(toy_grid(engine=True), tmp_path / "g.png"), ".png")  # `benign grid`
+    paths = written(plot_result(toy_grid(), tmp_path / "g.png"), ".png")
     assert [p.name for p in paths] == ["g.png", "g-collapse.png"]
 
 
 def test_a_toy_grid_sweeping_more_gets_one_heatmap_per_value(tmp_path):
-    ds = toy_grid(extra={"K": [8, 32]}, engine=True)
+    ds = toy_grid(extra={"K": [8, 32]})
     paths = written(plot_result(ds, tmp_path / "g.png", kind="heatmap"), ".png")
     assert [p.name for p in paths] == ["g-K=8.png", "g-K=32.png"]
 

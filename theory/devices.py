@@ -1,0 +1,34 @@
+"""The one reading of a device name: auto | cpu | cuda | cuda:<i> -> torch.device."""
+
+from __future__ import annotations
+
+import re
+
+import torch
+
+DEVICE_HELP = "auto (CUDA when there is one), cpu, cuda or cuda:<i>"
+
+
+def check_device(name: str) -> None:
+    """ValueError unless `name` is auto, cpu, cuda or cuda:<i> (whether CUDA exists is not asked)."""
+    if not isinstance(name, str) or not re.fullmatch(r"auto|cpu|cuda(:\d+)?", name):
+        raise ValueError(f"device must be auto, cpu, cuda or cuda:<i>, got {name!r}")
+
+
+def resolve_device(name: str | torch.device) -> torch.device:
+    """'auto' is CUDA when torch sees a CUDA device, else the CPU; ValueError for a CUDA device that
+    is not there."""
+    if isinstance(name, torch.device):
+        return name
+    check_device(name)
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name.startswith("cuda"):
+        if not torch.cuda.is_available():
+            raise ValueError(f"device {name} asked for, but torch sees no CUDA device here")
+        index = torch.device(name).index
+        if index is not None and index >= torch.cuda.device_count():
+            raise ValueError(
+                f"device {name} asked for, but torch sees {torch.cuda.device_count()} CUDA devices"
+            )
+    return torch.device(name)
