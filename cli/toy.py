@@ -16,7 +16,7 @@ from rich.progress import (
 from cli.errors import BadInput
 from cli.options import int_list, resolve_device
 from store.cell_grid import CellGrid
-from theory.capacity import capacity_bracket, hard_projector_capacity_bound, toy_trial
+from theory.capacity import capacity_bracket, hard_projector_capacity_bound, repeat_seed_offset, toy_trial
 from theory.gaussian_mixture import GaussianMixture
 from theory.toy_grid import VARIABLES, ProbeSetup, run_toy_cells
 from theory.toy_model import ToyTraining
@@ -187,6 +187,14 @@ def capacity_cmd(
     K: str = typer.Option("4,8,16,32,64", "--K", help="prototype counts, comma-separated"),
     steps: str = typer.Option("1000", "--steps", help="budgets t, comma-separated"),
     R: int = typer.Option(4, "--R", help="random labellings tried per n"),
+    repeats: int = typer.Option(
+        1, "--repeats", help="independent searches (own points and labellings each): the bracket's spread"
+    ),
+    fixed_points: bool = typer.Option(
+        True,
+        "--fixed-points/--redraw-points",
+        help="definition D.1: one set of points, R labellings of it (or new points per labelling)",
+    ),
     B: int = typer.Option(1, "--B", help="augmentations per sample (n*B is the effective sample size)"),
     n_max: int = typer.Option(4096, "--n-max", help="largest n tried"),
     predict: str = typer.Option(
@@ -205,8 +213,8 @@ def capacity_cmd(
 ):
     """Capacity C_t (appendix D.1) against K and t: doubling then bisection over n, R labellings each."""
     Ks, ts = int_list(K, "K"), int_list(steps, "steps")
-    if R < 1 or B < 1 or n_max < 1:
-        raise BadInput("--R, --B and --n-max must be positive")
+    if R < 1 or R > 1000 or B < 1 or n_max < 1 or repeats < 1:
+        raise BadInput("--R (at most 1000), --B, --n-max and --repeats must be positive")
     if predict not in ("soft", "hard"):
         raise BadInput("--predict must be soft or hard")
     mixture, _ = _models(
@@ -230,11 +238,14 @@ def capacity_cmd(
         "batch_size": batch_size,
         "train_prototypes": train_prototypes,
         "R": R,
+        "fixed_points": fixed_points,
         "B": B,
         "n_max": n_max,
         "predict": predict,
     }
-    store = CellGrid(out, {"K": Ks, "steps": ts}, variables, CAPACITY_TITLE, config)
+    store = CellGrid(
+        out, {"K": Ks, "steps": ts, "repeat": list(range(repeats))}, variables, CAPACITY_TITLE, config
+    )
     with _progress() as bar:
         todo = store.todo()
         task = bar.add_task("capacity", total=len(todo))
@@ -246,9 +257,12 @@ def capacity_cmd(
                 batch_size=batch_size,
                 train_prototypes=train_prototypes,
             )
-            sub = bar.add_task(f"  K={cell['K']} t={cell['steps']}: n tried", total=None)
+            sub = bar.add_task(
+                f"  K={cell['K']} t={cell['steps']} repeat {cell['repeat']}: n tried", total=None
+            )
+            offset = repeat_seed_offset(cell["repeat"])
             br = capacity_bracket(
-                toy_trial(mixture, training, B=B, predict=predict, device=dev),
+                toy_trial(mixture, training, B, predict, dev, offset, fixed_points),
                 R=R,
                 ways=4,
                 n_max=n_max,
@@ -268,11 +282,21 @@ def capacity_cmd(
                 ]
             )
             bar.advance(task)
-    for cell in store.cells():
-        row = store.ds.sel(cell)
-        typer.echo(
-            f"K={cell['K']:>4} t={cell['steps']:>6}: C_t in [{int(row.capacity_lower)}, "
-            f"{'>' + str(n_max) if np.isnan(row.capacity_upper) else int(row.capacity_upper)}], "
-            f"hard-projector bound {int(row.hard_bound)}"
-        )
+    ds = store.ds
+    for K_ in Ks:
+        for t in ts:
+            row = ds.sel(K=K_, steps=t)
+            lo, hi = row.capacity_lower.values, row.capacity_upper.values
+            brackets = ", ".join(
+                f"[{int(a)}, {'>' + str(n_max) if np.isnan(b) else int(b)}]" for a, b in zip(lo, hi)
+            )
+            spread = (
+                f"; over {repeats} repeats lower {int(lo.min())}..{int(lo.max())} (median {np.median(lo):g})"
+                if repeats > 1
+                else ""
+            )
+            typer.echo(
+                f"K={K_:>4} t={t:>6}: C_t in {brackets} (R = {R}){spread}, "
+                f"hard-projector bound {int(row.hard_bound.values[0])}"
+            )
     typer.echo(f"wrote {out}")
