@@ -26,7 +26,12 @@ _STEP_STREAM = 0x57E9
 
 @dataclass(frozen=True)
 class ToyTraining:
-    K: int = 32  # prototypes; capacity grows with K (benign toy capacity)
+    # Prototypes. K sets the capacity C_t only when the prototypes train and d is small: each trained
+    # prototype can sit on one point of its label, so C_t grows about like K once K >> d. With fixed
+    # prototypes the encoder sets it: a linear W puts any n <= d points on prototypes of their labels,
+    # and more fixed prototypes make the inverse-distance projector harder, not easier, to fit exactly
+    # (README, "Capacity: when K sets it and when d does"; theory.capacity bounds the hard limit).
+    K: int = 32
     steps: int = 1000  # the budget t of appendix D.1
     lr: float = 0.01  # Adam, betas (0.9, 0.999) as in table 6
     batch_size: int = 256  # (point, augmentation) pairs per cell and step
