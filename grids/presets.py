@@ -25,27 +25,28 @@ FIG14 = {
 }
 
 # --- figure 14 as a family over K: a toy whose projector sets its capacity ---------------------------
-# Trained prototypes in d = 8 (d1 = 4 signal, 4 noise coordinates): each prototype can settle on one
-# training point of its label, so C_t grows with K once K >> d, while the encoder still has noise
-# coordinates to become invariant to (README, "Capacity: when K sets it and when d does").
-FIG14K_TOY = {"d": 8, "d1": 4, "train_prototypes": True}
+# Trained prototypes in d = 16 (d1 = 4 signal, 12 noise coordinates): a prototype can settle on a
+# training point of its label, so C_t grows with K beyond the encoder's own share (about d), while
+# the encoder has enough noise coordinates for invariance to pay (README, "Capacity: when K sets it
+# and when d does").
+FIG14K_TOY = {"d": 16, "d1": 4, "train_prototypes": True}
 FIG14K = {
     "small": {
         **FIG14K_TOY,
         "n": [5, 10, 20, 40, 80, 160],
-        "B": [1, 2, 4, 8, 16, 64, 256],
-        "K": [10, 20, 40, 80],
+        "B": [1, 2, 4, 16, 64, 256],
+        "K": [10, 40, 160],
         "seeds": 2,
     },
-    "full": {**FIG14K_TOY, "n": FIG14_FULL_N, "B": FIG14_FULL_B, "K": [10, 20, 40, 80, 160], "seeds": 3},
+    "full": {**FIG14K_TOY, "n": FIG14_FULL_N, "B": FIG14_FULL_B, "K": [10, 20, 40, 80, 160, 320], "seeds": 3},
     "tiny": {
         **FIG14K_TOY,
-        "n": [5, 40],
-        "B": [1, 16],
+        "n": [5, 20],
+        "B": [1, 8],
         "K": [10, 40],
-        "steps": 100,
-        "n_probe": 200,
-        "n_test": 200,
+        "steps": 60,
+        "n_probe": 100,
+        "n_test": 100,
         "capacity_R": 2,
         "seeds": 1,
     },

@@ -10,6 +10,11 @@ The result is a bracket: `lower`, the largest n memorised under all R labellings
 the smallest n at which one failed. Trying only R labellings makes `lower` optimistic (an untried
 labelling might fail) and memorisation need not be monotone in n, so report the bracket with R.
 
+Definition D.1 fixes the points x_1..x_n and quantifies over their labellings: `toy_trial` keeps
+one set of points (and augmentation bank) per search and varies the labelling (and the
+initialisation) over the R tries; independent repeats of the search (`repeat_seed_offset`) draw new
+points, and the spread of their brackets is the part of the estimate that depends on the points.
+
 The search is model-agnostic: it needs only `trial(ns, R) -> bool array (len(ns), R)`. A trial that
 batches (like the toy) can take several n per call; `ways` > 1 then tests that many points of the
 gap per round (k-section) instead of one.
@@ -167,7 +172,7 @@ def toy_trial(
     labels, initialisation and minibatches come from that seed. With `fixed_points` (definition D.1)
     the n points and their augmentation bank are those of `seed_offset` for every r: one set of points
     (in general position almost surely), R labellings of it. Without, each labelling also redraws
-    the points (a capacity averaged over point sets, which is easier to meet)."""
+    the points, and a failure may come from a hard point set rather than a hard labelling."""
     from theory.toy_model import BatchedToy
 
     def trial(ns: Sequence[int], R: int) -> np.ndarray:

@@ -147,12 +147,12 @@ def test_the_example_grid_files_load_and_one_is_the_fig13_preset():
 def test_fig14k_is_figure_14_as_a_family_over_K():
     small = grid_spec.preset("fig14k", "small")
     assert small.dims == ["n", "B", "K", "seed"]
-    assert small.coords["K"] == [10, 20, 40, 80] and small.fixed["train_prototypes"] is True
-    assert (small.fixed["d"], small.fixed["d1"]) == (8, 4)
-    assert small.coords["B"][0] == 1 and small.coords["n"][-1] >= 8 * 20  # far beyond every C_t at B = 1
+    assert small.coords["K"] == [10, 40, 160] and small.fixed["train_prototypes"] is True
+    assert (small.fixed["d"], small.fixed["d1"]) == (16, 4)
+    assert small.coords["B"][0] == 1 and small.coords["n"][-1] >= 160  # beyond every C_t at B = 1
     full, tiny = grid_spec.preset("fig14k", "full"), grid_spec.preset("fig14k", "tiny")
-    assert full.coords["n"] == grid_spec.preset("fig14", "full").coords["n"] and len(full.coords["K"]) == 5
-    assert tiny.size() == 8 and tiny.fixed["steps"] == 100
+    assert full.coords["n"] == grid_spec.preset("fig14", "full").coords["n"] and len(full.coords["K"]) == 6
+    assert tiny.size() == 8 and tiny.fixed["steps"] == 60
     # figure 14's own presets are untouched by the family
     assert "K" not in grid_spec.preset("fig14", "small").coords
 
