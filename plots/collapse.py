@@ -23,6 +23,10 @@ one-parameter-per-knob families and measures a third candidate:
 - x = n^a B^b / C_t, (a, b) chosen on a grid to minimise the spread (a = b = 1 is n*B / C_t);
 - x = n B_eff(B) / C_t with B_eff(B) = B / (1 + (B - 1) / B_0), an effective number of augmentations
   that grows like B for B << B_0 and saturates at about B_0 (B_0 fitted);
+- x = B^b max(n / C_t, C_t / n)^a, the distance of n from the capacity on a log scale (and B): on
+  the fig14k grids accuracy is U-shaped in n at fixed B, lowest where n is near C_t (the points can
+  just be memorised) and higher on both sides, which no function of n^a B^b / C_t can follow (only
+  a / b is identified: a power of x orders the cells alike);
 - the measured normalized invariance of the encoder (eq. 2), against which accuracy should fall.
 
 The picture adds the best of the two fitted families and the invariance as third and fourth panels.
@@ -45,6 +49,7 @@ from scipy.optimize import isotonic_regression
 
 from plots.grid_result import chance_level, done_only, require, save_figure
 
+FAMILIES = ("power", "saturating", "threshold")  # the fitted candidates
 POWER_GRID = np.round(np.linspace(0.0, 2.0, 41), 3)  # exponents a, b tried
 B0_GRID = np.geomspace(1.0, 4096.0, 49)  # saturation points B_0 tried
 
@@ -116,25 +121,34 @@ def power_variable(p: dict, a: float, b: float) -> np.ndarray:
     return p["n"] ** a * p["B"] ** b / p["capacity"]
 
 
+def threshold_variable(p: dict, a: float, b: float) -> np.ndarray:
+    return p["B"] ** b * np.maximum(p["n"] / p["capacity"], p["capacity"] / p["n"]) ** a
+
+
 def saturating_variable(p: dict, B0: float) -> np.ndarray:
     return p["n"] * (p["B"] / (1.0 + (p["B"] - 1.0) / B0)) / p["capacity"]
 
 
-def fit_power(p: dict) -> dict[str, float]:
-    """The exponents (a, b) of x = n^a B^b / C_t whose monotone fit leaves the least spread."""
+def _fit_exponents(p: dict, variable) -> dict[str, float]:
     best = min(
-        (
-            (isotonic_spread(power_variable(p, a, b), p["y"])["rms"], a, b)
-            for a in POWER_GRID
-            for b in POWER_GRID
-        ),
+        ((isotonic_spread(variable(p, a, b), p["y"])["rms"], a, b) for a in POWER_GRID for b in POWER_GRID),
         key=lambda t: t[0],
     )
     return {
         "a": float(best[1]),
         "b": float(best[2]),
-        **isotonic_spread(power_variable(p, best[1], best[2]), p["y"]),
+        **isotonic_spread(variable(p, best[1], best[2]), p["y"]),
     }
+
+
+def fit_power(p: dict) -> dict[str, float]:
+    """The exponents (a, b) of x = n^a B^b / C_t whose monotone fit leaves the least spread."""
+    return _fit_exponents(p, power_variable)
+
+
+def fit_threshold(p: dict) -> dict[str, float]:
+    """The exponents (a, b) of x = B^b max(n / C_t, C_t / n)^a whose monotone fit leaves the least spread."""
+    return _fit_exponents(p, threshold_variable)
 
 
 def fit_saturating(p: dict) -> dict[str, float]:
@@ -148,7 +162,7 @@ def fit_saturating(p: dict) -> dict[str, float]:
 
 def collapse_spread(ds: xr.Dataset, var: str = "knn_acc") -> dict:
     """How tightly the cells' accuracy collapses onto one monotone curve against each candidate:
-    {'nB', 'nB_over_capacity', 'power' (with a, b), 'saturating' (with B0), 'invariance' (when measured):
+    {'nB', 'nB_over_capacity', 'power' and 'threshold' (with a, b), 'saturating' (with B0), 'invariance' (when measured):
     {'rms', 'r2', ...}, 'best': the fitted family with the smaller RMS, 'seed_noise_rms', 'cells',
     'capacities'}."""
     p = collapse_points(ds, var)
@@ -158,10 +172,11 @@ def collapse_spread(ds: xr.Dataset, var: str = "knn_acc") -> dict:
         "nB_over_capacity": isotonic_spread(p["x"], p["y"]),
         "power": fit_power(p),
         "saturating": fit_saturating(p),
+        "threshold": fit_threshold(p),
     }
     if "invariance" in p and np.isfinite(p["invariance"]).all():
         out["invariance"] = isotonic_spread(p["invariance"], p["y"], increasing=False)
-    out["best"] = min(("power", "saturating"), key=lambda k: out[k]["rms"])
+    out["best"] = min(FAMILIES, key=lambda k: out[k]["rms"])
     return {
         **out,
         "seed_noise_rms": float(np.sqrt(finite_var.mean())) if finite_var.size else float("nan"),
@@ -178,6 +193,9 @@ def plot_collapse(ds: xr.Dataset, out: str | Path, var: str = "knn_acc") -> Path
     if best == "power":
         best_x = power_variable(p, fit["a"], fit["b"])
         best_label = f"n^a B^b / C_t, fitted a = {fit['a']:g}, b = {fit['b']:g}"
+    elif best == "threshold":
+        best_x = threshold_variable(p, fit["a"], fit["b"])
+        best_label = f"B^b max(n/C_t, C_t/n)^a, fitted a = {fit['a']:g}, b = {fit['b']:g}"
     else:
         best_x = saturating_variable(p, fit["B0"])
         best_label = f"n B_eff(B) / C_t, B_eff = B / (1 + (B-1)/B_0), fitted B_0 = {fit['B0']:.3g}"

@@ -86,3 +86,11 @@ def test_monotone_fit_pools_equal_x_and_is_monotone():
     order = np.argsort(x, kind="stable")
     assert np.all(np.diff(fitted[order]) >= 0)
     assert np.all(np.diff(monotone_fit(x, -y, increasing=False)[order]) <= 0)
+
+
+def test_a_planted_dip_at_the_capacity_is_found_by_the_threshold_family():
+    spread = collapse_spread(planted(lambda n, B, C: B**0.5 * np.maximum(n / C, C / n) ** 1.0))
+    # only a / b is identified: a common power of x orders the cells alike
+    assert spread["threshold"]["a"] / spread["threshold"]["b"] == pytest.approx(2.0, rel=0.2)
+    assert spread["threshold"]["rms"] < 1e-9 and spread["best"] == "threshold"
+    assert spread["power"]["rms"] > 0.01  # accuracy is not monotone in n here
