@@ -26,10 +26,11 @@ _STEP_STREAM = 0x57E9
 
 @dataclass(frozen=True)
 class ToyTraining:
-    # Prototypes. K sets the capacity C_t only when the prototypes train and d is small: each trained
-    # prototype can sit on one point of its label, so C_t grows about like K once K >> d. With fixed
-    # prototypes the encoder sets it: a linear W puts any n <= d points on prototypes of their labels,
-    # and more fixed prototypes make the inverse-distance projector harder, not easier, to fit exactly
+    # Prototypes. K raises the capacity C_t only when the prototypes train: a trained prototype can
+    # sit on one point of its label, so C_t grows with K beyond the encoder's share (about d), though
+    # less than proportionally within the step budget. With fixed prototypes the encoder sets it: a
+    # linear W puts any n <= d points on prototypes of their labels, and more fixed prototypes make
+    # the inverse-distance projector harder, not easier, to fit exactly, so C_t falls with K
     # (README, "Capacity: when K sets it and when d does"; theory.capacity bounds the hard limit).
     K: int = 32
     steps: int = 1000  # the budget t of appendix D.1
