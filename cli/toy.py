@@ -178,6 +178,14 @@ def capacity_cmd(
     K: str = typer.Option(csv(S.K), "--K", help="prototype counts, comma-separated"),
     steps: str = typer.Option(csv(S.steps), "--steps", help="budgets t, comma-separated"),
     R: int = typer.Option(S.R, "--R", help="random labellings tried per n"),
+    repeats: int = typer.Option(
+        S.repeats, "--repeats", help="independent searches (own points and labellings each): the spread"
+    ),
+    fixed_points: bool = typer.Option(
+        S.fixed_points,
+        "--fixed-points/--redraw-points",
+        help="definition D.1: one set of points, R labellings of it (or new points per labelling)",
+    ),
     B: int = typer.Option(S.B, "--B", help="augmentations per sample (n*B: the effective sample size)"),
     n_max: int = typer.Option(S.n_max, "--n-max", help="largest n tried"),
     predict: str = typer.Option(
@@ -195,10 +203,17 @@ def capacity_cmd(
     out: str = typer.Option("results/toy_capacity.nc", "--out", help="netCDF file; rerunning resumes it"),
 ):
     """Capacity C_t (appendix D.1) against K and t: doubling then bisection over n, R labellings each."""
-    from theory.capacity import capacity_bracket, hard_projector_capacity_bound, toy_trial
+    from theory.capacity import capacity_bracket, hard_projector_capacity_bound, repeat_seed_offset, toy_trial
 
     sweep = CapacitySweep(
-        K=int_list(K, "K"), steps=int_list(steps, "steps"), R=R, B=B, n_max=n_max, predict=predict
+        K=int_list(K, "K"),
+        steps=int_list(steps, "steps"),
+        R=R,
+        B=B,
+        n_max=n_max,
+        predict=predict,
+        repeats=repeats,
+        fixed_points=fixed_points,
     )
     sweep.validate()
     settings = ToySettings(
@@ -234,11 +249,18 @@ def capacity_cmd(
         "batch_size": batch_size,
         "train_prototypes": train_prototypes,
         "R": R,
+        "fixed_points": fixed_points,
         "B": B,
         "n_max": n_max,
         "predict": predict,
     }
-    store = CellGrid(out, {"K": list(sweep.K), "steps": list(sweep.steps)}, variables, CAPACITY_TITLE, config)
+    store = CellGrid(
+        out,
+        {"K": list(sweep.K), "steps": list(sweep.steps), "repeat": list(range(repeats))},
+        variables,
+        CAPACITY_TITLE,
+        config,
+    )
     with _progress() as bar:
         todo = store.todo()
         task = bar.add_task("capacity", total=len(todo))
@@ -250,9 +272,12 @@ def capacity_cmd(
                 batch_size=batch_size,
                 train_prototypes=train_prototypes,
             ).training()
-            sub = bar.add_task(f"  K={cell['K']} t={cell['steps']}: n tried", total=None)
+            sub = bar.add_task(
+                f"  K={cell['K']} t={cell['steps']} repeat {cell['repeat']}: n tried", total=None
+            )
+            offset = repeat_seed_offset(cell["repeat"])
             br = capacity_bracket(
-                toy_trial(mixture, training, B=B, predict=predict, device=dev),
+                toy_trial(mixture, training, B, predict, dev, offset, fixed_points),
                 R=R,
                 ways=4,
                 n_max=n_max,
@@ -272,11 +297,21 @@ def capacity_cmd(
                 ]
             )
             bar.advance(task)
-    for cell in store.cells():
-        row = store.ds.sel(cell)
-        typer.echo(
-            f"K={cell['K']:>4} t={cell['steps']:>6}: C_t in [{int(row.capacity_lower)}, "
-            f"{'>' + str(n_max) if np.isnan(row.capacity_upper) else int(row.capacity_upper)}], "
-            f"hard-projector bound {int(row.hard_bound)}"
-        )
+    ds = store.ds
+    for K_ in sweep.K:
+        for t in sweep.steps:
+            row = ds.sel(K=K_, steps=t)
+            lo, hi = row.capacity_lower.values, row.capacity_upper.values
+            brackets = ", ".join(
+                f"[{int(a)}, {'>' + str(n_max) if np.isnan(b) else int(b)}]" for a, b in zip(lo, hi)
+            )
+            spread = (
+                f"; over {repeats} repeats lower {int(lo.min())}..{int(lo.max())} (median {np.median(lo):g})"
+                if repeats > 1
+                else ""
+            )
+            typer.echo(
+                f"K={K_:>4} t={t:>6}: C_t in {brackets} (R = {R}){spread}, "
+                f"hard-projector bound {int(row.hard_bound.values[0])}"
+            )
     typer.echo(f"wrote {out}")

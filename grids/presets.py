@@ -24,6 +24,34 @@ FIG14 = {
     "tiny": {"n": [5, 50], "B": [1, 64], "steps": 100, "n_probe": 200, "n_test": 200, "seeds": 1},
 }
 
+# --- figure 14 as a family over K: a toy whose projector sets its capacity ---------------------------
+# Trained prototypes in d = 16 (d1 = 4 signal, 12 noise coordinates): a prototype can settle on a
+# training point of its label, so C_t grows with K beyond the encoder's own share (about d), while
+# the encoder has enough noise coordinates for invariance to pay (README, "Capacity: when K sets it
+# and when d does").
+FIG14K_TOY = {"d": 16, "d1": 4, "train_prototypes": True}
+FIG14K = {
+    "small": {
+        **FIG14K_TOY,
+        "n": [5, 10, 20, 40, 80, 160],
+        "B": [1, 2, 4, 16, 64, 256],
+        "K": [10, 40, 160],
+        "seeds": 2,
+    },
+    "full": {**FIG14K_TOY, "n": FIG14_FULL_N, "B": FIG14_FULL_B, "K": [10, 20, 40, 80, 160, 320], "seeds": 3},
+    "tiny": {
+        **FIG14K_TOY,
+        "n": [5, 20],
+        "B": [1, 8],
+        "K": [10, 40],
+        "steps": 60,
+        "n_probe": 100,
+        "n_test": 100,
+        "capacity_R": 2,
+        "seeds": 1,
+    },
+}
+
 # --- training runs ----------------------------------------------------------------------------------
 # Base of every training preset per scale; a preset overrides what its figure needs.
 BASE = {
@@ -186,6 +214,7 @@ PRESETS = (
     "fig12",
     "fig13",
     "fig14",
+    "fig14k",
 )
 
 
@@ -194,4 +223,6 @@ def preset_dict(name: str, scale: str) -> dict:
         raise ValueError(f"unknown preset {name!r}; valid: {', '.join(PRESETS)}")
     if scale not in SCALES:
         raise ValueError(f"unknown scale {scale!r}; valid: {', '.join(SCALES)}")
-    return dict(FIG14[scale]) if name == "fig14" else train_preset(name, scale)
+    if name in ("fig14", "fig14k"):
+        return dict({"fig14": FIG14, "fig14k": FIG14K}[name][scale])
+    return train_preset(name, scale)

@@ -39,8 +39,9 @@ def run_toy_batch(params: dict, cells: list[dict]) -> list[dict]:
 
 
 def run_toy_capacity(params: dict) -> dict:
-    """Worker side: the capacity bracket C_t at the grid's step budget (appendix D.1), for the line
-    n = C_t / B of figure 14 and the scaling collapse n*B / C_t."""
+    """Worker side: the capacity bracket C_t at the grid's step budget (appendix D.1: one set of points,
+    capacity_R labellings of it), for the line n = C_t / B of figure 14 and the scaling collapse.
+    It is the first repeat of `benign toy capacity` with the same parameters."""
     from theory.capacity import capacity_bracket, toy_trial
 
     mixture, training, _ = toy_models(params)

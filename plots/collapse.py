@@ -17,6 +17,22 @@ constant: the right panel is the left one shifted, both spreads are equal by con
 picture only measures how well n*B alone (the paper's effective sample size) orders the cells. The
 collapse is a real test when the grid sweeps a parameter that changes C_t.
 
+Neither has to be the variable that collapses the cells. `collapse_spread` also fits two
+one-parameter-per-knob families and measures a third candidate:
+
+- x = n^a B^b / C_t, (a, b) chosen on a grid to minimise the spread (a = b = 1 is n*B / C_t);
+- x = n B_eff(B) / C_t with B_eff(B) = B / (1 + (B - 1) / B_0), an effective number of augmentations
+  that grows like B for B << B_0 and saturates at about B_0 (B_0 fitted);
+- x = B^b max(n / C_t, C_t / n)^a, the distance of n from the capacity on a log scale (and B): on
+  the fig14k grids accuracy is U-shaped in n at fixed B, lowest where n is near C_t (the points can
+  just be memorised) and higher on both sides, which no function of n^a B^b / C_t can follow (only
+  a / b is identified: a power of x orders the cells alike);
+- the measured normalized invariance of the encoder (eq. 2), against which accuracy should fall.
+
+The picture adds the best of the two fitted families and the invariance as third and fourth panels.
+Monotone fits pool cells with equal x (they get one fitted value) and use
+scipy.optimize.isotonic_regression.
+
 Accuracy rather than the gain over initialisation: in a mean over seeds the two differ by a constant
 when the initial probe depends only on the seed (as in the toy), and accuracy is what figure 14 shows.
 """
@@ -29,9 +45,21 @@ import matplotlib.pyplot as plt
 import numpy as np
 import xarray as xr
 from matplotlib.colors import LogNorm
+from scipy.optimize import isotonic_regression
 
 from plots.grid_result import chance_level, done_only, require, save_figure
-from plots.isotonic import isotonic_fit
+
+FAMILIES = ("power", "saturating", "threshold")  # the fitted candidates
+POWER_GRID = np.round(np.linspace(0.0, 2.0, 41), 3)  # exponents a, b tried
+B0_GRID = np.geomspace(1.0, 4096.0, 49)  # saturation points B_0 tried
+
+
+def monotone_fit(x: np.ndarray, y: np.ndarray, increasing: bool = True) -> np.ndarray:
+    """Least-squares monotone fit of y on x (cells with equal x pooled into one value), in x's order."""
+    values, inverse, counts = np.unique(x, return_inverse=True, return_counts=True)
+    means = np.bincount(inverse, weights=y, minlength=len(values)) / counts
+    fitted = isotonic_regression(means, weights=counts.astype(float), increasing=increasing).x
+    return fitted[inverse]
 
 
 def collapse_points(ds: xr.Dataset, var: str = "knn_acc") -> dict[str, np.ndarray]:
@@ -55,6 +83,10 @@ def collapse_points(ds: xr.Dataset, var: str = "knn_acc") -> dict[str, np.ndarra
     upper_finite = upper.where(np.isfinite(upper), lower)
     middle = (lower + upper_finite) / 2
     keep = (np.isfinite(mean) & (lower > 0)).values.ravel()
+    extra = {}
+    if "invariance" in ds:
+        inv = done_only(ds, "invariance")
+        extra["invariance"] = inv.mean("seed") if "seed" in inv.dims else inv
     if not keep.any():
         raise ValueError("the collapse has no cell that is done and has a positive capacity")
     flat = {
@@ -68,16 +100,16 @@ def collapse_points(ds: xr.Dataset, var: str = "knn_acc") -> dict[str, np.ndarra
             "capacity": middle,
             "y": mean,
             "seed_variance_of_mean": spread,
+            **extra,
         }.items()
     }
     flat["x"] = flat["nB"] / flat["capacity"]
     return flat
 
 
-def isotonic_spread(x: np.ndarray, y: np.ndarray) -> dict[str, float]:
-    """RMS of the residuals around the isotonic fit of y on x, and R^2 of that fit."""
-    fitted = isotonic_fit(np.log(x), y)
-    residual = y - fitted
+def isotonic_spread(x: np.ndarray, y: np.ndarray, increasing: bool = True) -> dict[str, float]:
+    """RMS of the residuals around the monotone fit of y on x, and R^2 of that fit."""
+    residual = y - monotone_fit(x, y, increasing)
     total = float(np.sum((y - y.mean()) ** 2))
     return {
         "rms": float(np.sqrt(np.mean(residual**2))),
@@ -85,14 +117,68 @@ def isotonic_spread(x: np.ndarray, y: np.ndarray) -> dict[str, float]:
     }
 
 
+def power_variable(p: dict, a: float, b: float) -> np.ndarray:
+    return p["n"] ** a * p["B"] ** b / p["capacity"]
+
+
+def threshold_variable(p: dict, a: float, b: float) -> np.ndarray:
+    return p["B"] ** b * np.maximum(p["n"] / p["capacity"], p["capacity"] / p["n"]) ** a
+
+
+def saturating_variable(p: dict, B0: float) -> np.ndarray:
+    return p["n"] * (p["B"] / (1.0 + (p["B"] - 1.0) / B0)) / p["capacity"]
+
+
+def _fit_exponents(p: dict, variable) -> dict[str, float]:
+    best = min(
+        ((isotonic_spread(variable(p, a, b), p["y"])["rms"], a, b) for a in POWER_GRID for b in POWER_GRID),
+        key=lambda t: t[0],
+    )
+    return {
+        "a": float(best[1]),
+        "b": float(best[2]),
+        **isotonic_spread(variable(p, best[1], best[2]), p["y"]),
+    }
+
+
+def fit_power(p: dict) -> dict[str, float]:
+    """The exponents (a, b) of x = n^a B^b / C_t whose monotone fit leaves the least spread."""
+    return _fit_exponents(p, power_variable)
+
+
+def fit_threshold(p: dict) -> dict[str, float]:
+    """The exponents (a, b) of x = B^b max(n / C_t, C_t / n)^a whose monotone fit leaves the least spread."""
+    return _fit_exponents(p, threshold_variable)
+
+
+def fit_saturating(p: dict) -> dict[str, float]:
+    """The saturation point B_0 of x = n B_eff(B) / C_t whose monotone fit leaves the least spread."""
+    best = min(
+        ((isotonic_spread(saturating_variable(p, B0), p["y"])["rms"], B0) for B0 in B0_GRID),
+        key=lambda t: t[0],
+    )
+    return {"B0": float(best[1]), **isotonic_spread(saturating_variable(p, best[1]), p["y"])}
+
+
 def collapse_spread(ds: xr.Dataset, var: str = "knn_acc") -> dict:
-    """How tightly the cells' accuracy collapses onto one monotone curve against n*B and n*B / C_t:
-    {'nB': {'rms', 'r2'}, 'nB_over_capacity': {'rms', 'r2'}, 'seed_noise_rms', 'cells', 'capacities'}."""
+    """How tightly the cells' accuracy collapses onto one monotone curve against each candidate:
+    {'nB', 'nB_over_capacity', 'power' and 'threshold' (with a, b), 'saturating' (with B0), 'invariance' (when measured):
+    {'rms', 'r2', ...}, 'best': the fitted family with the smaller RMS, 'seed_noise_rms', 'cells',
+    'capacities'}."""
     p = collapse_points(ds, var)
     finite_var = p["seed_variance_of_mean"][np.isfinite(p["seed_variance_of_mean"])]
-    return {
+    out = {
         "nB": isotonic_spread(p["nB"], p["y"]),
         "nB_over_capacity": isotonic_spread(p["x"], p["y"]),
+        "power": fit_power(p),
+        "saturating": fit_saturating(p),
+        "threshold": fit_threshold(p),
+    }
+    if "invariance" in p and np.isfinite(p["invariance"]).all():
+        out["invariance"] = isotonic_spread(p["invariance"], p["y"], increasing=False)
+    out["best"] = min(FAMILIES, key=lambda k: out[k]["rms"])
+    return {
+        **out,
         "seed_noise_rms": float(np.sqrt(finite_var.mean())) if finite_var.size else float("nan"),
         "cells": int(p["y"].size),
         "capacities": sorted({float(c) for c in p["capacity"]}),
@@ -102,19 +188,39 @@ def collapse_spread(ds: xr.Dataset, var: str = "knn_acc") -> dict:
 def plot_collapse(ds: xr.Dataset, out: str | Path, var: str = "knn_acc") -> Path:
     p = collapse_points(ds, var)
     spread = collapse_spread(ds, var)
-    fig, axes = plt.subplots(1, 2, figsize=(12.4, 5.0), sharey=True, layout="constrained")
+    best = spread["best"]
+    fit = spread[best]
+    if best == "power":
+        best_x = power_variable(p, fit["a"], fit["b"])
+        best_label = f"n^a B^b / C_t, fitted a = {fit['a']:g}, b = {fit['b']:g}"
+    elif best == "threshold":
+        best_x = threshold_variable(p, fit["a"], fit["b"])
+        best_label = f"B^b max(n/C_t, C_t/n)^a, fitted a = {fit['a']:g}, b = {fit['b']:g}"
+    else:
+        best_x = saturating_variable(p, fit["B0"])
+        best_label = f"n B_eff(B) / C_t, B_eff = B / (1 + (B-1)/B_0), fitted B_0 = {fit['B0']:.3g}"
+    bracket = (p["nB"] / np.where(np.isfinite(p["upper"]), p["upper"], np.nan), p["nB"] / p["lower"])
+    panels = [
+        ("nB", p["nB"], "effective sample size n*B", None, True),
+        ("nB_over_capacity", p["x"], "n*B / C_t (C_t: middle of the capacity bracket)", bracket, True),
+        (best, best_x, best_label, None, True),
+    ]
+    if "invariance" in spread:
+        panels.append(
+            (
+                "invariance",
+                p["invariance"],
+                "measured normalized invariance (eq. 2), mean over seeds",
+                None,
+                False,
+            )
+        )
+    fig, axes = plt.subplots(
+        1, len(panels), figsize=(6.0 * len(panels), 5.0), sharey=True, layout="constrained"
+    )
     norm = LogNorm(p["n"].min(), max(p["n"].max(), p["n"].min() * 1.01))
     chance = chance_level(ds)
-    panels = [
-        ("nB", p["nB"], "effective sample size n*B", None),
-        (
-            "nB_over_capacity",
-            p["x"],
-            "n*B / C_t (C_t: middle of the capacity bracket)",
-            (p["nB"] / np.where(np.isfinite(p["upper"]), p["upper"], np.nan), p["nB"] / p["lower"]),
-        ),
-    ]
-    for ax, (key, x, label, bracket) in zip(axes, panels):
+    for ax, (key, x, label, bracket, increasing) in zip(axes, panels):
         if bracket is not None:
             low = np.where(np.isfinite(bracket[0]), bracket[0], x)
             ax.errorbar(
@@ -125,7 +231,7 @@ def plot_collapse(ds: xr.Dataset, out: str | Path, var: str = "knn_acc") -> Path
         order = np.argsort(x, kind="stable")
         ax.step(
             x[order],
-            isotonic_fit(np.log(x), p["y"])[order],
+            monotone_fit(x, p["y"], increasing)[order],
             where="post",
             color="tab:red",
             lw=1.2,
@@ -134,10 +240,10 @@ def plot_collapse(ds: xr.Dataset, out: str | Path, var: str = "knn_acc") -> Path
         if chance is not None:
             ax.axhline(chance, color="grey", ls=":", lw=1.2, label=f"random guessing ({chance:.2f})")
         ax.set_xscale("log")
-        ax.set_xlabel(label)
+        ax.set_xlabel(label, fontsize=9)
         s = spread[key]
         ax.set_title(f"spread around the monotone fit: RMS {s['rms']:.3f}, R² {s['r2']:.3f}", fontsize=9)
-        ax.legend(fontsize=7, loc="lower right")
+        ax.legend(fontsize=7, loc="lower right" if increasing else "lower left")
     axes[0].set_ylabel(f"{'k-NN accuracy' if var == 'knn_acc' else var} (mean over seeds)")
     fig.colorbar(points, ax=axes, label="number of samples n")
     caps = spread["capacities"]
@@ -145,7 +251,7 @@ def plot_collapse(ds: xr.Dataset, out: str | Path, var: str = "knn_acc") -> Path
     fig.suptitle(
         f"scaling collapse, {spread['cells']} cells; C_t = {', '.join(f'{c:g}' for c in caps[:6])}"
         f"{' ...' if len(caps) > 6 else ''}"
-        f"{' (one C_t: the right panel is the left one rescaled)' if one else ''}; "
+        f"{' (one C_t: n*B / C_t is n*B rescaled)' if one else ''}; "
         f"seed noise of a cell mean: RMS {spread['seed_noise_rms']:.3f}",
         fontsize=10,
     )

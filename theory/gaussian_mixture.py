@@ -101,10 +101,14 @@ class GaussianMixture:
         out[..., self.d1 :] += self.sigma * a
         return out
 
-    def random_labels(self, seed, index, num_labels: int | None = None, noise: float = 1.0) -> Tensor:
+    def random_labels(
+        self, seed, index, num_labels: int | None = None, noise: float = 1.0, clean: Tensor | None = None
+    ) -> Tensor:
         """Training labels: with probability `noise` a uniform label in [0, num_labels), else the true class.
 
         num_labels defaults to C; it may exceed C (figure 9), e.g. n for one class per sample.
+        `clean` gives the true classes when the points come from another seed than the labels
+        (default: the classes of the TRAIN points of `seed`).
         """
         num_labels = self.C if num_labels is None else num_labels
         if num_labels < 1 or not 0.0 <= noise <= 1.0:
@@ -112,5 +116,5 @@ class GaussianMixture:
         seed, index = torch.broadcast_tensors(torch.as_tensor(seed), torch.as_tensor(index))
         flip = cr.uniform(seed, LABEL, index, 0, dtype=torch.float64) < noise
         random = cr.integers(num_labels, seed, LABEL, index, 1)
-        clean = self.classes(seed, index, TRAIN)
+        clean = self.classes(seed, index, TRAIN) if clean is None else torch.as_tensor(clean)
         return torch.where(flip, random, clean)

@@ -26,7 +26,13 @@ _STEP_STREAM = 0x57E9
 
 @dataclass(frozen=True)
 class ToyTraining:
-    K: int = 32  # prototypes; capacity grows with K (benign toy capacity)
+    # Prototypes. K raises the capacity C_t only when the prototypes train: a trained prototype can
+    # sit on one point of its label, so C_t grows with K beyond the encoder's share (about d), though
+    # less than proportionally within the step budget. With fixed prototypes the encoder sets it: a
+    # linear W puts any n <= d points on prototypes of their labels, and more fixed prototypes make
+    # the inverse-distance projector harder, not easier, to fit exactly, so C_t falls with K
+    # (README, "Capacity: when K sets it and when d does"; theory.capacity bounds the hard limit).
+    K: int = 32
     steps: int = 1000  # the budget t of appendix D.1
     lr: float = 0.01  # Adam, betas (0.9, 0.999) as in table 6
     batch_size: int = 256  # (point, augmentation) pairs per cell and step
@@ -70,28 +76,33 @@ class BatchedToy:
         self.dtype = dtype
 
     # --- data of a batch of cells -------------------------------------------------------------
-    def _setup(self, n, B, seed):
+    def _setup(self, n, B, seed, data_seed=None):
         mx, tr, dev = self.mixture, self.training, self.device
         self.n_, self.B_, self.seed_ = _as_long(n, dev), _as_long(B, dev), _as_long(seed, dev)
-        if not (self.n_.shape == self.B_.shape == self.seed_.shape):
-            raise ValueError("n, B and seed must have one entry per cell")
+        self.data_seed_ = self.seed_ if data_seed is None else _as_long(data_seed, dev)
+        if not (self.n_.shape == self.B_.shape == self.seed_.shape == self.data_seed_.shape):
+            raise ValueError("n, B, seed (and data_seed) must have one entry per cell")
         if (self.n_ < 1).any() or (self.B_ < 1).any():
             raise ValueError("n and B must be positive")
         self.num_labels_ = tr.label_classes or mx.C
         n_max = int(self.n_.max())
-        # Points and labels depend on (seed, index) only: draw them once per distinct seed.
-        seeds, self.seed_slot_ = torch.unique(self.seed_, return_inverse=True)
+        # Points and banks depend on (data seed, index) only: draw them once per distinct data seed.
+        seeds, self.seed_slot_ = torch.unique(self.data_seed_, return_inverse=True)
         index = torch.arange(n_max)
         x, z = mx.points(seeds[:, None].cpu(), index, dtype=self.dtype)
-        labels = mx.random_labels(seeds[:, None].cpu(), index, self.num_labels_, tr.label_noise)
         slot = self.seed_slot_.cpu()
-        self.x_train_, self.z_train_, self.labels_ = x[slot].to(dev), z[slot].to(dev), labels[slot].to(dev)
+        self.x_train_, self.z_train_ = x[slot].to(dev), z[slot].to(dev)
+        # Labels are the cell's own (its seed): with a shared data seed, one set of points, many labellings.
+        labels = mx.random_labels(
+            self.seed_[:, None].cpu(), index, self.num_labels_, tr.label_noise, clean=z[slot]
+        )
+        self.labels_ = labels.to(dev)
         self.targets_ = torch.nn.functional.one_hot(self.labels_, self.num_labels_).to(self.dtype)
-        # One dense bank per distinct seed, (S, n_max, B_max, d - d1): cells of a seed share it.
+        # One dense bank per distinct data seed, (S, n_max, B_max, d - d1): cells of a data seed share it.
         self.B_max_ = int(self.B_.max())
         self.bank_ = torch.zeros(len(seeds), n_max, self.B_max_, mx.d - mx.d1, dtype=self.dtype)
         for slot, s in enumerate(seeds.tolist()):
-            mine = self.seed_ == s
+            mine = self.data_seed_ == s
             n_s, B_s = int(self.n_[mine].max()), int(self.B_[mine].max())
             self.bank_[slot, :n_s, :B_s] = mx.augmentation_bank(s, n_s, B_s, dtype=self.dtype)
         self.bank_ = self.bank_.to(dev)
@@ -147,8 +158,12 @@ class BatchedToy:
         W = self.W_ if W is None else W
         return kernel_projector(x @ W.transpose(1, 2), self.V_, self.prototype_labels_)
 
-    def fit(self, n, B, seed, progress=None) -> BatchedToy:
-        self._setup(n, B, seed)
+    def fit(self, n, B, seed, progress=None, data_seed=None) -> BatchedToy:
+        """Train the cells (n[m], B[m], seed[m]). The seed sets the random labels, the initialisation
+        and the minibatches; `data_seed` (default: the seed) sets the points and their augmentation
+        bank, so cells with one data seed and different seeds are labellings of the same points
+        (definition D.1, theory.capacity)."""
+        self._setup(n, B, seed, data_seed)
         self._init_params()
         params = [self.W_] + ([self.V_] if self.training.train_prototypes else [])
         opt = torch.optim.Adam(params, lr=self.training.lr, betas=(0.9, 0.999))

@@ -118,11 +118,15 @@ class CapacitySweep:
     B: int = 1  # augmentations per sample (n*B is the effective sample size)
     n_max: int = CAPACITY_N_MAX
     predict: str = "soft"  # soft: arg-max of g_V; hard: the nearest prototype
+    repeats: int = 1  # independent searches, each with its own points and labellings: the spread
+    fixed_points: bool = True  # definition D.1: the points stay, the R labellings vary
 
     def validate(self) -> None:
         _check_sizes("K", self.K)
         _check_sizes("steps", self.steps)
-        for name in ("R", "B", "n_max"):
+        if self.R > 1000:
+            raise ValueError(f"R must be at most 1000, got {self.R}")
+        for name in ("R", "B", "n_max", "repeats"):
             _check_sizes(name, [getattr(self, name)])
         if self.predict not in PREDICTS:
             raise ValueError(f"predict must be {' or '.join(PREDICTS)}, got {self.predict!r}")

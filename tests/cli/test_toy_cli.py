@@ -222,14 +222,18 @@ def test_capacity_command_stores_capacity_against_K(tmp_path):
         "2",
         "--n-max",
         "32",
+        "--repeats",
+        "2",
         "--device",
         "cpu",
         "--out",
         out,
     )
     assert r.exit_code == 0, r.output
+    assert "over 2 repeats lower" in r.output
     ds = xr.load_dataset(out)
-    assert dict(ds.sizes) == {"K": 2, "steps": 1}
+    assert dict(ds.sizes) == {"K": 2, "steps": 1, "repeat": 2}
+    assert ds.attrs["config_json"] and '"fixed_points": true' in ds.attrs["config_json"]
     assert (ds.capacity_lower <= ds.hard_bound).all()
     assert (ds.capacity_lower >= 1).all()
     assert ds.attrs["title"] == "benign toy capacity"

@@ -142,3 +142,27 @@ def test_the_example_grid_files_load_and_one_is_the_fig13_preset():
     specs = {p.stem: grid_spec.load(str(p)) for p in examples}
     assert specs["collapse_K"].dims == ["n", "B", "K", "seed"]
     assert specs["label_noise"].to_dict() == grid_spec.preset("fig13", "small").to_dict()
+
+
+def test_fig14k_is_figure_14_as_a_family_over_K():
+    small = grid_spec.preset("fig14k", "small")
+    assert small.dims == ["n", "B", "K", "seed"]
+    assert small.coords["K"] == [10, 40, 160] and small.fixed["train_prototypes"] is True
+    assert (small.fixed["d"], small.fixed["d1"]) == (16, 4)
+    assert small.coords["B"][0] == 1 and small.coords["n"][-1] >= 160  # beyond every C_t at B = 1
+    full, tiny = grid_spec.preset("fig14k", "full"), grid_spec.preset("fig14k", "tiny")
+    assert full.coords["n"] == grid_spec.preset("fig14", "full").coords["n"] and len(full.coords["K"]) == 6
+    assert tiny.size() == 8 and tiny.fixed["steps"] == 60
+    # figure 14's own presets are untouched by the family
+    assert "K" not in grid_spec.preset("fig14", "small").coords
+
+
+def test_fig14k_tiny_runs_with_one_capacity_per_K(tmp_path):
+    from grids.engine import load_grid, run_grid
+    from tests.grids.in_process import InProcess
+
+    counts = run_grid(grid_spec.preset("fig14k", "tiny"), tmp_path, InProcess())
+    assert counts["done"] == 8 and counts["failed"] == 0
+    ds = load_grid(tmp_path)
+    assert ds["capacity_lower"].dims == ("K",) and (ds["capacity_lower"] >= 1).all()
+    assert (ds["capacity_upper"] > ds["capacity_lower"]).all()

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from plots.collapse import collapse_points, collapse_spread, plot_collapse
+from plots.collapse import collapse_points, collapse_spread, monotone_fit, plot_collapse
 from tests.plots.synthetic_results import planted_collapse, toy_grid
 
 
@@ -46,3 +46,51 @@ def test_the_picture_is_written(tmp_path):
 def test_a_grid_without_capacity_is_refused_in_one_line():
     with pytest.raises(ValueError, match="capacity_lower"):
         collapse_spread(toy_grid(capacity=None))
+
+
+def planted(variable):
+    """planted_collapse's grid with accuracy a smooth increasing function of variable(n, B, C_t)."""
+    ds = planted_collapse()
+    cap = ds["capacity_lower"] + 1
+    x = variable(ds["n"], ds["B"], cap).broadcast_like(ds["knn_acc"])
+    ds["knn_acc"] = (0.2 + 0.7 * x / (1 + x)).transpose(*ds["knn_acc"].dims)
+    return ds
+
+
+def test_planted_exponents_are_recovered():
+    spread = collapse_spread(planted(lambda n, B, C: n**0.5 * B**1.5 / C))
+    assert (spread["power"]["a"], spread["power"]["b"]) == (0.5, 1.5)
+    assert spread["power"]["rms"] < 1e-9 and spread["best"] == "power"
+    assert spread["nB_over_capacity"]["rms"] > 0.01  # a = b = 1 does not collapse this plant
+
+
+def test_a_planted_saturation_of_augmentations_is_recovered():
+    spread = collapse_spread(planted(lambda n, B, C: n * (B / (1 + (B - 1) / 8.0)) / C))
+    assert spread["saturating"]["B0"] == pytest.approx(8.0) and spread["saturating"]["rms"] < 1e-9
+    assert spread["best"] == "saturating"
+
+
+def test_accuracy_falling_with_the_measured_invariance_collapses_against_it(tmp_path):
+    ds = planted_collapse()
+    ds["invariance"] = 1.0 - ds["knn_acc"] ** 2  # strictly decreasing in accuracy, seed by seed
+    spread = collapse_spread(ds)
+    assert spread["invariance"]["rms"] < 1e-9
+    assert plot_collapse(ds, tmp_path / "c.png").stat().st_size > 1000
+
+
+def test_monotone_fit_pools_equal_x_and_is_monotone():
+    x = np.array([3.0, 1.0, 2.0, 2.0, 4.0])
+    y = np.array([0.1, 0.5, 0.2, 0.6, 0.9])
+    fitted = monotone_fit(x, y)
+    assert fitted[2] == fitted[3]  # equal x, one value
+    order = np.argsort(x, kind="stable")
+    assert np.all(np.diff(fitted[order]) >= 0)
+    assert np.all(np.diff(monotone_fit(x, -y, increasing=False)[order]) <= 0)
+
+
+def test_a_planted_dip_at_the_capacity_is_found_by_the_threshold_family():
+    spread = collapse_spread(planted(lambda n, B, C: B**0.5 * np.maximum(n / C, C / n) ** 1.0))
+    # only a / b is identified: a common power of x orders the cells alike
+    assert spread["threshold"]["a"] / spread["threshold"]["b"] == pytest.approx(2.0, rel=0.2)
+    assert spread["threshold"]["rms"] < 1e-9 and spread["best"] == "threshold"
+    assert spread["power"]["rms"] > 0.01  # accuracy is not monotone in n here
