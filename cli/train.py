@@ -130,6 +130,11 @@ def train(
     eval_every: int = typer.Option(1, help="epochs between probes of the learning curve (0: at the end)"),
     checkpoint_every: int = typer.Option(1, help="epochs between checkpoints"),
     knn_k: int = typer.Option(20),
+    probe_reference: str = typer.Option(
+        "full", help="k-NN reference: full (whole clean training split, the authors') or subset"
+    ),
+    probe_pool: str = typer.Option("flatten", help="layer probes on flatten(ed) or avg(-pooled) maps"),
+    init: str = typer.Option("authors", help="conv init: authors (kaiming normal, fan_out) or pytorch"),
     out: str = typer.Option("results/train", help="run folder: checkpoint.pt and history.nc"),
     resume: bool = typer.Option(True, help="continue the checkpoint in --out when there is one"),
 ):

@@ -162,7 +162,13 @@ def run_train_cell(params: dict, cell: dict, folder: str) -> dict:
     def layer_probes(model, data) -> dict:
         was_training = model.training
         res = probe_model(
-            model, data, parse_augmentation(cfg.augment), k=cfg.knn_k, linear=False, seed=cfg.seed
+            model,
+            data,
+            parse_augmentation(cfg.augment),
+            k=cfg.knn_k,
+            linear=False,
+            seed=cfg.seed,
+            pool=cfg.probe_pool,
         )
         model.train(was_training)
         return {k: [float(x) for x in res[k]] for k in LAYER_VARIABLES}
