@@ -214,3 +214,9 @@ def memorised_share(run: WideRun, cfgs: list[TrainConfig], batch_size: int = 102
             count += len(idx)
     wide.train(was)
     return hits / count
+
+
+def memorised_share_of(model, cfg: TrainConfig, data: RunData) -> float:
+    """memorised_share of one stand-alone network."""
+    run = WideRun(WideNetwork([model]).to(data.train.images.device), model, [data], torch.zeros(0, 1), 0)
+    return float(memorised_share(run, [cfg])[0])
