@@ -242,7 +242,7 @@ def make_batch(cfg: TrainConfig, data: RunData, aug, batch: torch.Tensor, step: 
 
 
 @torch.no_grad()
-def embed_all(model, images, dataset: ImageDataset, names=("embedding",), batch_size: int = 1024, pool="avg"):
+def embed_all(model, images, dataset: ImageDataset, names=("embedding",), batch_size: int = 512, pool="avg"):
     """Named representations of clean (unaugmented) images, in eval mode, on the images' device."""
     was_training = model.training
     model.eval()
