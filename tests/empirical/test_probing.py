@@ -188,3 +188,22 @@ def test_init_option_reaches_the_model_and_is_checked(fmnist):
     for bad in (dict(init="xavier"), dict(probe_reference="test"), dict(probe_pool="max")):
         with pytest.raises(ValueError):
             _cfg(fmnist, **bad).validate()
+
+
+@pytest.mark.parametrize("reference,pool", [("full", "flatten"), ("subset", "avg")])
+def test_probe_checkpoint_uses_the_reference_and_pool_asked_for(fmnist, tmp_path, reference, pool):
+    """`benign probe`'s engine: the embedding's k-NN probe is the learning curve's under the same
+    reference, and the layer maps are flattened or pooled as asked."""
+    from empirical.probing import probe_checkpoint
+    from empirical.training import train
+
+    cfg = _cfg(fmnist, steps=2, out=str(tmp_path / "run"), probe_reference=reference)
+    res = train(cfg, resume=False)
+    ds = probe_checkpoint(tmp_path / "run", device="cpu", k=20, linear=False, reference=reference, pool=pool)
+    emb = list(ds.layer_name.values).index("embedding")
+    assert ds.knn_clean.values[emb] == pytest.approx(res["history"][-1]["knn_accuracy"], abs=1e-12)
+    assert ds.knn_clean_init.values[emb] == pytest.approx(res["history"][0]["knn_accuracy"], abs=1e-12)
+    assert ("whole training split" in ds.knn_clean.attrs["long_name"]) == (reference == "full")
+    assert pool in ds.knn_clean.attrs["long_name"]
+    with pytest.raises(ValueError, match="probe pool"):
+        probe_checkpoint(tmp_path / "run", device="cpu", linear=False, pool="max")
