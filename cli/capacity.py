@@ -81,8 +81,19 @@ def capacity(
                 tasks[n] = bar.add_task(f"n = {n}, {labellings} labellings", total=total)
             bar.update(tasks[n], completed=step)
 
+        def on_trial(n, fitted):
+            bar.console.print(f"n = {n}: {int(fitted.sum())} of {len(fitted)} labellings fitted")
+
         bracket = network_capacity(
-            base, steps, labellings, n_start, n_max, resolution, check_every, on_step=on_step
+            base,
+            steps,
+            labellings,
+            n_start,
+            n_max,
+            resolution,
+            check_every,
+            on_step=on_step,
+            on_trial=on_trial,
         )
     ds = capacity_dataset(bracket, base, steps)
     path = save_atomic(ds, out)

@@ -58,9 +58,11 @@ def network_trial(
     check_every: int = 0,
     label_seed_offset: int = 0,
     on_step: Callable[[int, int, int], None] | None = None,
+    on_trial: Callable[[int, np.ndarray], None] | None = None,
 ) -> Callable[[Sequence[int], int], np.ndarray]:
     """trial(ns, R) -> (len(ns), R) bool: labelling r of the n points fitted within `steps` steps.
-    on_step(n, step, total) reports progress. check_every = 0: every max(1, steps // 20) steps."""
+    on_step(n, step, total) reports progress, on_trial(n, fitted) each n's outcome.
+    check_every = 0: every max(1, steps // 20) steps."""
     if steps < 1:
         raise ValueError(f"the budget must be at least one step, got {steps}")
     every = check_every or max(1, steps // 20)
@@ -94,6 +96,8 @@ def network_trial(
             data=data,
             progress=None if on_step is None else lambda s, t: on_step(n, s, t),
         )
+        if on_trial is not None:
+            on_trial(n, fitted.numpy())
         return fitted.numpy()
 
     def trial(ns: Sequence[int], R: int) -> np.ndarray:
@@ -112,6 +116,7 @@ def network_capacity(
     check_every: int = 0,
     on_step=None,
     trial=None,
+    on_trial=None,
 ) -> CapacityBracket:
     """The capacity bracket of the network of `base` at a budget of `steps` steps (B = 1).
     `trial` replaces the network trial (tests plant one)."""
@@ -127,7 +132,7 @@ def network_capacity(
         raise ValueError(f"R must be at least 1, got {R}")
     if steps < 1:
         raise ValueError(f"the budget must be at least one step, got {steps}")
-    trial = trial or network_trial(base, steps, check_every, on_step=on_step)
+    trial = trial or network_trial(base, steps, check_every, on_step=on_step, on_trial=on_trial)
     return capacity_bracket(trial, R=R, n_start=n_start, n_max=n_max, resolution=resolution)
 
 

@@ -177,7 +177,7 @@ def prepare_data(cfg: TrainConfig, device) -> RunData:
     width = num_label_classes(spec, full.num_classes, len(train))
     labels = make_labels(train.labels, spec, full.num_classes, cfg.label_seed)
     data = RunData(train, test, idx, labels, width)
-    if cfg.probe_reference == "full":
+    if cfg.probe_reference == "full" and cfg.subset:  # without a subset the training set is the split
         data.reference = full  # uint8 on the device, normalised per batch when embedded
     if cfg.bank:
         data.aug_labels = augmentation_labels(labels, cfg.bank, width, cfg.label_seed, cfg.bank_labels)
