@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import typer
 
+from cli import capacity as capacity_cmd
 from cli import grid, memscore, plot, profiles, toy
 from cli import probe as probe_cmd
 from cli import report as report_cmd
@@ -21,6 +22,7 @@ app.add_typer(toy.app, name="toy")
 app.add_typer(plot.app, name="plot")
 app.command("train")(train_cmd.train)
 app.command("probe")(probe_cmd.probe)
+app.command("capacity")(capacity_cmd.capacity)
 app.add_typer(memscore.app, name="memscore")
 app.add_typer(profiles.app, name="profiles")
 app.add_typer(grid.app, name="grid")

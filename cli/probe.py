@@ -18,6 +18,10 @@ def probe(
     device: str = typer.Option("auto", help=DEVICE_HELP),
     data_root: str | None = typer.Option(None, help="data folder, if not the one the run used"),
     invariance_images: int = typer.Option(256, help="training images for the invariance estimate"),
+    reference: str | None = typer.Option(
+        None, help="k-NN reference: full (whole clean training split) or subset (default: the run's)"
+    ),
+    pool: str | None = typer.Option(None, help="layer maps flatten(ed) or avg(-pooled) (default: the run's)"),
 ):
     """Probe every named representation of a trained network and of the same network at initialisation."""
     from empirical.probing import probe_checkpoint
@@ -30,6 +34,8 @@ def probe(
         linear=linear,
         data_root=data_root,
         invariance_images=invariance_images,
+        reference=reference,
+        pool=pool,
     )
     folder = checkpoint if checkpoint.is_dir() else checkpoint.parent
     path = save_atomic(ds, out or folder / "probe.nc")

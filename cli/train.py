@@ -143,6 +143,11 @@ def train(
     checkpoint_every: int = typer.Option(T.checkpoint_every, help="epochs between checkpoints"),
     knn_k: int = typer.Option(T.knn_k, help="neighbours of the k-NN probe"),
     out: str = typer.Option(T.out, help="run folder (checkpoint.pt, history.nc); table2-*: the grid's"),
+    probe_reference: str = typer.Option(
+        T.probe_reference, help="k-NN reference: full (whole clean training split, the authors') or subset"
+    ),
+    probe_pool: str = typer.Option(T.probe_pool, help="layer probes on flatten(ed) or avg(-pooled) maps"),
+    init: str = typer.Option(T.init, help="conv init: authors (kaiming normal, fan_out) or pytorch"),
     resume: bool = typer.Option(True, help="continue the checkpoint in --out when there is one"),
 ):
     """Train on (random) labels; writes OUT/checkpoint.pt and OUT/history.nc (dimension epoch)."""

@@ -3,7 +3,13 @@
 The classifier is replaced by the projector MLP of appendix F: one hidden layer (width 65536 by
 default), no bias, no normalisation. Every probed representation (table 1, figure 4) has a name:
 layer1..layer4 (after each stage), embedding (the encoder's output), projector_hidden, output.
-`features(x, names)` returns them; conv maps are globally average-pooled unless pool='flatten'.
+`features(x, names)` returns them; conv maps are flattened (as the paper probes them, section 4.2)
+unless pool='avg' (global average pooling).
+
+Initialisation: `init='authors'` draws every convolution kaiming normal, mode fan_out, gain of ReLU
+(std = sqrt(2 / (out_channels * kernel area))), as the authors' code does; `init='pytorch'` keeps
+PyTorch's default (kaiming uniform with a = sqrt(5), fan_in). Linear layers and batch norm keep
+PyTorch's default either way.
 """
 
 from __future__ import annotations
@@ -14,6 +20,8 @@ from torch import Tensor
 
 LAYERS = ("layer1", "layer2", "layer3", "layer4", "embedding", "projector_hidden", "output")
 ARCHS = ("resnet18", "vgg11", "small_cnn")
+INITS = ("authors", "pytorch")
+POOLS = ("flatten", "avg")
 
 
 class Projector(nn.Module):
@@ -64,11 +72,14 @@ class EncoderProjector(nn.Module):
     def embed(self, x: Tensor) -> Tensor:
         return self.features(x, ("embedding",))["embedding"]
 
-    def features(self, x: Tensor, names=LAYERS, pool: str = "avg") -> dict[str, Tensor]:
-        """The named representations of a batch, each (n, D). Stops as soon as all are computed."""
+    def features(self, x: Tensor, names=LAYERS, pool: str = "flatten") -> dict[str, Tensor]:
+        """The named representations of a batch, each (n, D): layer1..layer4 flattened (pool='flatten')
+        or globally average-pooled (pool='avg'). Stops as soon as all are computed."""
         unknown = set(names) - set(LAYERS)
         if unknown:
             raise ValueError(f"unknown layer(s) {sorted(unknown)}; choose from {', '.join(LAYERS)}")
+        if pool not in POOLS:
+            raise ValueError(f"pool must be one of {', '.join(POOLS)}, got {pool!r}")
         want, out = set(names), {}
         flat = (lambda t: t.mean((2, 3))) if pool == "avg" else (lambda t: t.flatten(1))
         h = self.stem(x)
@@ -137,6 +148,7 @@ def build_network(
     projector_width: int,
     stem: str = "cifar",
     cnn_width: int = 32,
+    init: str = "pytorch",
 ):
     if arch not in ARCHS:
         raise ValueError(f"unknown architecture {arch!r}; choose from {', '.join(ARCHS)}")
@@ -144,8 +156,24 @@ def build_network(
         raise ValueError(f"stem must be 'cifar' or 'stride2', got {stem!r}")
     if projector_width < 1 or num_outputs < 1:
         raise ValueError("projector width and number of outputs must be positive")
+    if init not in INITS:
+        raise ValueError(f"init must be one of {', '.join(INITS)}, got {init!r}")
     if arch == "small_cnn":
-        return small_cnn(num_outputs, in_channels, projector_width, stem, width=cnn_width)
-    return {"resnet18": resnet18, "vgg11": vgg11}[arch](
-        num_outputs, in_channels=in_channels, projector_width=projector_width, stem=stem
-    )
+        net = small_cnn(num_outputs, in_channels, projector_width, stem, width=cnn_width)
+    else:
+        net = {"resnet18": resnet18, "vgg11": vgg11}[arch](
+            num_outputs, in_channels=in_channels, projector_width=projector_width, stem=stem
+        )
+    if init == "authors":
+        init_authors(net)
+    return net
+
+
+def init_authors(net: nn.Module) -> nn.Module:
+    """Every convolution kaiming normal (mode fan_out, ReLU gain), as in the authors' code; in place."""
+    for m in net.modules():
+        if isinstance(m, nn.Conv2d):
+            nn.init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu")
+            if m.bias is not None:
+                nn.init.zeros_(m.bias)
+    return net

@@ -1,13 +1,23 @@
 """Layer-wise probing of a trained checkpoint and of the same network at initialisation (figure 4, tables 1, 4).
 
 For every named representation (layer1..layer4, embedding, projector_hidden, output):
-  knn_clean   K-NN fitted on clean training embeddings with clean labels, scored on the clean test set;
+  knn_clean   K-NN fitted on clean embeddings of the reference with true labels, scored on the clean
+              test set. The reference is the whole clean training split (the authors' main.py fits its
+              20-NN on all 50k CIFAR-10 training images, whatever subset was trained on), or the
+              training images with `probe_reference = "subset"`;
   knn_noisy   K-NN with the training labels (random): leave-one-out on the training set, each image
               predicted by the training labels of its K nearest *other* training images. High only
               where the representation groups images by their random label (the projector, fig. 4);
-  linear      a linear probe (theory.probes.LinearProbe) on clean labels, test accuracy;
+  linear      a linear probe (theory.probes.LinearProbe) fitted on the training images' clean labels,
+              test accuracy;
   invariance  mean normalized invariance I (eq. 2) under the run's augmentation on training images.
 The same four at initialisation (rebuilt from the run's seed) end in `_init`.
+
+layer1..layer4 are probed flattened, as the paper says (section 4.2), or average-pooled (`pool="avg"`).
+Flattened maps are large (ResNet18's layer1 on CIFAR: 65536 numbers an image, 13 GB for 50k images),
+so the k-NN probes never hold the reference's features: `streamed_knn` embeds the reference a batch
+at a time and merges each batch's neighbours into a running top-k per query (the same neighbours as
+theory.probes.knn_predict on the whole matrix); queries are embedded in chunks of bounded bytes.
 """
 
 from __future__ import annotations
@@ -19,7 +29,7 @@ import torch
 import xarray as xr
 
 from empirical.augment import Augmentation, parse_augmentation
-from empirical.datasets import normalize
+from empirical.datasets import ImageDataset, normalize
 from empirical.networks import LAYERS
 from empirical.training import (
     build_model,
@@ -41,6 +51,76 @@ def knn_leave_one_out(features: torch.Tensor, labels: torch.Tensor, num_classes:
     return knn_accuracy(x, labels, x, labels, num_classes, k=k, exclude_self=True)
 
 
+@torch.no_grad()
+def streamed_knn(
+    model,
+    reference: torch.Tensor,
+    reference_labels: torch.Tensor,
+    queries: torch.Tensor,
+    query_labels: torch.Tensor,
+    stats: ImageDataset,
+    names,
+    num_classes: int,
+    k: int = 20,
+    pool: str = "flatten",
+    batch_size: int = 512,
+    max_query_bytes: int = 512 * 2**20,
+    exclude_self: bool = False,
+) -> dict[str, float]:
+    """k-NN accuracy of every named representation, the reference never embedded whole.
+
+    reference, queries: clean images (uint8 or float, normalised with `stats` a batch at a time).
+    Votes as theory.probes.knn_predict: uniform over the k nearest by Euclidean distance on
+    L2-normalised features, ties to the smallest class. exclude_self: the queries are the reference
+    (leave-one-out). Memory: the queries' features (at most about max_query_bytes; more queries are
+    done in chunks, each streaming the reference again), one reference batch, (queries, k) top lists.
+    """
+    if k < 1:
+        raise ValueError("k must be >= 1")
+    if exclude_self and queries.shape != reference.shape:
+        raise ValueError("exclude_self needs the reference images as queries")
+    names = tuple(names)
+    n_ref = reference.shape[0]
+    k = min(k, n_ref - 1 if exclude_self else n_ref)
+    if k < 1:
+        raise ValueError("the reference has too few images for a k-NN probe")
+    was_training = model.training
+    model.eval()
+
+    def embed(x):
+        feats = model.features(normalize(x, stats), names, pool=pool)
+        return {n: torch.nn.functional.normalize(feats[n].float(), dim=1) for n in names}
+
+    per_query = sum(f.shape[1] for f in embed(queries[:1]).values()) * 4
+    rows = max(1, max_query_bytes // per_query)
+    ref_labels = reference_labels.to(reference.device).long()
+    correct = dict.fromkeys(names, 0)
+    for q0 in range(0, queries.shape[0], rows):
+        q_imgs = queries[q0 : q0 + rows]
+        qf = {n: torch.cat([f[n] for f in map(embed, q_imgs.split(batch_size))]) for n in names}
+        nq = q_imgs.shape[0]
+        top_s = {n: torch.full((nq, k), -float("inf"), device=reference.device) for n in names}
+        top_l = {n: torch.zeros((nq, k), dtype=torch.long, device=reference.device) for n in names}
+        for r0 in range(0, n_ref, batch_size):
+            rf = embed(reference[r0 : r0 + batch_size])
+            labels = ref_labels[r0 : r0 + batch_size].expand(nq, -1)
+            for n in names:
+                score = qf[n] @ rf[n].T
+                if exclude_self:
+                    qi = torch.arange(q0, q0 + nq, device=score.device)[:, None]
+                    ri = torch.arange(r0, r0 + score.shape[1], device=score.device)[None, :]
+                    score = score.masked_fill(qi == ri, -float("inf"))
+                s, idx = torch.cat([top_s[n], score], 1).topk(k, dim=1)
+                top_s[n], top_l[n] = s, torch.cat([top_l[n], labels], 1).gather(1, idx)
+        truth = query_labels[q0 : q0 + nq].to(reference.device).long()
+        for n in names:
+            votes = torch.zeros(nq, num_classes, device=reference.device)
+            votes.scatter_add_(1, top_l[n], torch.ones_like(top_s[n]))
+            correct[n] += int((votes.argmax(1) == truth).sum())
+    model.train(was_training)
+    return {n: correct[n] / queries.shape[0] for n in names}
+
+
 def probe_model(
     model,
     data,
@@ -51,27 +131,53 @@ def probe_model(
     invariance_images: int = 256,
     pairs: int = 4,
     seed: int = 0,
+    pool: str = "flatten",
 ) -> dict[str, np.ndarray]:
+    """The four probes of every layer (module docstring); the k-NN probes streamed (`streamed_knn`)."""
+    was_training = model.training
     model.eval()
-    tr = embed_all(model, data.train.images, data.train, layers)
-    te = embed_all(model, data.test.images, data.train, layers)
+    ref = data.probe_reference
     out = {key: np.full(len(layers), np.nan) for key in ("knn_clean", "knn_noisy", "linear", "invariance")}
+    kw = dict(k=k, pool=pool)
+    clean = streamed_knn(
+        model,
+        ref.images,
+        ref.labels,
+        data.test.images,
+        data.test.labels,
+        data.train,
+        layers,
+        data.train.num_classes,
+        **kw,
+    )
+    noisy = streamed_knn(
+        model,
+        data.train.images,
+        data.labels,
+        data.train.images,
+        data.labels,
+        data.train,
+        layers,
+        data.label_width,
+        exclude_self=True,
+        **kw,
+    )
     inv_aug = aug if not aug.is_identity else parse_augmentation("simclr")
     g = torch.Generator(device=data.train.images.device)
     x_inv = data.train.images[: min(invariance_images, len(data.train))]
     for i, name in enumerate(layers):
-        out["knn_clean"][i] = knn_accuracy(
-            tr[name], data.train.labels, te[name], data.test.labels, data.train.num_classes, k=k
-        )
-        out["knn_noisy"][i] = knn_leave_one_out(tr[name], data.labels, data.label_width, k=k)
+        out["knn_clean"][i], out["knn_noisy"][i] = clean[name], noisy[name]
         if linear:
-            probe = LinearProbe(data.train.num_classes, max_iter=100).fit(tr[name], data.train.labels)
-            out["linear"][i] = probe.score(te[name], data.test.labels)
+            tr = embed_all(model, data.train.images, data.train, (name,), pool=pool)[name]
+            te = embed_all(model, data.test.images, data.train, (name,), pool=pool)[name]
+            probe = LinearProbe(data.train.num_classes, max_iter=100).fit(tr, data.train.labels)
+            out["linear"][i] = probe.score(te, data.test.labels)
         g.manual_seed(seed)
         with torch.no_grad():
-            q = lambda x, name=name: model.features(normalize(x, data.train), (name,))[name]
+            q = lambda x, name=name: model.features(normalize(x, data.train), (name,), pool=pool)[name]
             inv = normalized_invariance(q, x_inv, lambda x: aug_float(inv_aug, x, g), pairs=pairs)
         out["invariance"][i] = float(inv.double().nanmean())
+    model.train(was_training)
     return out
 
 
@@ -80,14 +186,27 @@ def aug_float(aug: Augmentation, x, g):
 
 
 def probe_checkpoint(
-    path, device="auto", k: int = 20, linear: bool = True, data_root=None, invariance_images: int = 256
+    path,
+    device="auto",
+    k: int = 20,
+    linear: bool = True,
+    data_root=None,
+    invariance_images: int = 256,
+    reference: str | None = None,
+    pool: str | None = None,
 ) -> xr.Dataset:
+    """reference (full | subset) and pool (flatten | avg): the run's own (probe_reference, probe_pool)
+    unless given."""
     if k < 1 or invariance_images < 2:
         raise ValueError(f"k must be >= 1 and invariance_images >= 2, got {k} and {invariance_images}")
     ckpt = load_checkpoint(path)
     cfg = config_from_checkpoint(ckpt)
     if data_root is not None:
         cfg = dataclasses.replace(cfg, data_root=data_root)
+    cfg = dataclasses.replace(
+        cfg, probe_reference=reference or cfg.probe_reference, probe_pool=pool or cfg.probe_pool
+    )
+    cfg.validate()
     dev = resolve_device(device)
     data = prepare_data(cfg, dev)
     if not torch.equal(ckpt["labels"].to(dev), data.labels):
@@ -100,11 +219,15 @@ def probe_checkpoint(
         trained.load_state_dict(ckpt["model"])
     except RuntimeError:
         raise ValueError(f"{path} holds weights that do not fit a {cfg.arch} for {cfg.dataset}") from None
-    kw = dict(k=k, linear=linear, invariance_images=invariance_images, seed=cfg.seed)
+    kw = dict(k=k, linear=linear, invariance_images=invariance_images, seed=cfg.seed, pool=cfg.probe_pool)
     res = probe_model(trained, data, aug, **kw)
     res_init = probe_model(init, data, aug, **kw)
     meta = {
-        "knn_clean": (f"{k}-NN probe, clean training labels, clean test accuracy", "1"),
+        "knn_clean": (
+            f"{k}-NN probe fitted on the {'whole training split' if cfg.probe_reference == 'full' else 'training images'}"
+            f" with true labels ({cfg.probe_pool} layer maps), clean test accuracy",
+            "1",
+        ),
         "knn_noisy": (f"{k}-NN probe, training (random) labels, leave-one-out training accuracy", "1"),
         "linear": ("linear probe (logistic regression), clean test accuracy", "1"),
         "invariance": ("mean normalized invariance I (eq. 2) under the run's augmentation", "1"),

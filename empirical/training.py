@@ -26,7 +26,7 @@ import xarray as xr
 from empirical.augment import BankDraws, iid_bank, mixup, parse_augmentation
 from empirical.datasets import ImageDataset, load_dataset, normalize, subset_indices
 from empirical.labels import augmentation_labels, make_labels, num_label_classes, parse_labels
-from empirical.networks import ARCHS, build_network
+from empirical.networks import ARCHS, INITS, POOLS, build_network
 from store.atomic import atomic_write
 from store.netcdf import save_atomic
 from store.provenance import provenance_attrs
@@ -70,6 +70,11 @@ class TrainConfig:
     eval_every: int = 1  # epochs between probes of the learning curve; 0 = only at the end
     checkpoint_every: int = 1  # epochs between checkpoints
     knn_k: int = 20
+    # k-NN reference of the probes: "full" = the whole clean training split with its true labels (the
+    # authors' main.py), "subset" = the training images only; layer probes on flattened maps or "avg"
+    probe_reference: str = "full"
+    probe_pool: str = "flatten"
+    init: str = "authors"  # convolutions: authors (kaiming normal, fan_out) | pytorch (PyTorch default)
     out: str = "results/train"
 
     # options that may change between a run and its resumption
@@ -112,6 +117,12 @@ class TrainConfig:
             (self.cnn_width >= 1, "cnn width must be positive"),
             (self.mixup_alpha > 0, "the mixup alpha must be positive"),
             (self.knn_k >= 1, "k must be positive"),
+            (
+                self.probe_reference in ("full", "subset"),
+                f"probe reference must be full or subset, got {self.probe_reference!r}",
+            ),
+            (self.probe_pool in POOLS, f"probe pool must be flatten or avg, got {self.probe_pool!r}"),
+            (self.init in INITS, f"init must be authors or pytorch, got {self.init!r}"),
             (self.subset >= 0 and self.test_subset >= 0, "subset sizes cannot be negative"),
             (
                 self.eval_every >= 0 and self.checkpoint_every >= 1,
@@ -136,6 +147,11 @@ class RunData:
     aug_labels: torch.Tensor | None = None  # (n, B) for a bank
     iid_bank: torch.Tensor | None = None  # (n, B) indices into `full_images`
     full_images: torch.Tensor | None = None
+    reference: ImageDataset | None = None  # the k-NN probes' reference: clean images, true labels
+
+    @property
+    def probe_reference(self) -> ImageDataset:
+        return self.train if self.reference is None else self.reference
 
 
 def prepare_data(cfg: TrainConfig, device) -> RunData:
@@ -153,6 +169,8 @@ def prepare_data(cfg: TrainConfig, device) -> RunData:
     width = num_label_classes(spec, full.num_classes, len(train))
     labels = make_labels(train.labels, spec, full.num_classes, cfg.label_seed)
     data = RunData(train, test, idx, labels, width)
+    if cfg.probe_reference == "full" and cfg.subset:  # without a subset the training set is the split
+        data.reference = full  # uint8 on the device, normalised per batch when embedded
     if cfg.bank:
         data.aug_labels = augmentation_labels(labels, cfg.bank, width, cfg.label_seed, cfg.bank_labels)
     if cfg.iid:
@@ -175,6 +193,7 @@ def build_model(cfg: TrainConfig, data: RunData, device) -> torch.nn.Module:
             cfg.projector_width,
             stem,
             cnn_width=cfg.cnn_width,
+            init=cfg.init,
         )
     return model.to(device)
 
@@ -229,14 +248,23 @@ def embed_all(model, images, dataset: ImageDataset, names=("embedding",), batch_
 
 
 def evaluate(model, data: RunData, k: int) -> dict:
-    """Accuracy on the training labels (clean images) and k-NN probe of the embedding (clean labels)."""
-    tr = embed_all(model, data.train.images, data.train, ("embedding", "output"))
-    te = embed_all(model, data.test.images, data.train, ("embedding",))
-    train_acc = (tr["output"].argmax(1) == data.labels).double().mean().item()
-    knn = knn_accuracy(
-        tr["embedding"], data.train.labels, te["embedding"], data.test.labels, data.train.num_classes, k=k
-    )
+    """Accuracy on the training labels (clean images) and k-NN probe of the embedding: fitted on the
+    clean reference (the whole training split by default) with true labels, scored on the test set.
+    With the whole split as reference, the training images' embeddings are its rows (one pass)."""
+    ref = data.probe_reference
+    emb = embed_all(model, ref.images, data.train, ("embedding",))["embedding"]
+    te = embed_all(model, data.test.images, data.train, ("embedding",))["embedding"]
+    emb_train = emb if data.reference is None else emb[data.train_index]
+    train_acc = (projector_output(model, emb_train).argmax(1) == data.labels).double().mean().item()
+    knn = knn_accuracy(emb, ref.labels, te, data.test.labels, data.train.num_classes, k=k)
     return {"train_accuracy": train_acc, "knn_accuracy": knn}
+
+
+@torch.no_grad()
+def projector_output(model, embedding: torch.Tensor, batch_size: int = 4096) -> torch.Tensor:
+    """The network's output from its embedding, in batches (eval mode: the projector has no batch norm)."""
+    dtype = next(model.projector.parameters()).dtype
+    return torch.cat([model.projector(h.to(dtype))[1].float() for h in embedding.split(batch_size)])
 
 
 def loss_fn(name: str, output, targets):
@@ -286,7 +314,8 @@ def load_checkpoint(path, map_location="cpu") -> dict:
 
 def config_from_checkpoint(ckpt: dict) -> TrainConfig:
     known = {f.name for f in dataclasses.fields(TrainConfig)}
-    return TrainConfig(**{k: v for k, v in ckpt["config"].items() if k in known})
+    old = {"init": "pytorch"}  # checkpoints written before the option existed used PyTorch's init
+    return TrainConfig(**{**old, **{k: v for k, v in ckpt["config"].items() if k in known}})
 
 
 class _StopFlag:

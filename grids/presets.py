@@ -136,6 +136,25 @@ FIG13_NOISE = {
 }
 
 
+# The n x B grid of a real network (figure 14's question on real data): training subset n x bank of B
+# fixed augmentations, a random label per image (its B augmentations share it: bank_labels = image).
+# At the CPU scales the batch holds the largest n, so every cell takes one step an epoch and trains
+# t = epochs steps: the capacity C_t read off the B = 1 column (`bank_fit` = 1 under every seed) is
+# the capacity at the budget every cell had. At full scale (batch 256) t grows with n.
+NB = {
+    "full": {"subset": [500, 1000, 2000, 5000, 10000, 25000, 50000], "bank": [1, 2, 4, 8, 16, 32, 64, 128]},
+    "cpu": {"subset": [64, 128, 256, 512, 1024], "bank": [1, 2, 4, 8, 16, 32], "batch_size": 1024},
+    "small": {"subset": [32, 64, 128, 256, 512], "bank": [1, 4, 16, 64], "batch_size": 512},
+    "tiny": {"subset": [16, 32], "bank": [1, 4], "batch_size": 32},
+}
+NB_BUDGET = {
+    "full": {"epochs": 1000, "eval_every": 100},
+    "cpu": {"epochs": 1000, "eval_every": 250},
+    "small": {"epochs": 150, "eval_every": 50},
+    "tiny": {"epochs": 3, "eval_every": 0},
+}
+
+
 def _train(scale: str, **over) -> dict:
     return {**BASE[scale], **over}
 
@@ -197,6 +216,17 @@ def train_preset(name: str, scale: str) -> dict:
             setting=[{"name": "without augmentations", **NO_DA}, with_da],
             seeds=_seeds(s),
         )
+    if name == "nb":
+        return _train(
+            s,
+            labels="random",
+            bank_labels="image",
+            mixup="off",
+            linear_probe=False,
+            **NB[s],
+            **NB_BUDGET[s],
+            seeds={"full": 2, "cpu": 2, "small": 2, "tiny": 1}[s],
+        )
     raise KeyError(name)
 
 
@@ -215,6 +245,7 @@ PRESETS = (
     "fig13",
     "fig14",
     "fig14k",
+    "nb",
 )
 
 

@@ -88,6 +88,13 @@ TRANSFER_VARIABLES = {
         "units": "1",
     },
 }
+# With a bank (figure 6, the n x B grid): memorisation as in appendix D.1, on the training inputs.
+BANK_VARIABLES = {
+    "bank_fit": {
+        "long_name": "share of the n x B fixed augmentations predicted as their labels after training",
+        "units": "1",
+    },
+}
 LAYER_VARIABLES = {
     "knn_clean": {"long_name": "k-NN probe of the layer, clean labels, test accuracy", "units": "1"},
     "knn_noisy": {
@@ -139,9 +146,16 @@ def variables(params: dict) -> dict[str, dict]:
     out.update({k: {**a, "dims": ()} for k, a in FINAL_VARIABLES.items()})
     if params.get("layer_probes"):
         out.update({k: {**a, "dims": ("epoch", "layer")} for k, a in LAYER_VARIABLES.items()})
+    if has_bank(params):
+        out.update({k: {**a, "dims": ()} for k, a in BANK_VARIABLES.items()})
     if transfer_targets(params):
         out.update({k: {**a, "dims": ("target",)} for k, a in TRANSFER_VARIABLES.items()})
     return out
+
+
+def has_bank(params: dict) -> bool:
+    bank = params.get("bank", 0)
+    return any(b > 0 for b in (bank if isinstance(bank, list) else [bank]))
 
 
 def cell_folder(cell: dict) -> str:
@@ -162,7 +176,13 @@ def run_train_cell(params: dict, cell: dict, folder: str) -> dict:
     def layer_probes(model, data) -> dict:
         was_training = model.training
         res = probe_model(
-            model, data, parse_augmentation(cfg.augment), k=cfg.knn_k, linear=False, seed=cfg.seed
+            model,
+            data,
+            parse_augmentation(cfg.augment),
+            k=cfg.knn_k,
+            linear=False,
+            seed=cfg.seed,
+            pool=cfg.probe_pool,
         )
         model.train(was_training)
         return {k: [float(x) for x in res[k]] for k in LAYER_VARIABLES}
@@ -192,6 +212,10 @@ def run_train_cell(params: dict, cell: dict, folder: str) -> dict:
         linear_final=np.nan,
         linear_init=np.nan,
     )
+    if has_bank(params):
+        from empirical.wide_training import memorised_share_of
+
+        out["bank_fit"] = memorised_share_of(model, cfg, data)
     device = data.train.images.device
     initial = build_model(cfg, data, device)
     if transfer_targets(params):

@@ -3,6 +3,7 @@ that is unknown, from its dimensions.
 
     toy grid over n and B (figure 14)             heatmap, and the scaling collapse when it has capacity
     `benign toy capacity` (C_t against K, t)      capacity
+    training subset x bank (preset nb)            heatmap with n = C_t / B, C_t from its B = 1 column
     bank x bank_labels (figure 6)                 heatmap on a log B axis
     layer-wise probes (figure 4)                  layers
     normalized invariance per layer (figure 7)    curves of invariance
@@ -55,6 +56,10 @@ def pick_kinds(ds: xr.Dataset) -> tuple[str, ...]:
         return ("heatmap", "collapse") if has_capacity(ds) else ("heatmap",)
     if is_capacity_sweep(ds):
         return ("capacity",)
+    from plots.nb import is_nb
+
+    if is_nb(ds):
+        return ("heatmap",)
     preset = preset_of(ds)
     if preset in PRESET_KINDS:
         return PRESET_KINDS[preset]
@@ -85,6 +90,10 @@ def _suffixed(out: Path, suffix: str) -> Path:
 def draw(ds: xr.Dataset, out: Path, kind: str, var: str | None = None) -> list[Path]:
     """One kind of picture at `out` (a .png; a table goes to the .md next to it)."""
     if kind == "heatmap":
+        from plots.nb import is_nb, plot_nb_heatmaps
+
+        if is_nb(ds):
+            return plot_nb_heatmaps(ds, out, var)
         if "bank" in ds.dims and not is_toy(ds):
             from plots.bank import plot_bank_heatmaps
 

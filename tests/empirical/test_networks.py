@@ -18,7 +18,7 @@ def test_named_layers(arch, size, stem, dims):
     net = build_network(arch, 7, 3 if arch != "small_cnn" else 1, projector_width=48, stem=stem).eval()
     x = torch.randn(2, net.stem[0].in_channels, size, size)
     with torch.no_grad():
-        f = net.features(x, LAYERS)
+        f = net.features(x, LAYERS, pool="avg")
         assert list(f) == list(LAYERS)
         for k, d in dims.items():
             assert f[k].shape == (2, d)

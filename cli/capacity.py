@@ -1,0 +1,104 @@
+"""`benign capacity`: the capacity C_t of a network (appendix D.1): the largest n whose random labels
+it fits completely within --steps steps at B = 1, bracketed over --labellings random labellings of
+the same n images (doubling from --n-start, then bisection). Writes an xarray Dataset (netCDF)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from cli.errors import BadInput
+
+
+def capacity(
+    dataset: str = typer.Option(
+        "fashion-mnist", help="cifar10, cifar100, tinyimagenet, stl10, mnist, fashion-mnist"
+    ),
+    data_root: str | None = typer.Option(None, help="data folder (default: data/)"),
+    download: bool = typer.Option(False, help="download the dataset when absent"),
+    subset_seed: int = typer.Option(0, help="seed of the class-balanced choice of the n images"),
+    arch: str = typer.Option("small_cnn", help="resnet18, vgg11, small_cnn"),
+    stem: str = typer.Option("auto", help="cifar, stride2, auto (stride2 for 64x64)"),
+    projector_width: int = typer.Option(65536, help="hidden width of the projector MLP"),
+    cnn_width: int = typer.Option(32, help="channels of small_cnn's first stage"),
+    augment: str = typer.Option(
+        "simclr", help="augmentation of the one fixed view per image (B = 1); none: the clean image"
+    ),
+    loss: str = typer.Option("mse", help="mse or ce"),
+    lr: float = typer.Option(3e-4, help="Adam learning rate"),
+    batch_size: int = typer.Option(256),
+    init: str = typer.Option("authors", help="conv init: authors (kaiming normal, fan_out) or pytorch"),
+    steps: int = typer.Option(500, help="the budget t in optimizer steps"),
+    labellings: int = typer.Option(4, "--labellings", "-R", help="random labellings tried per n (R)"),
+    n_start: int = typer.Option(16, help="first n of the doubling"),
+    n_max: int = typer.Option(4096, help="largest n tried"),
+    resolution: float = typer.Option(0.0, help="stop bisecting when upper - lower <= resolution * lower"),
+    check_every: int = typer.Option(0, help="steps between memorisation checks (0: steps // 20)"),
+    seed: int = typer.Option(0, help="seed of the model initialisation (and of the fixed views)"),
+    device: str = typer.Option("auto", help="auto, cpu, cuda"),
+    out: Path = typer.Option(Path("results/capacity.nc"), help="netCDF file to write"),
+):
+    """Bracket the capacity C_t of a network; prints the bracket and the success rate per n."""
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from empirical.network_capacity import capacity_dataset, network_capacity
+    from empirical.training import TrainConfig
+    from store.netcdf import save_atomic
+
+    if steps < 1:
+        raise BadInput(f"--steps must be at least 1, got {steps}")
+    if labellings < 1:
+        raise BadInput(f"--labellings must be at least 1, got {labellings}")
+    if resolution < 0 or check_every < 0:
+        raise BadInput("--resolution and --check-every cannot be negative")
+    base = TrainConfig(
+        dataset=dataset,
+        data_root=data_root,
+        download=download,
+        subset_seed=subset_seed,
+        arch=arch,
+        stem=stem,
+        projector_width=projector_width,
+        cnn_width=cnn_width,
+        augment=augment,
+        loss=loss,
+        lr=lr,
+        batch_size=batch_size,
+        init=init,
+        seed=seed,
+        device=device,
+        steps=steps,
+    )
+    with Progress(
+        TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total} steps"),
+        TimeElapsedColumn(),
+    ) as bar:  # fmt: skip
+        tasks = {}
+
+        def on_step(n, step, total):
+            if n not in tasks:
+                tasks[n] = bar.add_task(f"n = {n}, {labellings} labellings", total=total)
+            bar.update(tasks[n], completed=step)
+
+        def on_trial(n, fitted):
+            bar.console.print(f"n = {n}: {int(fitted.sum())} of {len(fitted)} labellings fitted")
+
+        bracket = network_capacity(
+            base,
+            steps,
+            labellings,
+            n_start,
+            n_max,
+            resolution,
+            check_every,
+            on_step=on_step,
+            on_trial=on_trial,
+        )
+    ds = capacity_dataset(bracket, base, steps)
+    path = save_atomic(ds, out)
+    upper = "none failed" if bracket.upper is None else str(bracket.upper)
+    typer.echo(f"C_t at t = {steps} steps, R = {labellings}: lower {bracket.lower}, upper {upper}")
+    for n in sorted(bracket.success_rate):
+        typer.echo(f"  n = {n}: {bracket.success_rate[n]:.2f} of the labellings fitted")
+    typer.echo(f"written: {path}")
