@@ -64,7 +64,7 @@ _STATS = {
     "mnist": ((0.1307,), (0.3081,)),
     "fashion-mnist": ((0.2860,), (0.3530,)),
 }
-_NUM_CLASSES = {
+NUM_CLASSES = {
     "cifar10": 10,
     "cifar100": 100,
     "tinyimagenet": 200,
@@ -334,7 +334,7 @@ def load_dataset(
             raise
         _download(name, root)
         x, y = _read(name, root, train)
-    num_classes = _NUM_CLASSES[name]
+    num_classes = NUM_CLASSES[name]
     if y.size and (y.min() < 0 or y.max() >= num_classes):
         raise _corrupt(name, root / _FOLDER[name], f"labels outside [0, {num_classes})")
     mean, std = _STATS[name]

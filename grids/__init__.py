@@ -1,1 +1,1 @@
-"""Result grids: xarray Datasets in netCDF with provenance, written atomically, resumable per cell."""
+"""Grids of runs: a specification (TOML or preset), the engine that runs its cells resumably, executors."""

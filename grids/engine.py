@@ -101,11 +101,11 @@ def _reference_attrs(spec: GridSpec) -> dict:
     if spec.kind == "toy":
         C = spec.params["C"]
         return {} if isinstance(C, list) else {"random_guessing": 1.0 / C}
-    from empirical.datasets import _NUM_CLASSES
+    from empirical.datasets import NUM_CLASSES
 
     dataset = spec.params["dataset"]
     name = dataset.lower().replace("_", "-") if isinstance(dataset, str) else None
-    return {"random_guessing": 1.0 / _NUM_CLASSES[name]} if name in _NUM_CLASSES else {}
+    return {"random_guessing": 1.0 / NUM_CLASSES[name]} if name in NUM_CLASSES else {}
 
 
 def capacity_dims(spec: GridSpec) -> list[str]:

@@ -93,6 +93,8 @@ BASE = {
         "mixup": "off",
         "epochs": 2,
         "eval_every": 1,
+        # seconds, not minutes: the authors' whole-split reference embeds 60k images at every probe
+        "probe_reference": "subset",
     },
 }
 

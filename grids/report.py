@@ -34,6 +34,9 @@ WHAT = {
     "fig13": "Final k-NN probing against label noise, with and without augmentation (figure 13).",
     "fig14": "The toy of appendix E: k-NN probing over n x B after random-label training, "
     "with the capacity line n = C_t / B (figure 14).",
+    "fig14k": "Figure 14 as a family over the prototypes K: each K's heatmap with its own line n = C_t / B.",
+    "nb": "A real network's n x B grid: training subset n x a bank of B augmentations per image, a random "
+    "label per image; heatmap with n = C_t / B, C_t from the B = 1 column.",
 }
 
 

@@ -230,7 +230,8 @@ def test_table2_preset_is_the_grid_preset_on_the_engine(tmp_path, monkeypatch):
     write_mnist_like(tmp_path, "FashionMNIST", n_train=120, n_test=100)
     monkeypatch.setenv("BENIGN_DATA_ROOT", str(tmp_path))
     out = tmp_path / "t2"
-    r = runner.invoke(app, ["train", "--preset", "table2-tiny", "--out", str(out)])
+    # the numbers of before: PyTorch's initialisation then (the authors' is the default now)
+    r = runner.invoke(app, ["train", "--preset", "table2-tiny", "--init", "pytorch", "--out", str(out)])
     assert r.exit_code == 0, r.output
     assert "| random+DA |" in r.output and "| initialisation |" in r.output
     g = xr.load_dataset(out / "grid.nc")
@@ -245,7 +246,9 @@ def test_table2_preset_is_the_grid_preset_on_the_engine(tmp_path, monkeypatch):
     from grids import spec as grid_spec
 
     spec = grid_spec.preset("table2", "tiny")
-    assert json.loads(g.attrs["config_json"])["params"] == json.loads(json.dumps(spec.params))
+    params = json.loads(g.attrs["config_json"])["params"]
+    assert params.pop("init") == "pytorch"
+    assert params == json.loads(json.dumps({k: v for k, v in spec.params.items() if k != "init"}))
 
 
 def test_table2_preset_takes_options_as_grid_parameters():

@@ -23,6 +23,7 @@ TINY = {
     "batch_size": 20,
     "epochs": 2,
     "eval_every": 1,
+    "probe_reference": "subset",  # the whole-split reference is tested in tests/empirical/test_probing.py
     "seeds": 1,
     "setting": [
         {"name": "random", "labels": "random", "augment": "none"},
