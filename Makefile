@@ -7,7 +7,8 @@ PY     := $(VENV)/bin/python
 TORCH_SPEC ?= torch==2.14.1 torchvision==0.29.1
 DEMO_OUT ?= results/demo
 # Fashion-MNIST, the dataset of the CPU-scale experiments: Debian's package where apt works, else
-# torchvision's download into data/ (both places are where empirical.datasets looks).
+# torchvision's download into data/ (both places are where empirical.datasets looks). --reinstall:
+# the package may be recorded as installed while its files are not there (a fresh mount, a clean-up).
 FMNIST_DEBIAN := /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz
 FMNIST_LOCAL  := data/FashionMNIST/raw/train-images-idx3-ubyte.gz
 
@@ -25,7 +26,7 @@ $(VENV)/.installed: pyproject.toml
 data: venv
 	@if [ -f $(FMNIST_DEBIAN) ] || [ -f $(FMNIST_LOCAL) ]; then exit 0; fi; \
 	if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && \
-	   { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq dataset-fashion-mnist; } \
+	   { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --reinstall dataset-fashion-mnist; } \
 	   && [ -f $(FMNIST_DEBIAN) ]; then exit 0; fi; \
 	echo "Fashion-MNIST: Debian's package is out of reach; downloading it into data/ with torchvision"; \
 	$(PY) -c "import torchvision; torchvision.datasets.FashionMNIST('data', train=True, download=True)"
