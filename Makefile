@@ -20,7 +20,7 @@ $(VENV)/.installed: pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q $(TORCH_SPEC)
-	$(PY) -m pip install -q -e '.[test]'
+	$(PY) -m pip install -q -e '.[test,bench]'
 	touch $@
 
 data: venv
@@ -45,9 +45,8 @@ demo: venv
 test: venv lint data
 	$(PY) -m pytest -q -p no:cacheprovider --hypothesis-profile=ci --benchmark-disable
 
-# The peers (FAISS, Kornia) come with the `bench` extra.
+# The peers (FAISS, Kornia: the `bench` extra, which the venv installs) run beside the project.
 bench: venv
-	$(PY) -m pip install -q -e '.[test,bench]'
 	$(PY) -m pytest -q tests/benchmarks --benchmark-only --benchmark-columns=min,median,mean,rounds
 
 clean:
