@@ -38,10 +38,10 @@ def benign_gains(ds: xr.Dataset, factor: float = 10.0, var: str = "knn_acc") -> 
 
 
 def gains_table(ds: xr.Dataset, factor: float = 10.0) -> str:
-    """One line per K (or one line) and seed: C_t, the two mean gains and their cell counts."""
+    """One line per swept value (K, ...) and seed: C_t, the two mean gains and their cell counts."""
     g = benign_gains(ds, factor)
     frame = g.to_dataframe().reset_index()
-    cols = [c for c in ("K", "seed") if c in frame] + [
+    cols = list(g["memorised_B1"].dims) + [
         "capacity_lower",
         "memorised_B1",
         "memorised_B1_cells",
