@@ -27,9 +27,9 @@ FIG14 = {
 # --- figure 14 as a family over K: a toy whose projector sets its capacity ---------------------------
 # Trained prototypes in d = 8 (d1 = 4 signal, 4 noise coordinates), K from 20 up, so K >> d: a
 # prototype can settle on a training point of its label, and C_t grows roughly in proportion to K
-# (17, 26, 51 for K = 20, 40, 80) instead of being the encoder's share (about d). Centre scale 0.6
-# keeps the probe at initialisation near 0.65, leaving room above it (README, "Capacity: when K sets
-# it and when d does").
+# (17, 26, 51 for K = 20, 40, 80; it levels off beyond: 57 at K = 160) instead of being the
+# encoder's share (about d). Centre scale 0.6 keeps the probe at initialisation near 0.65, leaving
+# room above it (README, "Capacity: when K sets it and when d does").
 FIG14K_TOY = {"d": 8, "d1": 4, "centre_scale": 0.6, "train_prototypes": True}
 FIG14K = {
     "small": {
