@@ -25,17 +25,18 @@ FIG14 = {
 }
 
 # --- figure 14 as a family over K: a toy whose projector sets its capacity ---------------------------
-# Trained prototypes in d = 16 (d1 = 4 signal, 12 noise coordinates): a prototype can settle on a
-# training point of its label, so C_t grows with K beyond the encoder's own share (about d), while
-# the encoder has enough noise coordinates for invariance to pay (README, "Capacity: when K sets it
-# and when d does").
-FIG14K_TOY = {"d": 16, "d1": 4, "train_prototypes": True}
+# Trained prototypes in d = 8 (d1 = 4 signal, 4 noise coordinates), K from 20 up, so K >> d: a
+# prototype can settle on a training point of its label, and C_t grows roughly in proportion to K
+# (17, 26, 51 for K = 20, 40, 80; it levels off beyond: 57 at K = 160) instead of being the
+# encoder's share (about d). Centre scale 0.6 keeps the probe at initialisation near 0.65, leaving
+# room above it (README, "Capacity: when K sets it and when d does").
+FIG14K_TOY = {"d": 8, "d1": 4, "centre_scale": 0.6, "train_prototypes": True}
 FIG14K = {
     "small": {
         **FIG14K_TOY,
         "n": [5, 10, 20, 40, 80, 160],
         "B": [1, 2, 4, 16, 64, 256],
-        "K": [10, 40, 160],
+        "K": [20, 40, 80],
         "seeds": 2,
     },
     "full": {**FIG14K_TOY, "n": FIG14_FULL_N, "B": FIG14_FULL_B, "K": [10, 20, 40, 80, 160, 320], "seeds": 3},

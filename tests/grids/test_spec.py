@@ -147,8 +147,10 @@ def test_the_example_grid_files_load_and_one_is_the_fig13_preset():
 def test_fig14k_is_figure_14_as_a_family_over_K():
     small = grid_spec.preset("fig14k", "small")
     assert small.dims == ["n", "B", "K", "seed"]
-    assert small.coords["K"] == [10, 40, 160] and small.fixed["train_prototypes"] is True
-    assert (small.fixed["d"], small.fixed["d1"]) == (16, 4)
+    assert small.coords["K"] == [20, 40, 80] and small.fixed["train_prototypes"] is True
+    # K >> d, so that the trained prototypes, not the encoder, set C_t; d1 <= C - 1
+    assert (small.fixed["d"], small.fixed["d1"], small.fixed["centre_scale"]) == (8, 4, 0.6)
+    assert min(small.coords["K"]) > small.fixed["d"] and small.fixed["d1"] <= small.fixed["C"] - 1
     assert small.coords["B"][0] == 1 and small.coords["n"][-1] >= 160  # beyond every C_t at B = 1
     full, tiny = grid_spec.preset("fig14k", "full"), grid_spec.preset("fig14k", "tiny")
     assert full.coords["n"] == grid_spec.preset("fig14", "full").coords["n"] and len(full.coords["K"]) == 6
