@@ -45,10 +45,10 @@ PRESETS = {
     ),
     # cpu: the small preset's data and optimiser with the budget of about an hour on a 2-core CPU
     # (--workers 2 --max-batch 2), N = 4 networks (N*M = 16 trials per image). Measured with this
-    # preset at 160 epochs (results/profiles_cpu160.nc, 9 min): random_aug reached mean p_t 0.75 at
-    # epoch 100, SimCLR only 0.39 at 160 (0.23 at 40, 0.31 at 80: about +0.08 per doubling of the
-    # epochs). 500 epochs (4000 steps) take SimCLR past 0.5; 0.75 is out of an hour's reach (the
-    # README extrapolates the budget from the curve).
+    # preset at 160 epochs (10 min): random_aug reached mean p_t 0.75 at epoch 100, SimCLR only 0.39
+    # (0.23 at 40, 0.31 at 80). 500 epochs (4000 steps, 20 min) take the three other modes to 0.75 and
+    # SimCLR to 0.54 (0.5 at epoch 317); its 0.75 is out of an hour's reach (the README extrapolates
+    # the budget it would need).
     "cpu": dict(
         dataset="fashion-mnist",
         networks=4,
