@@ -108,6 +108,7 @@ def test_train_on_a_subset_defined_by_earlier_scores(result, tmp_path):
     "args, message",
     [
         (["--scale", "huge"], "--scale"),
+        (["--scale", "cpu", "--model", "resnet"], "--model"),
         (["--train-subset", "easy"], "--scores-from"),
         (["--scores-from", "/nonexistent/x.nc"], "no such file"),
         (["--milestones", "a,b"], "--milestones"),
@@ -340,3 +341,29 @@ def test_figure5_control_is_the_difficult_subset_of_a_run_trained_without_it(res
         ["memscore", "plot", str(result), "--control", str(tmp_path / "no.nc"), "--out", str(tmp_path / "g")],
     )
     assert r.exit_code == 2 and "no such file" in r.output
+
+
+@pytest.mark.parametrize("key", sorted(__import__("cli.memscore", fromlist=["PRESETS"]).PRESETS))
+def test_every_preset_builds_a_valid_configuration(key):
+    from cli.memscore import PRESETS
+    from empirical.memscore.experiment import RunConfig
+
+    scale, model = key
+    cfg = RunConfig(model=model, **PRESETS[key])
+    cfg.validate()
+    assert cfg.model in ("mlp", "vgg11") and scale in ("small", "cpu", "paper")
+
+
+@pytest.mark.parametrize("model", ["mlp", "vgg11"])
+def test_cpu_scale_is_accepted_for_both_models(tmp_path, model):
+    """--scale cpu runs (shrunk to the tiny synthetic problem); what TINY does not set is the preset's."""
+    from cli.memscore import PRESETS
+
+    out = tmp_path / f"{model}.nc"
+    extra = ["--model", model] + (["--width", "0.0625"] if model == "vgg11" else [])
+    r = runner.invoke(
+        app, ["memscore", "run", *TINY, "--scale", "cpu", *extra, "--corrupt", "30", "--out", str(out)]
+    )
+    assert r.exit_code == 0, r.output
+    cfg = json.loads(xr.load_dataset(out).attrs["config_json"])
+    assert cfg["momentum"] == PRESETS[("cpu", model)]["momentum"] and cfg["epochs"] == 2

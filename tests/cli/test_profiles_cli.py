@@ -192,3 +192,29 @@ def test_max_batch_one_gives_the_batched_result_to_float_tolerance(result, tmp_p
     one, full = xr.load_dataset(out), xr.load_dataset(result).sel({"method": [2, 3]})
     np.testing.assert_allclose(one["train_loss"], full["train_loss"], rtol=1e-4)
     assert (one["recognised"].values != full["recognised"].values).mean() < 0.01
+
+
+@pytest.mark.parametrize("scale", ["small", "cpu", "paper"])
+def test_every_preset_builds_a_valid_configuration(scale):
+    from cli.profiles import PRESETS
+    from empirical.profiles.run import ProfileConfig
+
+    cfg = ProfileConfig(**PRESETS[scale])
+    cfg.validate()
+    assert cfg.train_size == 0 or cfg.train_size >= cfg.examples
+
+
+def test_cpu_preset_is_accepted_and_its_values_are_used(tmp_path):
+    """--scale cpu runs (here shrunk to the tiny synthetic problem); the values not given on the command
+    line are the preset's: N and M come from the tiny options, the learning rates from cpu."""
+    from cli.profiles import PRESETS
+
+    out = tmp_path / "cpu.nc"
+    r = runner.invoke(
+        app, ["profiles", "run", "--scale", "cpu", *TINY, "--methods", "supervised", "--out", str(out)]
+    )
+    assert r.exit_code == 0, r.output
+    ds = xr.load_dataset(out)
+    config = json.loads(ds.attrs["config_json"])
+    assert ds.sizes["seed"] == 2 and ds.sizes["augmentation"] == 3
+    assert config["lr"] == PRESETS["cpu"]["lr"] and config["epochs"] == 2
