@@ -34,3 +34,8 @@ def plot(
     ds = load_result(file)
     for path in plot_result(ds, out or file.with_suffix(".png"), kind=kind, var=var):
         typer.echo(f"wrote {path}")
+    if {"knn_acc_init", "mem_frac", "capacity_lower"} <= set(ds.variables) and {"n", "B"} <= set(ds.dims):
+        from plots.benign_gain import gains_table
+
+        typer.echo("mean gain over the probe at initialisation (memorised B = 1 cells; n*B > 10 C_t):")
+        typer.echo(gains_table(ds))

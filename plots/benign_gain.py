@@ -6,12 +6,10 @@ the k-NN probe over its value at initialisation
 - of the cells whose effective sample size is far beyond the capacity, n*B > factor * C_t (the lower
   end of the capacity bracket, appendix D.1), which figure 14 shows above it (benign memorization).
 
-`python -m plots.benign_gain GRID.nc` prints the table; NaN where no cell qualifies.
+`benign plot GRID.nc` prints the table of a toy grid; NaN where no cell qualifies.
 """
 
 from __future__ import annotations
-
-import sys
 
 import numpy as np
 import xarray as xr
@@ -49,7 +47,3 @@ def gains_table(ds: xr.Dataset, factor: float = 10.0) -> str:
         "beyond_capacity_cells",
     ]
     return frame[cols].to_string(index=False, float_format=lambda v: f"{v:+.3f}")
-
-
-if __name__ == "__main__":  # pragma: no cover - a thin reader
-    print(gains_table(xr.load_dataset(sys.argv[1]), *(float(a) for a in sys.argv[2:3])))
