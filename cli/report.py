@@ -15,7 +15,6 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 
-from cli.errors import BadInput
 from grids import spec as grid_spec
 from grids.executors import make_executor
 from store.provenance import command_line
@@ -36,17 +35,11 @@ def report(
     dask_local: int = typer.Option(None, "--dask-local", help="start a Dask LocalCluster of N workers"),
 ):
     """Run the presets' grids (resumably), collect and draw each, and write OUT/report.md."""
-    from grids.report import run_report
+    from grids.report import report_specs, run_report
 
-    if scale not in grid_spec.SCALES:
-        raise BadInput(f"unknown --scale {scale!r}; valid: {', '.join(grid_spec.SCALES)}")
     names = [p.strip() for p in presets.split(",") if p.strip()]
-    unknown = [n for n in names if n not in grid_spec.PRESETS]
-    if not names or unknown:
-        raise BadInput(
-            f"unknown preset {', '.join(unknown) or '(none given)'}; valid: {', '.join(grid_spec.PRESETS)}"
-        )
-    total = sum(grid_spec.preset(n, scale).size() for n in names if n != "table4" or "table2" not in names)
+    specs = report_specs(names, scale)
+    total = sum(s.size() for n, s in specs.items() if n != "table4" or "table2" not in names)
     t0 = time.perf_counter()
     with make_executor(workers, scheduler, dask_local) as executor:
         typer.echo(f"{len(names)} presets, {total} cells, scale {scale}, on {executor.description} -> {out}")

@@ -40,6 +40,18 @@ WHAT = {
 }
 
 
+def report_specs(names: list[str], scale: str) -> dict:
+    """The grid specs of the named presets at `scale`; ValueError naming the valid ones otherwise."""
+    if scale not in grid_spec.SCALES:
+        raise ValueError(f"unknown --scale {scale!r}; valid: {', '.join(grid_spec.SCALES)}")
+    unknown = [n for n in names if n not in grid_spec.PRESETS]
+    if not names or unknown:
+        raise ValueError(
+            f"unknown preset {', '.join(unknown) or '(none given)'}; valid: {', '.join(grid_spec.PRESETS)}"
+        )
+    return {name: grid_spec.preset(name, scale) for name in names}
+
+
 def run_report(
     scale: str,
     out: str | Path,
@@ -52,11 +64,7 @@ def run_report(
     from plots.auto import plot_result
 
     out = Path(out)
-    names = presets or list(grid_spec.PRESETS)
-    unknown = [n for n in names if n not in grid_spec.PRESETS]
-    if unknown:
-        raise ValueError(f"unknown preset {', '.join(unknown)}; valid: {', '.join(grid_spec.PRESETS)}")
-    specs = {name: grid_spec.preset(name, scale) for name in names}
+    specs = report_specs(presets or list(grid_spec.PRESETS), scale)
     sections, walls, t_start = [], {}, time.perf_counter()
     for name, spec in specs.items():
         t0 = time.perf_counter()

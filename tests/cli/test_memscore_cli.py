@@ -343,10 +343,12 @@ def test_figure5_control_is_the_difficult_subset_of_a_run_trained_without_it(res
     assert r.exit_code == 2 and "no such file" in r.output
 
 
-@pytest.mark.parametrize("key", sorted(__import__("cli.memscore", fromlist=["PRESETS"]).PRESETS))
+@pytest.mark.parametrize(
+    "key", sorted(__import__("empirical.memscore.presets", fromlist=["PRESETS"]).PRESETS)
+)
 def test_every_preset_builds_a_valid_configuration(key):
-    from cli.memscore import PRESETS
     from empirical.memscore.experiment import RunConfig
+    from empirical.memscore.presets import PRESETS
 
     scale, model = key
     cfg = RunConfig(model=model, **PRESETS[key])
@@ -357,7 +359,7 @@ def test_every_preset_builds_a_valid_configuration(key):
 @pytest.mark.parametrize("model", ["mlp", "vgg11"])
 def test_cpu_scale_is_accepted_for_both_models(tmp_path, model):
     """--scale cpu runs (shrunk to the tiny synthetic problem); what TINY does not set is the preset's."""
-    from cli.memscore import PRESETS
+    from empirical.memscore.presets import PRESETS
 
     out = tmp_path / f"{model}.nc"
     extra = ["--model", model] + (["--width", "0.0625"] if model == "vgg11" else [])

@@ -196,7 +196,7 @@ def test_max_batch_one_gives_the_batched_result_to_float_tolerance(result, tmp_p
 
 @pytest.mark.parametrize("scale", ["small", "cpu", "paper"])
 def test_every_preset_builds_a_valid_configuration(scale):
-    from cli.profiles import PRESETS
+    from empirical.profiles.presets import PRESETS
     from empirical.profiles.run import ProfileConfig
 
     cfg = ProfileConfig(**PRESETS[scale])
@@ -207,7 +207,7 @@ def test_every_preset_builds_a_valid_configuration(scale):
 def test_cpu_preset_is_accepted_and_its_values_are_used(tmp_path):
     """--scale cpu runs (here shrunk to the tiny synthetic problem); the values not given on the command
     line are the preset's: N and M come from the tiny options, the learning rates from cpu."""
-    from cli.profiles import PRESETS
+    from empirical.profiles.presets import PRESETS
 
     out = tmp_path / "cpu.nc"
     r = runner.invoke(
