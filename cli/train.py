@@ -26,7 +26,7 @@ from rich.progress import (
 from empirical.presets import PRESETS as PAPER_PRESETS
 from empirical.training import TrainConfig as T
 from grids.presets import SCALES
-from theory.devices import DEVICE_HELP
+from theory.devices import DEVICE_HELP, PRECISION_HELP
 
 TABLE2 = "table2"
 TABLE2_PRESETS = tuple(f"{TABLE2}-{scale}" for scale in SCALES)
@@ -137,6 +137,7 @@ def train(
     seed: int = typer.Option(T.seed, help="seed of the model (table2-*: the only seed)"),
     device: str = typer.Option(T.device, help=DEVICE_HELP),
     compile: bool = typer.Option(T.compile, help="torch.compile the model"),
+    precision: str = typer.Option(T.precision, help=PRECISION_HELP),
     eval_every: int = typer.Option(
         T.eval_every, help="epochs between probes of the learning curve (0: at the end)"
     ),

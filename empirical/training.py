@@ -31,7 +31,7 @@ from store.atomic import atomic_write
 from store.netcdf import save_atomic
 from store.provenance import provenance_attrs
 from theory.counter_random import hash_keys
-from theory.devices import resolve_device
+from theory.devices import autocast_dtype, resolve_device
 from theory.probes import knn_accuracy
 
 CHECKPOINT = "checkpoint.pt"
@@ -75,6 +75,7 @@ class TrainConfig:
     probe_reference: str = "full"
     probe_pool: str = "flatten"
     init: str = "authors"  # convolutions: authors (kaiming normal, fan_out) | pytorch (PyTorch default)
+    precision: str = "auto"  # auto (bf16 autocast on CUDA, float32 on CPU) | float32 | bfloat16
     out: str = "results/train"
 
     # options that may change between a run and its resumption
@@ -132,7 +133,7 @@ class TrainConfig:
         for ok, msg in checks:
             if not ok:
                 raise ValueError(msg)
-        resolve_device(self.device)  # a name it cannot read, or a CUDA device that is not here
+        autocast_dtype(self.precision, resolve_device(self.device))  # a CUDA device that is not here
 
 
 @dataclass
@@ -371,6 +372,7 @@ def train(
     data = prepare_data(cfg, device)
     model = build_model(cfg, data, device)
     cuda = device.type == "cuda"
+    amp = autocast_dtype(cfg.precision, device)
     if cuda:
         model = model.to(memory_format=torch.channels_last)
     opt = torch.optim.Adam(model.parameters(), lr=cfg.lr, betas=(0.9, 0.999), weight_decay=0.0)
@@ -444,7 +446,7 @@ def train(
             x, targets = make_batch(cfg, data, aug, batches[pos], step, device)
             if cuda:
                 x = x.contiguous(memory_format=torch.channels_last)
-            with torch.autocast(device.type, dtype=torch.bfloat16, enabled=cuda):
+            with torch.autocast(device.type, dtype=amp or torch.bfloat16, enabled=amp is not None):
                 output = run(x)
             loss = loss_fn(cfg.loss, output, targets)
             opt.zero_grad(set_to_none=True)

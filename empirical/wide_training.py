@@ -29,6 +29,7 @@ from empirical.training import (
     resolve_device,
 )
 from empirical.wide_network import WideNetwork
+from theory.devices import autocast_dtype
 from theory.probes import knn_accuracy
 
 SHARED = (
@@ -48,6 +49,7 @@ SHARED = (
     "epochs",
     "steps",
     "device",
+    "precision",
     "probe_reference",
 )
 
@@ -117,7 +119,7 @@ def train_wide(
     spe = len(epoch_batches(n, cfg0.batch_size, cfg0.seed, 0, "cpu"))
     total = cfg0.steps if cfg0.steps else cfg0.epochs * spe
     opt = torch.optim.Adam(wide.parameters(), lr=cfg0.lr, betas=(0.9, 0.999), weight_decay=0.0)
-    cuda = device.type == "cuda"
+    amp = autocast_dtype(cfg0.precision, device) if dtype == torch.float32 else None
     run = WideRun(wide, template, data, torch.zeros(0, len(cfgs)), 0)
     losses, orders, orders_epoch = [], None, -1
     wide.train()
@@ -130,7 +132,7 @@ def train_wide(
             *(make_batch(c, d, a, o[pos], run.step, device) for c, d, a, o in zip(cfgs, data, augs, orders))
         )
         x = torch.stack(xs, 1).to(dtype)
-        with torch.autocast(device.type, dtype=torch.bfloat16, enabled=cuda):
+        with torch.autocast(device.type, dtype=amp or torch.bfloat16, enabled=amp is not None):
             out = wide(x)
         loss = torch.stack([_loss(c.loss, out[:, i], targets[i]) for i, c in enumerate(cfgs)])
         opt.zero_grad(set_to_none=True)

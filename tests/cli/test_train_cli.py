@@ -275,3 +275,22 @@ def test_table2_preset_takes_options_as_grid_parameters():
 def test_table2_preset_bad_input_is_one_line(tmp_path, args, needle):
     r = runner.invoke(app, ["train", *args, "--out", str(tmp_path / "t")])
     assert r.exit_code == 2 and needle in r.output and len(r.output.strip().splitlines()) == 1, r.output
+
+
+def test_bfloat16_autocast_trains_close_to_float32(fmnist, tmp_path):
+    """--precision bfloat16 autocasts the forward pass on the CPU too: the weights stay float32 and the
+    losses follow the float32 run's to bf16 accuracy; an unknown precision is one line and exit 2."""
+    runs = {}
+    for p in ("float32", "bfloat16"):
+        out = tmp_path / p
+        argv = ["train", *TINY, "--data-root", str(fmnist), "--epochs", "2", "--out", str(out)]
+        r = runner.invoke(app, [*argv, "--precision", p])
+        assert r.exit_code == 0, r.output
+        runs[p] = (load_checkpoint(out / "checkpoint.pt"), xr.load_dataset(out / "history.nc"))
+    (_, h32), (c16, h16) = runs["float32"], runs["bfloat16"]
+    assert all(v.dtype == torch.float32 for v in c16["model"].values() if v.is_floating_point())
+    loss32, loss16 = h32.train_loss.values[1:], h16.train_loss.values[1:]
+    assert not np.array_equal(loss32, loss16)  # the products did run in bfloat16
+    np.testing.assert_allclose(loss16, loss32, rtol=0.05)
+    r = runner.invoke(app, ["train", *TINY, "--data-root", str(fmnist), "--precision", "fp8"])
+    assert r.exit_code == 2 and "precision must be" in r.output and "Traceback" not in r.output
