@@ -29,7 +29,13 @@ except ImportError:  # pragma: no cover - Windows: no flock, so no refusal of a 
 
 from grids.spec import GridSpec
 from grids.toy_cells import CAPACITY_VARIABLES, TOY_VARIABLES, run_toy_batch, run_toy_capacity
-from grids.train_cells import eval_epochs, run_train_cell, transfer_targets
+from grids.train_cells import (
+    NB_CAPACITY_VARIABLES,
+    eval_epochs,
+    nb_capacity,
+    run_train_cell,
+    transfer_targets,
+)
 from grids.train_cells import variables as train_variables
 from store.atomic import write_text_atomic
 from store.cell_grid import DONE, FAILED, RUNNING, TODO, CellGrid
@@ -144,6 +150,8 @@ def open_grid(out_dir: str | Path, spec: GridSpec, command: str | None = None) -
         store.save()
     for key in ("complete", "collected_from"):  # left by `grid collect` in place; the run changes them
         store.ds.attrs.pop(key, None)
+    if spec.kind == "train":
+        store.ds = store.ds.drop_vars(list(NB_CAPACITY_VARIABLES), errors="ignore")
     # netCDF strings load as fixed width; object dtype lets a longer message be stored
     store.ds["error"] = store.ds["error"].astype(object)
     if not spec_path.exists():
@@ -160,11 +168,24 @@ def load_grid(out_dir: str | Path):
 
 
 def collect_grid(out_dir: str | Path):
-    """The whole grid as one Dataset (docs/results-format.md), marked complete or not."""
+    """The whole grid as one Dataset (docs/results-format.md), marked complete or not; an n x B training
+    grid gets its capacity C_t, read off its B = 1 column (grids.train_cells.nb_capacity)."""
     ds = load_grid(out_dir)
+    if has_nb_capacity(ds):
+        ds.update(nb_capacity(ds))
     ds.attrs["collected_from"] = str(out_dir)
     ds.attrs["complete"] = "true" if bool(np.all(ds["status"].values == DONE)) else "false"
     return ds
+
+
+def has_nb_capacity(ds) -> bool:
+    """A training grid over n x B with a B = 1 column: its C_t is read off that column at collect."""
+    return (
+        ds.attrs.get("grid_kind") == "train"
+        and "bank_fit" in ds
+        and {"n", "B"} <= set(ds.dims)
+        and 1 in ds["B"].values
+    )
 
 
 def batches(spec: GridSpec, cells: list[dict], workers: int, max_batch: int = MAX_BATCH) -> list[list[dict]]:
@@ -197,7 +218,7 @@ def plan(
         else:
             folder = str(out_dir / CELLS_DIR / cell_folder(cells[0]))
             work.append(Task("train", params, tuple(cells), folder))
-    if "capacity_lower" in store.ds:
+    if spec.kind == "toy" and "capacity_lower" in store.ds:
         dims = capacity_dims(spec)
         for values in itertools.product(*(store.ds[d].values.tolist() for d in dims)):
             where = dict(zip(dims, values))

@@ -2,8 +2,9 @@
 
 Loaded from a TOML file (top-level keys are parameter names, plus `kind`, `seeds` and, for training
 grids, `[[setting]]` tables) or from a named preset (grids/presets.py). A parameter given as a list
-is a dimension of the grid; for toy grids n and B always are. The identity of a grid (what a rerun
-must match) is `to_dict()`.
+is a dimension of the grid; for toy grids n and B always are. A training grid sweeping both `subset`
+and `bank` (preset nb) names those dimensions n and B, as figure 14 does. The identity of a grid
+(what a rerun must match) is `to_dict()`.
 
 Coordinates are numeric (docs/results-format.md): a swept string parameter (dataset, arch,
 bank_labels, ...) and `setting` get the coordinate 0..k-1 and an auxiliary `<dim>_name` coordinate
@@ -25,6 +26,8 @@ from grids.train_cells import TRAIN_DEFAULTS, TRAIN_NOT_SWEPT, train_config
 KINDS = {"toy": TOY_DEFAULTS, "train": TRAIN_DEFAULTS}
 PRESETS, SCALES = presets.PRESETS, presets.SCALES
 SETTING = "setting"
+# The training parameters that are figure 14's axes (training subset n x bank size B) when both are swept.
+TRAIN_NB_DIMS = {"subset": "n", "bank": "B"}
 
 
 @dataclass(frozen=True)
@@ -40,8 +43,21 @@ class GridSpec:
         return TOY_CELL_DIMS if self.kind == "toy" else ()
 
     @property
+    def renamed(self) -> dict[str, str]:
+        """parameter -> the name of its dimension, where they differ (an n x B training grid)."""
+        swept = self.kind == "train" and all(isinstance(self.params.get(p), list) for p in TRAIN_NB_DIMS)
+        return dict(TRAIN_NB_DIMS) if swept else {}
+
+    def param_of(self, dim: str) -> str:
+        return {d: p for p, d in self.renamed.items()}.get(dim, dim)
+
+    @property
     def dims(self) -> list[str]:
-        swept = [k for k, v in self.params.items() if isinstance(v, list) and k not in self.cell_dims]
+        swept = [
+            self.renamed.get(k, k)
+            for k, v in self.params.items()
+            if isinstance(v, list) and k not in self.cell_dims
+        ]
         return [*self.cell_dims, *([SETTING] if self.settings else []), *swept, "seed"]
 
     @property
@@ -49,7 +65,7 @@ class GridSpec:
         """Dimensions whose values are strings: dim -> the strings (the coordinate is their index)."""
         out = {SETTING: [s["name"] for s in self.settings]} if self.settings else {}
         for d in self.dims:
-            v = self.params.get(d)
+            v = self.params.get(self.param_of(d))
             if isinstance(v, list) and isinstance(v[0], str):
                 out[d] = list(v)
         return out
@@ -63,14 +79,14 @@ class GridSpec:
             elif d in self.labels:
                 out[d] = list(range(len(self.labels[d])))
             else:
-                v = self.params[d]
+                v = self.params[self.param_of(d)]
                 out[d] = v if isinstance(v, list) else [v]
         return out
 
     @property
     def fixed(self) -> dict:
         """The parameters that are not dimensions."""
-        return {k: v for k, v in self.params.items() if k not in self.dims}
+        return {k: v for k, v in self.params.items() if self.renamed.get(k, k) not in self.dims}
 
     def size(self) -> int:
         total = 1
@@ -96,7 +112,7 @@ class GridSpec:
             elif d in self.labels:
                 out[d] = self.labels[d][v]
             else:
-                out[d] = v
+                out[self.param_of(d)] = v
         return out
 
 

@@ -24,8 +24,10 @@ import dataclasses
 import re
 
 import numpy as np
+import xarray as xr
 
 from empirical.training import TrainConfig
+from store.cell_grid import DONE
 
 RUNTIME_FIELDS = (
     "out",
@@ -95,6 +97,27 @@ BANK_VARIABLES = {
         "units": "1",
     },
 }
+# An n x B grid (preset nb): the capacity C_t read off its B = 1 column at collect (grids/engine.py).
+NB_CAPACITY_METHOD = (
+    "read off the grid's B = 1 column: a training subset of n images counts as memorised when every seed "
+    "(each its own random labelling and initialisation) fitted all n images (bank_fit = 1) within the "
+    "cell's training budget (the grid's epochs; t = epochs steps when the batch holds the largest n); "
+    "cells not done end the bracket at what is known"
+)
+NB_CAPACITY_VARIABLES = {
+    "capacity_lower": {
+        "long_name": "capacity C_t, lower end: largest n of the grid memorised, every smaller n too "
+        "(0: not even the smallest)",
+        "units": "1",
+        "comment": NB_CAPACITY_METHOD,
+    },
+    "capacity_upper": {
+        "long_name": "capacity C_t, upper end: the next n of the grid, where a seed failed "
+        "(NaN: none failed, or not known yet)",
+        "units": "1",
+        "comment": NB_CAPACITY_METHOD,
+    },
+}
 LAYER_VARIABLES = {
     "knn_clean": {"long_name": "k-NN probe of the layer, clean labels, test accuracy", "units": "1"},
     "knn_noisy": {
@@ -151,6 +174,33 @@ def variables(params: dict) -> dict[str, dict]:
     if transfer_targets(params):
         out.update({k: {**a, "dims": ("target",)} for k, a in TRANSFER_VARIABLES.items()})
     return out
+
+
+def nb_capacity(ds: xr.Dataset) -> xr.Dataset:
+    """capacity_lower / capacity_upper of an n x B grid (dims n, B, seed and any other swept ones) from
+    its B = 1 column (NB_CAPACITY_METHOD), over the dimensions other than n, B and seed."""
+    if 1 not in ds["B"].values:
+        raise ValueError("the grid has no B = 1 column to read the capacity C_t from")
+    fit = ds["bank_fit"].where(ds["status"] == DONE).sel(B=1).sortby("n")
+    known = fit.notnull().all("seed")
+    fitted = known & (fit >= 1.0).all("seed")
+    ns = fit["n"].values.astype(float)
+
+    def bracket(fitted: np.ndarray, failed: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        k = np.cumprod(fitted, axis=-1).sum(axis=-1)  # how many n from the smallest are memorised
+        at = np.minimum(k, len(ns) - 1)
+        stops_at_failure = (k < len(ns)) & np.take_along_axis(failed, at[..., None], axis=-1)[..., 0]
+        return np.where(k > 0, ns[np.maximum(k - 1, 0)], 0.0), np.where(stops_at_failure, ns[at], np.nan)
+
+    lower, upper = xr.apply_ufunc(
+        bracket, fitted, known & ~fitted, input_core_dims=[["n"], ["n"]], output_core_dims=[[], []]
+    )
+    return xr.Dataset(
+        {
+            name: (value.dims, value.values, attrs)
+            for (name, attrs), value in zip(NB_CAPACITY_VARIABLES.items(), (lower, upper))
+        }
+    )
 
 
 def has_bank(params: dict) -> bool:

@@ -3,7 +3,7 @@ that is unknown, from its dimensions.
 
     toy grid over n and B (figure 14)             heatmap, and the scaling collapse when it has capacity
     `benign toy capacity` (C_t against K, t)      capacity
-    training subset x bank (preset nb)            heatmap with n = C_t / B, C_t from its B = 1 column
+    training subset n x bank B (preset nb)        heatmap with n = C_t / B, C_t stored at collect (B = 1)
     bank x bank_labels (figure 6)                 heatmap on a log B axis
     layer-wise probes (figure 4)                  layers
     normalized invariance per layer (figure 7)    curves of invariance
