@@ -9,41 +9,46 @@ from pathlib import Path
 import typer
 
 from cli.errors import BadInput
+from empirical.network_capacity import CapacitySearch as S
+from empirical.training import TrainConfig as T
+from theory.devices import DEVICE_HELP, PRECISION_HELP
 
 
 def capacity(
     dataset: str = typer.Option(
-        "fashion-mnist", help="cifar10, cifar100, tinyimagenet, stl10, mnist, fashion-mnist"
+        T.dataset, help="cifar10, cifar100, tinyimagenet, stl10, mnist, fashion-mnist"
     ),
-    data_root: str | None = typer.Option(None, help="data folder (default: data/)"),
-    download: bool = typer.Option(False, help="download the dataset when absent"),
-    subset_seed: int = typer.Option(0, help="seed of the class-balanced choice of the n images"),
-    arch: str = typer.Option("small_cnn", help="resnet18, vgg11, small_cnn"),
-    stem: str = typer.Option("auto", help="cifar, stride2, auto (stride2 for 64x64)"),
-    projector_width: int = typer.Option(65536, help="hidden width of the projector MLP"),
-    cnn_width: int = typer.Option(32, help="channels of small_cnn's first stage"),
+    data_root: str | None = typer.Option(T.data_root, help="data folder (default: data/)"),
+    download: bool = typer.Option(T.download, help="download the dataset when absent"),
+    subset_seed: int = typer.Option(T.subset_seed, help="seed of the class-balanced choice of the n images"),
+    arch: str = typer.Option(T.arch, help="resnet18, vgg11, small_cnn"),
+    stem: str = typer.Option(T.stem, help="cifar, stride2, auto (stride2 for 64x64)"),
+    projector_width: int = typer.Option(T.projector_width, help="hidden width of the projector MLP"),
+    cnn_width: int = typer.Option(T.cnn_width, help="channels of small_cnn's first stage"),
     augment: str = typer.Option(
-        "simclr", help="augmentation of the one fixed view per image (B = 1); none: the clean image"
+        T.augment, help="augmentation of the one fixed view per image (B = 1); none: the clean image"
     ),
-    loss: str = typer.Option("mse", help="mse or ce"),
-    lr: float = typer.Option(3e-4, help="Adam learning rate"),
-    batch_size: int = typer.Option(256),
-    init: str = typer.Option("authors", help="conv init: authors (kaiming normal, fan_out) or pytorch"),
-    steps: int = typer.Option(500, help="the budget t in optimizer steps"),
-    labellings: int = typer.Option(4, "--labellings", "-R", help="random labellings tried per n (R)"),
-    n_start: int = typer.Option(16, help="first n of the doubling"),
-    n_max: int = typer.Option(4096, help="largest n tried"),
-    resolution: float = typer.Option(0.0, help="stop bisecting when upper - lower <= resolution * lower"),
-    check_every: int = typer.Option(0, help="steps between memorisation checks (0: steps // 20)"),
-    seed: int = typer.Option(0, help="seed of the model initialisation (and of the fixed views)"),
-    device: str = typer.Option("auto", help="auto, cpu, cuda"),
+    loss: str = typer.Option(T.loss, help="mse or ce"),
+    lr: float = typer.Option(T.lr, help="Adam learning rate"),
+    batch_size: int = typer.Option(T.batch_size, help="images per step"),
+    init: str = typer.Option(T.init, help="conv init: authors (kaiming normal, fan_out) or pytorch"),
+    precision: str = typer.Option(T.precision, help=PRECISION_HELP),
+    steps: int = typer.Option(S.steps, help="the budget t in optimizer steps"),
+    labellings: int = typer.Option(S.R, "--labellings", "-R", help="random labellings tried per n (R)"),
+    n_start: int = typer.Option(S.n_start, help="first n of the doubling"),
+    n_max: int = typer.Option(S.n_max, help="largest n tried"),
+    resolution: float = typer.Option(
+        S.resolution, help="stop bisecting when upper - lower <= resolution * lower"
+    ),
+    check_every: int = typer.Option(S.check_every, help="steps between memorisation checks (0: steps // 20)"),
+    seed: int = typer.Option(T.seed, help="seed of the model initialisation (and of the fixed views)"),
+    device: str = typer.Option(T.device, help=DEVICE_HELP),
     out: Path = typer.Option(Path("results/capacity.nc"), help="netCDF file to write"),
 ):
     """Bracket the capacity C_t of a network; prints the bracket and the success rate per n."""
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
-    from empirical.network_capacity import capacity_dataset, network_capacity
-    from empirical.training import TrainConfig
+    from empirical.network_capacity import capacity_dataset, check_search, network_capacity
     from store.netcdf import save_atomic
 
     if steps < 1:
@@ -52,7 +57,7 @@ def capacity(
         raise BadInput(f"--labellings must be at least 1, got {labellings}")
     if resolution < 0 or check_every < 0:
         raise BadInput("--resolution and --check-every cannot be negative")
-    base = TrainConfig(
+    base = T(
         dataset=dataset,
         data_root=data_root,
         download=download,
@@ -66,10 +71,12 @@ def capacity(
         lr=lr,
         batch_size=batch_size,
         init=init,
+        precision=precision,
         seed=seed,
         device=device,
         steps=steps,
     )
+    check_search(base, steps, labellings, n_start, n_max)  # bad input: one line, before the progress bar
     with Progress(
         TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total} steps"),
         TimeElapsedColumn(),

@@ -106,20 +106,41 @@ def network_trial(
     return trial
 
 
+@dataclasses.dataclass(frozen=True)
+class CapacitySearch:
+    """The search's defaults (those of `benign capacity`): the budget t in steps, R labellings per n,
+    doubling from n_start up to n_max, bisection down to upper - lower <= resolution * lower, and a
+    memorisation check every check_every steps (0: steps // 20)."""
+
+    steps: int = 500
+    R: int = 4
+    n_start: int = 16
+    n_max: int = 4096
+    resolution: float = 0.0
+    check_every: int = 0
+
+
 def network_capacity(
     base: TrainConfig,
     steps: int,
-    R: int = 4,
-    n_start: int = 16,
-    n_max: int = 4096,
-    resolution: float = 0.0,
-    check_every: int = 0,
+    R: int = CapacitySearch.R,
+    n_start: int = CapacitySearch.n_start,
+    n_max: int = CapacitySearch.n_max,
+    resolution: float = CapacitySearch.resolution,
+    check_every: int = CapacitySearch.check_every,
     on_step=None,
     trial=None,
     on_trial=None,
 ) -> CapacityBracket:
     """The capacity bracket of the network of `base` at a budget of `steps` steps (B = 1).
     `trial` replaces the network trial (tests plant one)."""
+    check_search(base, steps, R, n_start, n_max)
+    trial = trial or network_trial(base, steps, check_every, on_step=on_step, on_trial=on_trial)
+    return capacity_bracket(trial, R=R, n_start=n_start, n_max=n_max, resolution=resolution)
+
+
+def check_search(base: TrainConfig, steps: int, R: int, n_start: int, n_max: int) -> None:
+    """ValueError with one line when the search cannot run (before any training)."""
     base.validate()
     size = split_size(base)
     if n_start < 2:
@@ -132,8 +153,6 @@ def network_capacity(
         raise ValueError(f"R must be at least 1, got {R}")
     if steps < 1:
         raise ValueError(f"the budget must be at least one step, got {steps}")
-    trial = trial or network_trial(base, steps, check_every, on_step=on_step, on_trial=on_trial)
-    return capacity_bracket(trial, R=R, n_start=n_start, n_max=n_max, resolution=resolution)
 
 
 def capacity_dataset(bracket: CapacityBracket, base: TrainConfig, steps: int, extra: dict | None = None):

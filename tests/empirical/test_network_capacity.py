@@ -1,15 +1,25 @@
 """The capacity C_t of a real network: the search on a planted trial, the network trial itself on a
 tiny network, and `benign capacity` end to end (its result file, and bad input in one line)."""
 
+import dataclasses
+import json
+
 import numpy as np
 import pytest
 import xarray as xr
 from hypothesis import given
 from hypothesis import strategies as st
+from typer.main import get_command
 from typer.testing import CliRunner
 
 from cli.app import app
-from empirical.network_capacity import capacity_dataset, network_capacity, network_trial, trial_configs
+from empirical.network_capacity import (
+    CapacitySearch,
+    capacity_dataset,
+    network_capacity,
+    network_trial,
+    trial_configs,
+)
 from empirical.training import TrainConfig
 from tests.empirical.fixtures import write_mnist_like
 
@@ -92,11 +102,13 @@ def test_benign_capacity_writes_its_bracket(fmnist, tmp_path):
     out = tmp_path / "cap.nc"
     args = ["capacity", "--data-root", str(fmnist), "--arch", "small_cnn", "--cnn-width", "4"]
     args += ["--projector-width", "64", "--augment", "none", "--lr", "1e-2", "--device", "cpu"]
-    args += ["--steps", "30", "-R", "2", "--n-start", "4", "--n-max", "16", "--out", str(out)]
-    r = runner.invoke(app, args)
+    args += ["--steps", "30", "-R", "2", "--n-start", "4", "--n-max", "16", "--precision", "bfloat16"]
+    r = runner.invoke(app, [*args, "--out", str(out)])
     assert r.exit_code == 0, r.output
     ds = xr.load_dataset(out)
     assert ds.attrs["title"] == "network capacity" and ds.attrs["budget_steps"] == 30
+    config = json.loads(ds.attrs["config_json"])
+    assert config["precision"] == "bfloat16" and config["batch_size"] == TrainConfig.batch_size
     lo, hi = float(ds["capacity_lower"]), float(ds["capacity_upper"])
     assert 0 <= lo <= 16 and (np.isnan(hi) or hi > lo)
     for v in ds.data_vars:
@@ -112,6 +124,7 @@ def test_benign_capacity_writes_its_bracket(fmnist, tmp_path):
         (["--n-start", "32", "--n-max", "16"], "n_start <= n_max"),
         (["-R", "0"], "--labellings"),
         (["--arch", "mlp"], "unknown architecture"),
+        (["--precision", "fp16"], "precision must be"),
     ],
 )
 def test_benign_capacity_bad_input_is_one_line_exit_2(fmnist, tmp_path, args, needle):
@@ -122,3 +135,16 @@ def test_benign_capacity_bad_input_is_one_line_exit_2(fmnist, tmp_path, args, ne
     assert r.exit_code == 2, r.output
     assert needle in r.output and "Traceback" not in r.output
     assert len(r.output.strip().splitlines()) == 1
+
+
+def test_benign_capacity_defaults_are_the_libraries():
+    """Each option's default is TrainConfig's (the model, data and optimiser) or CapacitySearch's."""
+    command = get_command(app).commands["capacity"]
+    defaults = {p.name: p.default for p in command.params}
+    train = {f.name: f.default for f in dataclasses.fields(TrainConfig)}
+    search = {f.name: f.default for f in dataclasses.fields(CapacitySearch)}
+    shared = (set(defaults) & set(train)) - set(search) - {"out"}  # the budget is the search's
+    assert {"arch", "projector_width", "cnn_width", "lr", "batch_size", "init", "precision"} <= shared
+    assert {k: defaults[k] for k in shared} == {k: train[k] for k in shared}
+    assert defaults["labellings"] == search["R"]
+    assert {k: defaults[k] for k in set(search) - {"R"}} == {k: search[k] for k in set(search) - {"R"}}
