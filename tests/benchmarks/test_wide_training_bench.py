@@ -1,16 +1,22 @@
-"""Training cells that share data and architecture: N = 4 runs as one wide network (grouped
-convolutions, empirical/wide_training.py) against the same 4 runs one after the other, and the
-training step's achieved GFLOP/s against the bare matrix-product rate measured in the same run.
+"""Training cells that share data and architecture, in float32 and in bfloat16 (autocast, TrainConfig
+precision): N = 4 runs as one wide network (grouped convolutions, empirical/wide_training.py) against
+the same 4 runs one after the other, the training step's achieved GFLOP/s against the bare
+matrix-product rate in the same precision, and the bfloat16 / float32 speed-up of the step.
 
-Setup: small_cnn width 16, projector 1024, 28x28 grey images (Fashion-MNIST-shaped, synthetic),
-256 training images, batch 64, SimCLR augmentation, random labels, MSE, Adam, float32, one CPU thread.
+Two step sizes, 28x28 grey images (Fashion-MNIST-shaped, synthetic), 256 training images, SimCLR
+augmentation, random labels, MSE, Adam:
+    small  small_cnn width 16, projector 1024, batch 64, one CPU thread;
+    step   small_cnn width 32, projector 4096, batch 256, two CPU threads (where bf16 matters).
 FLOPs of a step (forward + backward) come from torch.utils.flop_counter.FlopCounterMode; the
-matrix-product rate from 1024 x 1024 float32 products. Run with
-    OMP_NUM_THREADS=1 .venv/bin/python -m pytest tests/benchmarks/test_wide_training_bench.py --benchmark-only -s
+matrix-product rate from 2048 x 2048 products in float32 (for the float32 step) and in bfloat16
+(for the bfloat16 step). Every comparison alternates its variants in one run, after one untimed
+warm-up each (oneDNN builds its bf16 kernels on first use). Run with
+    .venv/bin/python -m pytest tests/benchmarks/test_wide_training_bench.py --benchmark-only -s
 The ratios are printed and stored in extra_info; a speed is a benchmark, never a test assertion.
 """
 
 import dataclasses
+import statistics
 import time
 
 import pytest
@@ -21,51 +27,69 @@ from empirical.augment import parse_augmentation
 from empirical.training import TrainConfig, build_model, epoch_batches, make_batch, prepare_data
 from empirical.wide_training import _loss, train_wide
 from tests.empirical.fixtures import write_mnist_like
+from theory.devices import autocast_dtype
 
-N, STEPS = 4, 6
-
-
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+N, STEPS, REPS = 4, 3, 3
+PRECISIONS = ("float32", "bfloat16")
+SETUPS = {
+    "small": ({"cnn_width": 16, "projector_width": 1024, "batch_size": 64}, 1),
+    "step": ({"cnn_width": 32, "projector_width": 4096, "batch_size": 256}, 2),
+}
+CPU = torch.device("cpu")
 
 
 @pytest.fixture(scope="module")
-def runs(tmp_path_factory):
+def data_root(tmp_path_factory):
     root = tmp_path_factory.mktemp("wide_bench")
     write_mnist_like(root, "FashionMNIST", n_train=300, n_test=20)
+    return root
+
+
+@pytest.fixture(scope="module", params=list(SETUPS))
+def runs(request, data_root):
+    """(name, {precision: the N configs}, the N runs' data), with the setup's number of threads."""
+    over, threads = SETUPS[request.param]
     base = TrainConfig(
-        data_root=str(root),
+        data_root=str(data_root),
         subset=256,
         arch="small_cnn",
-        cnn_width=16,
-        projector_width=1024,
-        batch_size=64,
         steps=STEPS,
         device="cpu",
         labels="random",
         augment="simclr",
+        **over,
     )
-    cfgs = [dataclasses.replace(base, seed=s, label_seed=s) for s in range(N)]
-    return cfgs, [prepare_data(c, "cpu") for c in cfgs]
+    cfgs = {
+        p: [dataclasses.replace(base, seed=s, label_seed=s, precision=p) for s in range(N)]
+        for p in PRECISIONS
+    }
+    before = torch.get_num_threads()
+    torch.set_num_threads(threads)
+    yield request.param, cfgs, [prepare_data(c, "cpu") for c in cfgs["float32"]]
+    torch.set_num_threads(before)
 
 
-def single(cfg, data, steps=STEPS):
-    """The training step of empirical.training.train, one run alone."""
+def _autocast(cfg):
+    amp = autocast_dtype(cfg.precision, CPU)
+    return torch.autocast("cpu", dtype=amp or torch.bfloat16, enabled=amp is not None)
+
+
+def single(cfg, data, steps=STEPS) -> float:
+    """The training step of empirical.training.train, one run alone; the seconds of its steps."""
     model = build_model(cfg, data, "cpu")
     opt = torch.optim.Adam(model.parameters(), lr=cfg.lr)
     aug = parse_augmentation(cfg.augment)
     batches = epoch_batches(len(data.train), cfg.batch_size, cfg.seed, 0, "cpu")
+    t = time.perf_counter()
     for step in range(steps):
-        x, t = make_batch(cfg, data, aug, batches[step % len(batches)], step, "cpu")
-        loss = _loss(cfg.loss, model(x), t)
+        x, target = make_batch(cfg, data, aug, batches[step % len(batches)], step, "cpu")
+        with _autocast(cfg):
+            out = model(x)
+        loss = _loss(cfg.loss, out, target)
         opt.zero_grad()
         loss.backward()
         opt.step()
-    return model
+    return time.perf_counter() - t
 
 
 def sequential(cfgs, data):
@@ -76,35 +100,71 @@ def batched(cfgs, data):
     return train_wide(cfgs, data=data)
 
 
+def _alternating(fns: dict, reps: int = REPS) -> dict:
+    """{name: {"wall": [...], "cpu": [...]}}: the functions timed in turn, after one untimed warm-up each
+    (the load of other processes affects all alike; CPU time, of every thread, is less disturbed)."""
+    for f in fns.values():
+        f()
+    times = {k: {"wall": [], "cpu": []} for k in fns}
+    for _ in range(reps):
+        for k, f in fns.items():
+            wall, cpu = time.perf_counter(), time.process_time()
+            f()
+            times[k]["wall"].append(time.perf_counter() - wall)
+            times[k]["cpu"].append(time.process_time() - cpu)
+    return times
+
+
+def _median(times: dict, key: str = "wall") -> dict:
+    return {k: statistics.median(t[key]) for k, t in times.items()}
+
+
 def test_bench_batched(benchmark, runs):
-    benchmark(batched, *runs)
+    _, cfgs, data = runs
+    benchmark(batched, cfgs["float32"], data)
 
 
 def test_bench_sequential(benchmark, runs):
-    benchmark(sequential, *runs)
+    _, cfgs, data = runs
+    benchmark(sequential, cfgs["float32"], data)
 
 
-def _alternating(fns: dict, reps: int = 3) -> dict:
-    """Median wall time of each function, the functions timed in turn (load affects all alike)."""
-    times = {k: [] for k in fns}
-    for _ in range(reps):
-        for k, f in fns.items():
-            t = time.perf_counter()
-            f()
-            times[k].append(time.perf_counter() - t)
-    return {k: sorted(v)[reps // 2] for k, v in times.items()}
-
-
-def test_batched_speedup_over_sequential(benchmark, runs):
-    cfgs, data = runs
-    run = benchmark.pedantic(batched, args=runs, rounds=1, iterations=1)
-    assert run.step == STEPS and torch.isfinite(run.losses).all()
+def test_batched_against_sequential_in_float32_and_bfloat16(benchmark, runs):
+    name, cfgs, data = runs
+    one_step = {p: [dataclasses.replace(c, steps=1) for c in cfgs[p]] for p in PRECISIONS}
+    for p in PRECISIONS:
+        run = batched(one_step[p], data)
+        assert run.step == 1 and torch.isfinite(run.losses).all()
+    benchmark.pedantic(batched, args=(one_step["bfloat16"], data), rounds=1, iterations=1)
     if benchmark.disabled:
         return
-    t = _alternating({"sequential": lambda: sequential(cfgs, data), "batched": lambda: batched(cfgs, data)})
-    ratio = t["sequential"] / t["batched"]
-    benchmark.extra_info.update(speedup=ratio, networks=N, steps=STEPS)
-    print(f"\n{N} runs as one wide network: {ratio:.2f}x as fast as one after the other ({t})")
+    fns = {}
+    for p in PRECISIONS:
+        fns[f"sequential {p}"] = lambda p=p: sequential(cfgs[p], data)
+        fns[f"batched {p}"] = lambda p=p: batched(cfgs[p], data)
+    times = _alternating(fns)
+    wall, cpu = _median(times), _median(times, "cpu")
+    info = {}
+    for p in PRECISIONS:
+        info[f"wide_speedup_{p}"] = wall[f"sequential {p}"] / wall[f"batched {p}"]
+        info[f"wide_speedup_cpu_{p}"] = cpu[f"sequential {p}"] / cpu[f"batched {p}"]
+    for kind in ("sequential", "batched"):
+        info[f"bf16_speedup_{kind}"] = wall[f"{kind} float32"] / wall[f"{kind} bfloat16"]
+    benchmark.extra_info.update(
+        networks=N, steps=STEPS, reps=REPS, **info, **{f"{k} s": v for k, v in wall.items()}
+    )
+    print(
+        f"\n[{name}] {N} runs x {STEPS} steps, medians of {REPS} alternated rounds: "
+        + ", ".join(f"{k} {v:.2f} s" for k, v in wall.items())
+        + "\n  "
+        + "; ".join(
+            f"{p}: wide network {info[f'wide_speedup_{p}']:.2f}x as fast as one after the other "
+            f"(CPU time {info[f'wide_speedup_cpu_{p}']:.2f}x)"
+            for p in PRECISIONS
+        )
+        + f"\n  bf16 over fp32: sequential {info['bf16_speedup_sequential']:.2f}x, "
+        f"wide {info['bf16_speedup_batched']:.2f}x"
+    )
 
 
 def step_flops(cfg, data) -> int:
@@ -112,44 +172,52 @@ def step_flops(cfg, data) -> int:
     model = build_model(cfg, data, "cpu")
     x, t = make_batch(cfg, data, parse_augmentation(cfg.augment), torch.arange(cfg.batch_size), 0, "cpu")
     with FlopCounterMode(display=False) as counter:
-        _loss(cfg.loss, model(x), t).backward()
+        with _autocast(cfg):
+            out = model(x)
+        _loss(cfg.loss, out, t).backward()
     return counter.get_total_flops()
 
 
-def matmul_rate(size: int = 1024, reps: int = 5) -> float:
-    """GFLOP/s of a bare float32 matrix product (2 size^3 FLOPs), median of `reps`."""
-    a, b = torch.randn(size, size), torch.randn(size, size)
+def matmul_seconds(dtype: torch.dtype, size: int = 2048) -> float:
+    """Seconds of one bare size x size matrix product (2 size^3 FLOPs) in `dtype`."""
+    a, b = torch.randn(size, size, dtype=dtype), torch.randn(size, size, dtype=dtype)
+    t = time.perf_counter()
     a @ b
-    times = []
-    for _ in range(reps):
-        t = time.perf_counter()
-        a @ b
-        times.append(time.perf_counter() - t)
-    return 2 * size**3 / sorted(times)[reps // 2] / 1e9
+    return time.perf_counter() - t
 
 
-def test_step_gflops_against_matmul(benchmark, runs):
-    cfgs, data = runs
-    flops = step_flops(cfgs[0], data[0])
-    assert flops > 0
-    benchmark.pedantic(single, args=(cfgs[0], data[0], 1), rounds=1, iterations=1)
+def test_step_gflops_against_matmul_in_float32_and_bfloat16(benchmark, runs):
+    name, cfgs, data = runs
+    flops = {p: step_flops(cfgs[p][0], data[0]) for p in PRECISIONS}
+    assert flops["float32"] > 0 and flops["bfloat16"] == flops["float32"]  # autocast changes dtypes only
+    benchmark.pedantic(single, args=(cfgs["bfloat16"][0], data[0], 1), rounds=1, iterations=1)
     if benchmark.disabled:
         return
-    rates = {}
-    for _ in range(3):  # alternate the three measurements
-        mm = matmul_rate()
-        t = time.perf_counter()
-        single(cfgs[0], data[0])
-        one = STEPS * flops / (time.perf_counter() - t) / 1e9
-        t = time.perf_counter()
-        batched(cfgs, data)
-        wide = N * STEPS * flops / (time.perf_counter() - t) / 1e9
-        for k, v in (("matmul", mm), ("single", one), ("wide", wide)):
-            rates.setdefault(k, []).append(v)
-    med = {k: sorted(v)[1] for k, v in rates.items()}
-    benchmark.extra_info.update(gflop_per_step=flops / 1e9, **{f"gflops_{k}": v for k, v in med.items()})
+    seconds = {}
+    dtypes = {"float32": torch.float32, "bfloat16": torch.bfloat16}
+    fns = {}
+    for p in PRECISIONS:
+        fns[f"matmul {p}"] = lambda p=p: seconds.setdefault(f"matmul {p}", []).append(
+            matmul_seconds(dtypes[p])
+        )
+        fns[f"step {p}"] = lambda p=p: seconds.setdefault(f"step {p}", []).append(single(cfgs[p][0], data[0]))
+    _alternating(fns)
+    med = {k: statistics.median(v[1:]) for k, v in seconds.items()}  # v[0]: the warm-up
+    rate = {p: STEPS * flops[p] / med[f"step {p}"] / 1e9 for p in PRECISIONS}
+    mm = {p: 2 * 2048**3 / med[f"matmul {p}"] / 1e9 for p in PRECISIONS}
+    speedup = med["step float32"] / med["step bfloat16"]
+    benchmark.extra_info.update(
+        gflop_per_step=flops["float32"] / 1e9,
+        bf16_step_speedup=speedup,
+        **{f"gflops_step_{p}": rate[p] for p in PRECISIONS},
+        **{f"gflops_matmul_{p}": mm[p] for p in PRECISIONS},
+    )
     print(
-        f"\nstep {flops / 1e9:.2f} GFLOP: one network {med['single']:.1f} GFLOP/s "
-        f"({med['single'] / med['matmul']:.0%} of matmul), {N} as one wide network {med['wide']:.1f} GFLOP/s "
-        f"({med['wide'] / med['matmul']:.0%}); matmul {med['matmul']:.1f} GFLOP/s"
+        f"\n[{name}] step {flops['float32'] / 1e9:.2f} GFLOP, medians of {REPS} alternated rounds of {STEPS} "
+        "steps: "
+        + "; ".join(
+            f"{p} step {rate[p]:.1f} GFLOP/s = {rate[p] / mm[p]:.0%} of the {p} matmul ({mm[p]:.1f} GFLOP/s)"
+            for p in PRECISIONS
+        )
+        + f"; bf16 step {speedup:.2f}x as fast as fp32"
     )
