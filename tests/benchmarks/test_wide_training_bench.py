@@ -9,8 +9,8 @@ augmentation, random labels, MSE, Adam:
     step   small_cnn width 32, projector 4096, batch 256, two CPU threads (where bf16 matters).
 FLOPs of a step (forward + backward) come from torch.utils.flop_counter.FlopCounterMode; the
 matrix-product rate from 2048 x 2048 products in float32 (for the float32 step) and in bfloat16
-(for the bfloat16 step). Every comparison alternates its variants in one run, after one untimed
-warm-up each (oneDNN builds its bf16 kernels on first use). Run with
+(for the bfloat16 step). Every comparison alternates its variants in one run (9 rounds small, 5 step),
+after one untimed warm-up each (oneDNN builds its bf16 kernels on first use). Run with
     .venv/bin/python -m pytest tests/benchmarks/test_wide_training_bench.py --benchmark-only -s
 The ratios are printed and stored in extra_info; a speed is a benchmark, never a test assertion.
 """
@@ -29,11 +29,11 @@ from empirical.wide_training import _loss, train_wide
 from tests.empirical.fixtures import write_mnist_like
 from theory.devices import autocast_dtype
 
-N, STEPS, REPS = 4, 3, 3
+N, STEPS = 4, 3
 PRECISIONS = ("float32", "bfloat16")
-SETUPS = {
-    "small": ({"cnn_width": 16, "projector_width": 1024, "batch_size": 64}, 1),
-    "step": ({"cnn_width": 32, "projector_width": 4096, "batch_size": 256}, 2),
+SETUPS = {  # name: (TrainConfig fields, threads, alternated rounds timed)
+    "small": ({"cnn_width": 16, "projector_width": 1024, "batch_size": 64}, 1, 9),
+    "step": ({"cnn_width": 32, "projector_width": 4096, "batch_size": 256}, 2, 5),
 }
 CPU = torch.device("cpu")
 
@@ -48,7 +48,7 @@ def data_root(tmp_path_factory):
 @pytest.fixture(scope="module", params=list(SETUPS))
 def runs(request, data_root):
     """(name, {precision: the N configs}, the N runs' data), with the setup's number of threads."""
-    over, threads = SETUPS[request.param]
+    over, threads, _ = SETUPS[request.param]
     base = TrainConfig(
         data_root=str(data_root),
         subset=256,
@@ -74,13 +74,14 @@ def _autocast(cfg):
     return torch.autocast("cpu", dtype=amp or torch.bfloat16, enabled=amp is not None)
 
 
-def single(cfg, data, steps=STEPS) -> float:
-    """The training step of empirical.training.train, one run alone; the seconds of its steps."""
+def single(cfg, data, steps=STEPS) -> tuple[float, float]:
+    """The training step of empirical.training.train, one run alone; the wall and CPU seconds of its
+    steps (not of building the model)."""
     model = build_model(cfg, data, "cpu")
     opt = torch.optim.Adam(model.parameters(), lr=cfg.lr)
     aug = parse_augmentation(cfg.augment)
     batches = epoch_batches(len(data.train), cfg.batch_size, cfg.seed, 0, "cpu")
-    t = time.perf_counter()
+    wall, cpu = time.perf_counter(), time.process_time()
     for step in range(steps):
         x, target = make_batch(cfg, data, aug, batches[step % len(batches)], step, "cpu")
         with _autocast(cfg):
@@ -89,7 +90,7 @@ def single(cfg, data, steps=STEPS) -> float:
         opt.zero_grad()
         loss.backward()
         opt.step()
-    return time.perf_counter() - t
+    return time.perf_counter() - wall, time.process_time() - cpu
 
 
 def sequential(cfgs, data):
@@ -100,7 +101,7 @@ def batched(cfgs, data):
     return train_wide(cfgs, data=data)
 
 
-def _alternating(fns: dict, reps: int = REPS) -> dict:
+def _alternating(fns: dict, reps: int) -> dict:
     """{name: {"wall": [...], "cpu": [...]}}: the functions timed in turn, after one untimed warm-up each
     (the load of other processes affects all alike; CPU time, of every thread, is less disturbed)."""
     for f in fns.values():
@@ -142,7 +143,8 @@ def test_batched_against_sequential_in_float32_and_bfloat16(benchmark, runs):
     for p in PRECISIONS:
         fns[f"sequential {p}"] = lambda p=p: sequential(cfgs[p], data)
         fns[f"batched {p}"] = lambda p=p: batched(cfgs[p], data)
-    times = _alternating(fns)
+    reps = SETUPS[name][2]
+    times = _alternating(fns, reps)
     wall, cpu = _median(times), _median(times, "cpu")
     info = {}
     for p in PRECISIONS:
@@ -151,10 +153,10 @@ def test_batched_against_sequential_in_float32_and_bfloat16(benchmark, runs):
     for kind in ("sequential", "batched"):
         info[f"bf16_speedup_{kind}"] = wall[f"{kind} float32"] / wall[f"{kind} bfloat16"]
     benchmark.extra_info.update(
-        networks=N, steps=STEPS, reps=REPS, **info, **{f"{k} s": v for k, v in wall.items()}
+        networks=N, steps=STEPS, reps=reps, **info, **{f"{k} s": v for k, v in wall.items()}
     )
     print(
-        f"\n[{name}] {N} runs x {STEPS} steps, medians of {REPS} alternated rounds: "
+        f"\n[{name}] {N} runs x {STEPS} steps, medians of {reps} alternated rounds: "
         + ", ".join(f"{k} {v:.2f} s" for k, v in wall.items())
         + "\n  "
         + "; ".join(
@@ -193,31 +195,33 @@ def test_step_gflops_against_matmul_in_float32_and_bfloat16(benchmark, runs):
     benchmark.pedantic(single, args=(cfgs["bfloat16"][0], data[0], 1), rounds=1, iterations=1)
     if benchmark.disabled:
         return
-    seconds = {}
+    reps = SETUPS[name][2]
     dtypes = {"float32": torch.float32, "bfloat16": torch.bfloat16}
+    steps = {p: [] for p in PRECISIONS}  # (wall, CPU) seconds of STEPS steps
+    matmul = {p: [] for p in PRECISIONS}
     fns = {}
     for p in PRECISIONS:
-        fns[f"matmul {p}"] = lambda p=p: seconds.setdefault(f"matmul {p}", []).append(
-            matmul_seconds(dtypes[p])
-        )
-        fns[f"step {p}"] = lambda p=p: seconds.setdefault(f"step {p}", []).append(single(cfgs[p][0], data[0]))
-    _alternating(fns)
-    med = {k: statistics.median(v[1:]) for k, v in seconds.items()}  # v[0]: the warm-up
-    rate = {p: STEPS * flops[p] / med[f"step {p}"] / 1e9 for p in PRECISIONS}
-    mm = {p: 2 * 2048**3 / med[f"matmul {p}"] / 1e9 for p in PRECISIONS}
-    speedup = med["step float32"] / med["step bfloat16"]
+        fns[f"matmul {p}"] = lambda p=p: matmul[p].append(matmul_seconds(dtypes[p]))
+        fns[f"step {p}"] = lambda p=p: steps[p].append(single(cfgs[p][0], data[0]))
+    _alternating(fns, reps)
+    wall = {p: statistics.median(w for w, _ in steps[p][1:]) for p in PRECISIONS}  # [0]: the warm-up
+    cpu = {p: statistics.median(c for _, c in steps[p][1:]) for p in PRECISIONS}
+    rate = {p: STEPS * flops[p] / wall[p] / 1e9 for p in PRECISIONS}
+    mm = {p: 2 * 2048**3 / statistics.median(matmul[p][1:]) / 1e9 for p in PRECISIONS}
+    speedup, cpu_speedup = wall["float32"] / wall["bfloat16"], cpu["float32"] / cpu["bfloat16"]
     benchmark.extra_info.update(
         gflop_per_step=flops["float32"] / 1e9,
         bf16_step_speedup=speedup,
+        bf16_step_speedup_cpu=cpu_speedup,
         **{f"gflops_step_{p}": rate[p] for p in PRECISIONS},
         **{f"gflops_matmul_{p}": mm[p] for p in PRECISIONS},
     )
     print(
-        f"\n[{name}] step {flops['float32'] / 1e9:.2f} GFLOP, medians of {REPS} alternated rounds of {STEPS} "
+        f"\n[{name}] step {flops['float32'] / 1e9:.2f} GFLOP, medians of {reps} alternated rounds of {STEPS} "
         "steps: "
         + "; ".join(
             f"{p} step {rate[p]:.1f} GFLOP/s = {rate[p] / mm[p]:.0%} of the {p} matmul ({mm[p]:.1f} GFLOP/s)"
             for p in PRECISIONS
         )
-        + f"; bf16 step {speedup:.2f}x as fast as fp32"
+        + f"; bf16 step {speedup:.2f}x as fast as fp32 (CPU time {cpu_speedup:.2f}x)"
     )
