@@ -39,7 +39,7 @@ from grids.train_cells import (
 from grids.train_cells import variables as train_variables
 from store.atomic import write_text_atomic
 from store.cell_grid import DONE, FAILED, RUNNING, TODO, CellGrid
-from store.netcdf import load_result
+from store.netcdf import load_result, save_atomic
 
 TITLE = "benign grid"
 GRID_FILE, SPEC_FILE, DRIVER_FILE, CELLS_DIR = "grid.nc", "spec.json", "driver.json", "cells"
@@ -128,6 +128,7 @@ def open_grid(out_dir: str | Path, spec: GridSpec, command: str | None = None) -
     spec_path = out / SPEC_FILE
     if spec_path.exists() and json.loads(spec_path.read_text()) != wanted:
         raise ValueError(f"{out} holds a different grid (see its {SPEC_FILE}); choose another --out")
+    _name_dims_as_spec(out / GRID_FILE, spec)
     variables, extra, labels = _layout(spec)
     store = CellGrid(
         out / GRID_FILE,
@@ -157,6 +158,18 @@ def open_grid(out_dir: str | Path, spec: GridSpec, command: str | None = None) -
     if not spec_path.exists():
         write_text_atomic(spec_path, json.dumps(wanted, indent=2, sort_keys=True))
     return store
+
+
+def _name_dims_as_spec(path: Path, spec: GridSpec) -> None:
+    """A grid file written before its n x B dimensions were named n and B (subset, bank) is renamed in
+    place; its done cells stay done (a cell interrupted mid-training starts again: its folder's name
+    changed)."""
+    if not spec.renamed or not path.is_file():
+        return
+    ds = load_result(path, require_title=TITLE)
+    old = {p: d for p, d in spec.renamed.items() if p in ds.dims}
+    if old:
+        save_atomic(ds.rename(old), path)
 
 
 def load_grid(out_dir: str | Path):

@@ -17,12 +17,12 @@ from typer.testing import CliRunner
 from cli.app import app
 from grids import presets
 from grids import spec as grid_spec
-from grids.engine import GRID_FILE, run_grid
+from grids.engine import GRID_FILE, open_grid, plan, run_grid
 from grids.train_cells import nb_capacity
 from plots.auto import pick_kinds, plot_result
 from plots.nb import as_heatmap
 from store.cell_grid import DONE, TODO
-from store.netcdf import load_result
+from store.netcdf import load_result, save_atomic
 from tests.empirical.fixtures import write_mnist_like
 from tests.grids.in_process import InProcess
 
@@ -85,7 +85,15 @@ def test_nb_runs_collects_its_capacity_and_draws_its_heatmap(tmp_path, monkeypat
     paths = plot_result(ds, tmp_path / "nb.png")
     assert paths == [tmp_path / "nb.png"] and paths[0].stat().st_size > 0
     # the grid collected in place resumes: nothing left to do, and no capacity task planned for it
-    assert run_grid(spec, grid, InProcess())["done"] == spec.size()
+    assert plan(spec, open_grid(grid, spec), grid, workers=1) == []
+    ran = []
+    assert run_grid(spec, grid, InProcess(), on_batch=ran.append)["done"] == spec.size() and not ran
+    # so does one written with the former dimension names: renamed, its done cells kept
+    save_atomic(
+        ds.drop_vars(["capacity_lower", "capacity_upper"]).rename(n="subset", B="bank"), grid / GRID_FILE
+    )
+    assert run_grid(spec, grid, InProcess(), on_batch=ran.append)["done"] == spec.size() and not ran
+    assert load_result(grid / GRID_FILE).bank_fit.dims == ("n", "B", "seed")
 
 
 def _grid(fit: np.ndarray, dims=("n", "B", "seed"), status=None) -> xr.Dataset:
