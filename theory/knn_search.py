@@ -30,6 +30,7 @@ import contextlib
 import functools
 import math
 import time
+import warnings
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -50,7 +51,7 @@ BLOCK = 16  # the bf16 filter takes the maximum of BLOCK scores first: a top-k o
 @dataclass
 class SearchStats:
     """What the search did: rows settled by the first candidate list, by the larger second one, by
-    the fallback to exact scores of the whole row; pairs re-scored in float64."""
+    the fallback to exact scores of the whole row; pairs re-scored in float64; CPU seconds by stage."""
 
     rows: int = 0
     second_list: int = 0
@@ -59,7 +60,8 @@ class SearchStats:
     seconds: dict = field(default_factory=dict)
 
     def add_time(self, what: str, since: float) -> float:
-        now = time.perf_counter()
+        """CPU seconds (all threads: steadier than wall time on a shared machine) since `since`."""
+        now = time.process_time()
         self.seconds[what] = self.seconds.get(what, 0.0) + now - since
         return now
 
@@ -85,7 +87,9 @@ def rounding_norms(x: Tensor, rounded: Tensor, max_rows: int) -> tuple[Tensor, T
     for start in range(0, x.shape[0], max_rows):
         part = x[start : start + max_rows]
         norms.append(torch.linalg.vector_norm(part, dim=1).double() * inflate)
-        errs.append(torch.linalg.vector_norm(part - rounded[start : start + max_rows].to(x.dtype), dim=1).double())
+        errs.append(
+            torch.linalg.vector_norm(part - rounded[start : start + max_rows].to(x.dtype), dim=1).double()
+        )
     return torch.cat(norms), torch.cat(errs) * inflate
 
 
@@ -104,7 +108,9 @@ def bf16_product_error(q_norm: Tensor, q_err: Tensor, r_norm: float, r_err: floa
     return inputs + accumulation + _SLACK
 
 
-def exact_product_error(q_norm: Tensor, r_norm: float, dim: int, dtype: torch.dtype, normalize: bool) -> Tensor:
+def exact_product_error(
+    q_norm: Tensor, r_norm: float, dim: int, dtype: torch.dtype, normalize: bool
+) -> Tensor:
     """E per query for the scores in `dtype` (no output-rounding term when normalised: the product's
     rounding is inside gamma_D). Normalised: s^ = fl(q.r), |s^ - s| <= gamma_D ||q|| ||r||.
     Unnormalised: s^ = fl(2 fl(q.r) + fl(-|r|^2)) (addmm), whatever the order in which the BLAS adds
@@ -145,20 +151,34 @@ def certify(
     return ok, n_in, n_end
 
 
-def _scores(queries: Tensor, reference: Tensor, rows: Tensor, cols: Tensor, normalize: bool, exact: bool) -> Tensor:
-    """Scores of the (rows[i], cols[i, j]) pairs, q.r or -|q - r|^2: with `exact` in float64 (products
-    of float32 numbers exact, sums off by < D 2^-53 relative; the same operations for every pair, so
-    equal rows score equally), else in the inputs' dtype by a batched product (error as the scores'
-    in `exact_product_error`)."""
-    q = queries.index_select(0, rows)
-    r = reference.index_select(0, cols.flatten()).view(*cols.shape, -1)
-    if exact:
-        q, r = q.double(), r.double()
-    if not normalize:
-        return -((q[:, None, :] - r) ** 2).sum(-1)
-    if exact:
-        return (r * q[:, None, :]).sum(-1)
-    return torch.bmm(r, q[:, :, None]).squeeze(2)
+def _scores(queries: Tensor, reference: Tensor, rows: Tensor, cols: Tensor, normalize: bool) -> Tensor:
+    """float64 scores of the (rows[i], cols[i, j]) pairs, q.r or -|q - r|^2: products of float32
+    numbers are exact, sums off by < D 2^-53 relative; the same operations for every pair, so that
+    equal reference rows score equally."""
+    q = queries.index_select(0, rows).double()[:, None, :]
+    r = reference.index_select(0, cols.flatten()).view(*cols.shape, -1).double()
+    if normalize:
+        return (r * q).sum(-1)
+    return -((q - r) ** 2).sum(-1)
+
+
+def _sampled_scores(q: Tensor, reference: Tensor, cols: Tensor, valid: Tensor, counts: Tensor) -> Tensor:
+    """q_i . r_cols[i, j] in the inputs' dtype where `valid` (a prefix of each row, `counts` long), by
+    a sampled product (no gathered copy of the reference rows; error as in `exact_product_error`)."""
+    crow = torch.zeros(len(counts) + 1, dtype=torch.long, device=cols.device)
+    torch.cumsum(counts, 0, out=crow[1:])
+    with warnings.catch_warnings():  # "sparse CSR support is in beta"
+        warnings.simplefilter("ignore", UserWarning)
+        mask = torch.sparse_csr_tensor(
+            crow,
+            cols[valid],
+            torch.zeros(int(crow[-1]), dtype=q.dtype, device=q.device),
+            (len(q), len(reference)),
+        )
+        values = torch.sparse.sampled_addmm(mask, q, reference.T).values()
+    scores = torch.full(cols.shape, -math.inf, dtype=q.dtype, device=q.device)
+    scores[valid] = values
+    return scores
 
 
 def choose(
@@ -190,11 +210,16 @@ def choose(
     valid = pos < n_end[:, None]
     amb = idx.gather(1, pos.clamp_max(idx.shape[1] - 1)).masked_fill(~valid, 0)
     exact = r_norm is None or reference.dtype == torch.float64
-    scores = torch.empty(amb.shape, dtype=torch.float64 if exact else reference.dtype, device=idx.device)
-    step = max(1, max_bytes // (width * reference.shape[1] * 8))
-    for start in range(0, m, step):
-        sl = slice(start, start + step)
-        scores[sl] = _scores(queries, reference, rows[sl], amb[sl], normalize, exact)
+    if exact:
+        scores = torch.full(amb.shape, -math.inf, dtype=torch.float64, device=idx.device)
+        some = (n_end > n_in).nonzero().squeeze(1)  # the rows with any ambiguous candidate
+        step = max(1, max_bytes // (width * reference.shape[1] * 8))
+        for start in range(0, len(some), step):
+            part = some[start : start + step]
+            scores[part] = _scores(queries, reference, rows[part], amb[part], normalize)
+    else:
+        amb = amb.masked_fill(~valid, reference.shape[0]).sort(dim=1).values.clamp_max(reference.shape[0] - 1)
+        scores = _sampled_scores(queries[rows], reference, amb, valid, n_end - n_in)
     scores = scores.masked_fill(~valid, -math.inf)
     need = k - n_in
     if exact:
@@ -211,7 +236,9 @@ def choose(
         err = exact_product_error(q_norm, r_norm, reference.shape[1], reference.dtype, normalize)
         rel = 0.0 if normalize else UNIT_ROUNDOFF[reference.dtype]
         _, n_in2, n_end2 = certify(scores, torch.full_like(err, -math.inf), err, rel, need)
-        sub_idx, sub_scores = choose(queries, reference, rows, amb, n_in2, n_end2, need, normalize, max_bytes, stats)
+        sub_idx, sub_scores = choose(
+            queries, reference, rows, amb, n_in2, n_end2, need, normalize, max_bytes, stats
+        )
     slot = torch.arange(k_max, device=idx.device)[None, :]
     take = slot < n_in[:, None]
     from_sub = (slot - n_in[:, None]).clamp(0, sub_idx.shape[1] - 1)
@@ -301,7 +328,9 @@ def nearest(
     r_rows = max(1, max_chunk_bytes // (dim * 8))
     with _full_precision_products():
         if method == "bf16-rerank":
-            _search_bf16(reference, queries, k, exclude_self, max_chunk_bytes, r_rows, out_idx, out_scores, stats)
+            _search_bf16(
+                reference, queries, k, exclude_self, max_chunk_bytes, r_rows, out_idx, out_scores, stats
+            )
         else:
             r_norm = float(rounding_norms(reference, reference, r_rows)[0].max())
             rows = max(1, min(n_q, max_chunk_bytes // (n_ref * reference.element_size())))
@@ -314,7 +343,9 @@ def nearest(
     return out_idx, out_scores
 
 
-def _exact_block(reference: Tensor, queries: Tensor, q_rows: Tensor, normalize: bool, exclude_self: bool) -> Tensor:
+def _exact_block(
+    reference: Tensor, queries: Tensor, q_rows: Tensor, normalize: bool, exclude_self: bool
+) -> Tensor:
     q = queries[q_rows]
     if normalize:
         score = q @ reference.T
@@ -326,7 +357,18 @@ def _exact_block(reference: Tensor, queries: Tensor, q_rows: Tensor, normalize: 
 
 
 def _settle_exact(
-    reference, queries, q_rows, k, normalize, exclude_self, r_norm, max_bytes, out_idx, out_scores, stats, full=False
+    reference,
+    queries,
+    q_rows,
+    k,
+    normalize,
+    exclude_self,
+    r_norm,
+    max_bytes,
+    out_idx,
+    out_scores,
+    stats,
+    full=False,
 ):
     """Scores in the inputs' dtype for `q_rows`, certified on a list of 2k + 8 candidates (the whole
     row with `full`), rows whose window overflows it redone with the whole row."""
@@ -356,11 +398,27 @@ def _settle_exact(
 
 
 def _store(
-    queries, reference, q_rows, idx, n_in, n_end, k, normalize, max_bytes, out_idx, out_scores, stats, r_norm=None
+    queries,
+    reference,
+    q_rows,
+    idx,
+    n_in,
+    n_end,
+    k,
+    normalize,
+    max_bytes,
+    out_idx,
+    out_scores,
+    stats,
+    r_norm=None,
 ):
+    if len(q_rows) == 0:
+        return
     if out_scores is not None:  # the vote needs every neighbour's float64 similarity
         n_in, r_norm = torch.zeros_like(n_in), None
-    chosen, scores = choose(queries, reference, q_rows, idx, n_in, n_end, k, normalize, max_bytes, stats, r_norm)
+    chosen, scores = choose(
+        queries, reference, q_rows, idx, n_in, n_end, k, normalize, max_bytes, stats, r_norm
+    )
     out_idx[q_rows] = chosen
     if out_scores is not None:
         out_scores[q_rows] = scores
@@ -370,7 +428,7 @@ def _search_bf16(reference, queries, k, exclude_self, max_bytes, r_rows, out_idx
     n_ref, dim = reference.shape
     n_q = queries.shape[0]
     device = reference.device
-    t = time.perf_counter()
+    t = time.process_time()
     n_blocks = -(-n_ref // BLOCK)
     padded = torch.zeros(n_blocks * BLOCK, dim, dtype=torch.bfloat16, device=device)
     padded[:n_ref] = reference
@@ -433,5 +491,19 @@ def _search_bf16(reference, queries, k, exclude_self, max_bytes, r_rows, out_idx
                 )  # fmt: skip
             q_rows, idx, n_in, n_end = q_rows[ok], idx[ok], n_in[ok], n_end[ok]
         t = stats.add_time("fallback", t)
-        _store(queries, reference, q_rows, idx, n_in, n_end, k, True, max_bytes, out_idx, out_scores, stats, r_norm)
+        _store(
+            queries,
+            reference,
+            q_rows,
+            idx,
+            n_in,
+            n_end,
+            k,
+            True,
+            max_bytes,
+            out_idx,
+            out_scores,
+            stats,
+            r_norm,
+        )
         t = stats.add_time("rescore", t)
