@@ -46,16 +46,23 @@ UNIT_ROUNDOFF = {torch.bfloat16: 2.0**-8, torch.float32: 2.0**-24, torch.float64
 # subnormals to zero by AMX / tensor cores (each below 2^-126 per term, D 2^-126 in all).
 _SLACK = 2.0**-40
 BLOCK = 16  # the bf16 filter takes the maximum of BLOCK scores first: a top-k over N/BLOCK numbers
+# A fallback row costs an exact row product, ~4 bf16 ones: past this share the filter costs more than it saves.
+SWITCH_SHARE = 0.25
+FIRST_CHUNK = 512  # queries: the filter's fallback share is measured on them before larger chunks
 
 
 @dataclass
 class SearchStats:
-    """What the search did: rows settled by the first candidate list, by the larger second one, by
-    the fallback to exact scores of the whole row; pairs re-scored in float64; CPU seconds by stage."""
+    """What the search did: rows settled by the bf16 filter's first candidate list, by its larger
+    second one, rows it could not settle (`fallback`: redone with exact scores), rows left to exact
+    scores once the filter had failed on more than `SWITCH_SHARE` of the rows (`switched`), rows whose
+    exact scores were sorted whole (`full_sort`), pairs re-scored in float64; CPU seconds by stage."""
 
     rows: int = 0
     second_list: int = 0
     fallback: int = 0
+    switched: int = 0
+    full_sort: int = 0
     rescored: int = 0
     seconds: dict = field(default_factory=dict)
 
@@ -333,14 +340,34 @@ def nearest(
             )
         else:
             r_norm = float(rounding_norms(reference, reference, r_rows)[0].max())
-            rows = max(1, min(n_q, max_chunk_bytes // (n_ref * reference.element_size())))
-            for start in range(0, n_q, rows):
-                q_rows = torch.arange(start, min(n_q, start + rows), device=reference.device)
-                _settle_exact(
-                    reference, queries, q_rows, k, normalize, exclude_self, r_norm, max_chunk_bytes, out_idx,
-                    out_scores, stats,
-                )  # fmt: skip
+            _search_exact(
+                reference, queries, 0, k, normalize, exclude_self, r_norm, max_chunk_bytes, out_idx, out_scores,
+                stats,
+            )  # fmt: skip
     return out_idx, out_scores
+
+
+def _search_exact(
+    reference, queries, start, k, normalize, exclude_self, r_norm, max_bytes, out_idx, out_scores, stats
+):
+    """Exact scores (the inputs' dtype) for queries[start:], in chunks."""
+    n_ref, n_q = reference.shape[0], queries.shape[0]
+    rows = max(1, min(n_q, max_bytes // (n_ref * reference.element_size())))
+    for begin in range(start, n_q, rows):
+        q_rows = torch.arange(begin, min(n_q, begin + rows), device=reference.device)
+        _settle_exact(
+            reference,
+            queries,
+            q_rows,
+            k,
+            normalize,
+            exclude_self,
+            r_norm,
+            max_bytes,
+            out_idx,
+            out_scores,
+            stats,
+        )
 
 
 def _exact_block(
@@ -392,7 +419,7 @@ def _settle_exact(
             reference, queries, q_rows[bad], k, normalize, exclude_self, r_norm, max_bytes, out_idx, out_scores,
             stats, full=True,
         )  # fmt: skip
-        stats.fallback += int(bad.sum())
+        stats.full_sort += int(bad.sum())
         q_rows, idx, n_in, n_end = q_rows[ok], idx[ok], n_in[ok], n_end[ok]
     _store(queries, reference, q_rows, idx, n_in, n_end, k, normalize, max_bytes, out_idx, out_scores, stats)
 
@@ -424,31 +451,67 @@ def _store(
         out_scores[q_rows] = scores
 
 
+def _centred_bf16(reference: Tensor, centre: Tensor, out: Tensor, max_rows: int) -> tuple[float, float]:
+    """Writes b^ = bf16(fl(r - c)) for each reference row r into `out`; returns upper bounds on
+    max ||b^|| and max ||(r - c) - b^||. With b = fl(r - c): ||r - c - b|| <= u ||b|| (u the inputs'
+    unit roundoff) and b - b^ is exact (`rounding_norms`)."""
+    u = UNIT_ROUNDOFF[reference.dtype]
+    norm_hat, err = 0.0, 0.0
+    for start in range(0, reference.shape[0], max_rows):
+        b = reference[start : start + max_rows] - centre
+        out[start : start + len(b)] = b
+        b_norm, b_err = rounding_norms(b, out[start : start + len(b)], max_rows)
+        norm_hat = max(norm_hat, float((b_norm + b_err).max()))
+        err = max(err, float((b_err + u * b_norm).max()))
+    return norm_hat, err
+
+
 def _search_bf16(reference, queries, k, exclude_self, max_bytes, r_rows, out_idx, out_scores, stats):
+    """The bf16 filter. The reference is centred first: ranking by q.(r - c) is ranking by q.r (q.c is
+    the same for every r), and the bound of `bf16_product_error`, taken with the norms of r - c,
+    shrinks with the spread of the reference around c (its mean): concentrated features (all
+    similarities near 1) would otherwise leave windows far wider than the gaps between neighbours."""
     n_ref, dim = reference.shape
     n_q = queries.shape[0]
     device = reference.device
     t = time.process_time()
     n_blocks = -(-n_ref // BLOCK)
     padded = torch.zeros(n_blocks * BLOCK, dim, dtype=torch.bfloat16, device=device)
-    padded[:n_ref] = reference
-    r_norm, r_err = rounding_norms(reference, padded[:n_ref], r_rows)
-    r_norm, r_err = float(r_norm.max()), float(r_err.max())
-    r_norm_hat = r_norm + r_err
+    r_norm_hat, r_err = _centred_bf16(reference, reference.mean(0), padded, r_rows)
+    r_norm = float(rounding_norms(reference, reference, r_rows)[0].max())
     q_norm, q_err = rounding_norms(queries, queries.to(torch.bfloat16), r_rows)
     err_all = bf16_product_error(q_norm + q_err, q_err, r_norm_hat, r_err, dim)
     rel = UNIT_ROUNDOFF[torch.bfloat16]
     n_top_blocks = min(n_blocks, 3 * k + 16)
     n_list = min(n_top_blocks * BLOCK, 4 * k + 16)
-    n_second = min(n_blocks * BLOCK, 16 * k + 64)
+    n_top_blocks2 = min(n_blocks, 12 * k + 48)
+    n_second = min(n_top_blocks2 * BLOCK, 16 * k + 64)
     rows = max(1, min(n_q, max_bytes // (n_blocks * BLOCK * 2)))
     score_buf = torch.empty(rows, n_blocks * BLOCK, dtype=torch.bfloat16, device=device)
     offsets = torch.arange(BLOCK, device=device)[None, :, None] * n_blocks
     t = stats.add_time("prepare", t)
-    for start in range(0, n_q, rows):
-        q = queries[start : start + rows].to(torch.bfloat16)
+    start, failed = 0, 0
+    while start < n_q:
+        if failed > SWITCH_SHARE * start:  # the filter does not pay on these features: exact scores
+            stats.switched += n_q - start
+            _search_exact(
+                reference,
+                queries,
+                start,
+                k,
+                True,
+                exclude_self,
+                r_norm,
+                max_bytes,
+                out_idx,
+                out_scores,
+                stats,
+            )
+            break
+        q = queries[start : start + (min(rows, FIRST_CHUNK) if start == 0 else rows)].to(torch.bfloat16)
         m = q.shape[0]
         q_rows = torch.arange(start, start + m, device=device)
+        start += m
         score = score_buf[:m]
         torch.mm(q, padded.T, out=score)
         t = stats.add_time("bf16 product", t)
@@ -467,15 +530,20 @@ def _search_bf16(reference, queries, k, exclude_self, max_bytes, r_rows, out_idx
             outside = top_max[:, -1].double()
         if n_list < cols.shape[1]:
             outside = torch.maximum(outside, values[:, -1].double())
-        err = err_all[start : start + m]
+        err = err_all[q_rows]
         ok, n_in, n_end = certify(values, outside, err, rel, k)
         if not ok.all():  # a larger list from the whole row
             bad = (~ok).nonzero().squeeze(1)
             stats.second_list += len(bad)
-            values2, idx2 = score[bad].topk(n_second, dim=1, sorted=True)
+            top_max2, top_blocks2 = block_max[bad].topk(n_top_blocks2, dim=1, sorted=True)
+            cols2 = (top_blocks2[:, None, :] + offsets).reshape(len(bad), -1)
+            values2, pos2 = score[bad].gather(1, cols2).topk(n_second, dim=1, sorted=True)
+            idx2 = cols2.gather(1, pos2)
             outside2 = torch.full((len(bad),), -math.inf, dtype=torch.float64, device=device)
-            if n_second < score.shape[1]:
-                outside2 = values2[:, -1].double()
+            if n_top_blocks2 < n_blocks:
+                outside2 = top_max2[:, -1].double()
+            if n_second < cols2.shape[1]:
+                outside2 = torch.maximum(outside2, values2[:, -1].double())
             ok2, n_in2, n_end2 = certify(values2, outside2, err[bad], rel, k)
             good2 = bad[ok2]
             _store(
@@ -485,10 +553,20 @@ def _search_bf16(reference, queries, k, exclude_self, max_bytes, r_rows, out_idx
             worst = q_rows[bad[~ok2]]
             if len(worst):
                 stats.fallback += len(worst)
+                failed += len(worst)
                 _settle_exact(
-                    reference, queries, worst, k, True, exclude_self, r_norm, max_bytes, out_idx, out_scores,
-                    stats, full=True,
-                )  # fmt: skip
+                    reference,
+                    queries,
+                    worst,
+                    k,
+                    True,
+                    exclude_self,
+                    r_norm,
+                    max_bytes,
+                    out_idx,
+                    out_scores,
+                    stats,
+                )
             q_rows, idx, n_in, n_end = q_rows[ok], idx[ok], n_in[ok], n_end[ok]
         t = stats.add_time("fallback", t)
         _store(
