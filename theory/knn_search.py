@@ -46,9 +46,13 @@ UNIT_ROUNDOFF = {torch.bfloat16: 2.0**-8, torch.float32: 2.0**-24, torch.float64
 # subnormals to zero by AMX / tensor cores (each below 2^-126 per term, D 2^-126 in all).
 _SLACK = 2.0**-40
 BLOCK = 16  # the bf16 filter takes the maximum of BLOCK scores first: a top-k over N/BLOCK numbers
-# A fallback row costs an exact row product, ~4 bf16 ones: past this share the filter costs more than it saves.
+# The filter is left for exact scores once it fails on this share of the rows, or once a chunk's
+# CPU time per row exceeds that of the exact scores of its fallback rows (measured on >= 16 of them).
 SWITCH_SHARE = 0.25
-FIRST_CHUNK = 512  # queries: the filter's fallback share is measured on them before larger chunks
+FIRST_CHUNK = 256  # queries: the filter is tried on them before chunks of full size
+# Below this dimension the product is a small part of the search and the filter's top-k passes cost
+# more than bf16 saves (a trained small CNN's 128-d embedding of Fashion-MNIST: 0.91 s against 0.70 s).
+MIN_BF16_DIM = 256
 
 
 @dataclass
@@ -276,14 +280,16 @@ def bf16_matmul_is_fast(device_type: str) -> bool:
     return best(a, b) > 1.5 * best(a.bfloat16(), b.bfloat16())
 
 
-def resolve_method(method: str, device: torch.device, normalize: bool) -> str:
-    """The auto rule, written once: the bf16 filter where normalised and a bf16 product is fast."""
+def resolve_method(method: str, device: torch.device, normalize: bool, dim: int) -> str:
+    """The auto rule, written once: the bf16 filter where the features are normalised, a bf16 product
+    is fast and the product is most of the cost (dim >= MIN_BF16_DIM), else exact scores."""
     if method not in METHODS:
         raise ValueError(f"method must be one of {METHODS}, got {method!r}")
     if method == "bf16-rerank" and not normalize:
         raise ValueError("method 'bf16-rerank' needs normalised features")
     if method == "auto":
-        return "bf16-rerank" if normalize and bf16_matmul_is_fast(device.type) else "exact"
+        fast = normalize and dim >= MIN_BF16_DIM and bf16_matmul_is_fast(device.type)
+        return "bf16-rerank" if fast else "exact"
     return method
 
 
@@ -324,7 +330,7 @@ def nearest(
     given, is filled in.
     """
     stats = stats if stats is not None else SearchStats()
-    method = resolve_method(method, reference.device, normalize)
+    method = resolve_method(method, reference.device, normalize, reference.shape[1])
     n_ref, dim = reference.shape
     n_q = queries.shape[0]
     out_idx = torch.empty(n_q, k, dtype=torch.long, device=reference.device)
@@ -490,28 +496,18 @@ def _search_bf16(reference, queries, k, exclude_self, max_bytes, r_rows, out_idx
     score_buf = torch.empty(rows, n_blocks * BLOCK, dtype=torch.bfloat16, device=device)
     offsets = torch.arange(BLOCK, device=device)[None, :, None] * n_blocks
     t = stats.add_time("prepare", t)
-    start, failed = 0, 0
+    start, failed, slower = 0, 0, False
+    exact_args = (k, True, exclude_self, r_norm, max_bytes, out_idx, out_scores, stats)
     while start < n_q:
-        if failed > SWITCH_SHARE * start:  # the filter does not pay on these features: exact scores
+        if slower or failed > SWITCH_SHARE * start:  # the filter does not pay on these features
             stats.switched += n_q - start
-            _search_exact(
-                reference,
-                queries,
-                start,
-                k,
-                True,
-                exclude_self,
-                r_norm,
-                max_bytes,
-                out_idx,
-                out_scores,
-                stats,
-            )
+            _search_exact(reference, queries, start, *exact_args)
             break
         q = queries[start : start + (min(rows, FIRST_CHUNK) if start == 0 else rows)].to(torch.bfloat16)
         m = q.shape[0]
         q_rows = torch.arange(start, start + m, device=device)
         start += m
+        chunk_start = t
         score = score_buf[:m]
         torch.mm(q, padded.T, out=score)
         t = stats.add_time("bf16 product", t)
@@ -520,30 +516,16 @@ def _search_bf16(reference, queries, k, exclude_self, max_bytes, r_rows, out_idx
             score[torch.arange(m, device=device), q_rows] = -math.inf
         # Block b holds the scores of rows b + i n_blocks: strided, so that the maximum is elementwise.
         block_max = score.view(m, BLOCK, n_blocks).amax(1)
-        top_max, top_blocks = block_max.topk(n_top_blocks, dim=1, sorted=True)
-        cols = (top_blocks[:, None, :] + offsets).reshape(m, -1)
-        values, pos = score.gather(1, cols).topk(n_list, dim=1, sorted=True)
-        idx = cols.gather(1, pos)
+        values, idx, outside = _candidates(score, block_max, n_top_blocks, n_list, offsets)
         t = stats.add_time("filter", t)
-        outside = torch.full((m,), -math.inf, dtype=torch.float64, device=device)
-        if n_top_blocks < n_blocks:
-            outside = top_max[:, -1].double()
-        if n_list < cols.shape[1]:
-            outside = torch.maximum(outside, values[:, -1].double())
         err = err_all[q_rows]
         ok, n_in, n_end = certify(values, outside, err, rel, k)
-        if not ok.all():  # a larger list from the whole row
+        if not ok.all():  # a larger list
             bad = (~ok).nonzero().squeeze(1)
             stats.second_list += len(bad)
-            top_max2, top_blocks2 = block_max[bad].topk(n_top_blocks2, dim=1, sorted=True)
-            cols2 = (top_blocks2[:, None, :] + offsets).reshape(len(bad), -1)
-            values2, pos2 = score[bad].gather(1, cols2).topk(n_second, dim=1, sorted=True)
-            idx2 = cols2.gather(1, pos2)
-            outside2 = torch.full((len(bad),), -math.inf, dtype=torch.float64, device=device)
-            if n_top_blocks2 < n_blocks:
-                outside2 = top_max2[:, -1].double()
-            if n_second < cols2.shape[1]:
-                outside2 = torch.maximum(outside2, values2[:, -1].double())
+            values2, idx2, outside2 = _candidates(
+                score[bad], block_max[bad], n_top_blocks2, n_second, offsets
+            )
             ok2, n_in2, n_end2 = certify(values2, outside2, err[bad], rel, k)
             good2 = bad[ok2]
             _store(
@@ -554,19 +536,10 @@ def _search_bf16(reference, queries, k, exclude_self, max_bytes, r_rows, out_idx
             if len(worst):
                 stats.fallback += len(worst)
                 failed += len(worst)
-                _settle_exact(
-                    reference,
-                    queries,
-                    worst,
-                    k,
-                    True,
-                    exclude_self,
-                    r_norm,
-                    max_bytes,
-                    out_idx,
-                    out_scores,
-                    stats,
-                )
+                exact_start = time.process_time()
+                _settle_exact(reference, queries, worst, *exact_args)
+                exact_per_row = (time.process_time() - exact_start) / len(worst)
+                slower = len(worst) >= 16
             q_rows, idx, n_in, n_end = q_rows[ok], idx[ok], n_in[ok], n_end[ok]
         t = stats.add_time("fallback", t)
         _store(
@@ -585,3 +558,19 @@ def _search_bf16(reference, queries, k, exclude_self, max_bytes, r_rows, out_idx
             r_norm,
         )
         t = stats.add_time("rescore", t)
+        slower = slower and (t - chunk_start) / m > exact_per_row
+
+
+def _candidates(score, block_max, n_blocks_taken, n_list, offsets):
+    """The n_list largest scores of each row among its n_blocks_taken blocks of largest maximum, sorted,
+    their columns, and an upper bound on the scores left out (-inf if none)."""
+    n_blocks = block_max.shape[1]
+    top_max, top_blocks = block_max.topk(n_blocks_taken, dim=1, sorted=True)
+    cols = (top_blocks[:, None, :] + offsets).reshape(len(score), -1)
+    values, pos = score.gather(1, cols).topk(n_list, dim=1, sorted=True)
+    outside = torch.full((len(score),), -math.inf, dtype=torch.float64, device=score.device)
+    if n_blocks_taken < n_blocks:
+        outside = top_max[:, -1].double()
+    if n_list < cols.shape[1]:
+        outside = torch.maximum(outside, values[:, -1].double())
+    return values, cols.gather(1, pos), outside

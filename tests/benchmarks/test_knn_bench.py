@@ -91,7 +91,7 @@ def test_knn_probe_vs_faiss(benchmark, data, record_ratio, torch_threads):
     median = {name: statistics.median(t["wall"]) for name, t in times.items()}
     benchmark.extra_info.update(
         {
-            "method": resolve_method("auto", ref.device, True),
+            "method": resolve_method("auto", ref.device, True, D),
             "identical_predictions": identical,
             "project_over_fp32_product": median["project"] / median["fp32 product"],
             "project_over_bf16_product": median["project"] / median["bf16 product"],

@@ -7,8 +7,10 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from theory.knn_search import (
+    MIN_BF16_DIM,
     UNIT_ROUNDOFF,
     SearchStats,
+    bf16_matmul_is_fast,
     bf16_product_error,
     nearest,
     resolve_method,
@@ -211,11 +213,15 @@ def test_cosine_vote_weights_are_float64_similarities():
 
 def test_method_is_checked_and_auto_resolves():
     with pytest.raises(ValueError, match="method"):
-        resolve_method("fast", torch.device("cpu"), True)
+        resolve_method("fast", torch.device("cpu"), True, 512)
     with pytest.raises(ValueError, match="normalised"):
-        resolve_method("bf16-rerank", torch.device("cpu"), False)
-    assert resolve_method("auto", torch.device("cpu"), False) == "exact"
-    assert resolve_method("auto", torch.device("cpu"), True) in ("exact", "bf16-rerank")
+        resolve_method("bf16-rerank", torch.device("cpu"), False, 512)
+    assert resolve_method("auto", torch.device("cpu"), False, 512) == "exact"
+    assert resolve_method("auto", torch.device("cpu"), True, MIN_BF16_DIM - 1) == "exact"
+    fast = bf16_matmul_is_fast("cpu")
+    assert resolve_method("auto", torch.device("cpu"), True, MIN_BF16_DIM) == (
+        "bf16-rerank" if fast else "exact"
+    )
     with pytest.raises(ValueError, match="method"):
         knn_predict(torch.zeros(4, 3), torch.zeros(4), torch.zeros(2, 3), 2, method="fast")
 
