@@ -6,22 +6,27 @@ answer of a float64 brute force (exact except where two float64 scores of distin
 less than their rounding, ~1e-13). Every method gives that same answer; they differ in speed:
 
 - "exact": the scores in the inputs' dtype (float32 or float64), the candidates they cannot order
-  certainly (a window of a few ulps, see `score_error`) re-scored in float64;
-- "bf16-rerank" (normalised features only): the scores from a bfloat16 product (AMX / tensor cores:
-  about 4x float32 on this CPU), a rigorous bound on their error, and float64 re-scoring of the
-  candidates inside the bound's window; rows where the window leaves too many candidates fall back
-  to more candidates and then to the "exact" scores;
-- "auto": "bf16-rerank" where a bfloat16 product is fast and the features are normalised, else "exact".
+  certainly (a window of a few ulps, see `exact_product_error`) re-scored in float64;
+- "bf16-rerank" (normalised features only): the scores q.(r - c) (c the reference's mean: the same
+  ranking) from a bfloat16 product (AMX here: ~3.3x float32), a rigorous bound on their error
+  (`bf16_product_error`), and re-scoring of the candidates inside the bound's window, first in the
+  inputs' dtype by a sampled product, then in float64 for those still ambiguous. Rows whose window
+  overflows the candidate list get a longer one, then the "exact" scores; when that happens to a
+  quarter of the rows (concentrated features: the window is wider than the gaps between neighbours),
+  or costs more than exact scores would, the remaining queries go to "exact" (`SearchStats` counts);
+- "auto": "bf16-rerank" where the features are normalised, a bfloat16 product is fast and the
+  dimension is at least MIN_BF16_DIM, else "exact".
 
-The certificate (`certify`), for one query: let s_j be the exact similarity and s^_j its computed
-score with |s^_j - s_j| <= e(s^_j) := E + u |s^_j|, both terms increasing in s^_j's size (E from the
-inputs' rounding and the accumulation, u from the rounding of the output). With lo(x) = x - u|x| - E
-and hi(x) = x + u|x| + E (increasing in x), and t the k-th largest score: the k rows of largest score
-have s >= lo(t), so the k-th largest similarity s_(k) >= lo(t), and a row with hi(s^_j) < lo(t) has
-s_j < s_(k): it is in no top-k set. A row with lo(s^_j) > hi(t'), t' the (k+1)-th largest score, can
-be beaten only by rows of score > t', of which there are at most k - 1 besides itself: it is in
-every top-k set. The rows between the two ("ambiguous") are re-scored exactly and the best of them
-fill the places left. Evaluation errors of lo, hi in float64 (~1e-16) are covered by `_SLACK`.
+The certificate (`certify`), for one query: let s_j be the exact similarity (minus q.c for the bf16
+scores: a constant of the query, which no ranking sees) and s^_j its computed score with |s^_j -
+s_j| <= e(s^_j) := E + u |s^_j|, both terms increasing in s^_j's size (E from the inputs' rounding
+and the accumulation, u from the rounding of the output). With lo(x) = x - u|x| - E and hi(x) = x +
+u|x| + E (increasing in x), and t the k-th largest score: the k rows of largest score have s >=
+lo(t), so the k-th largest similarity s_(k) >= lo(t), and a row with hi(s^_j) < lo(t) has s_j <
+s_(k): it is in no top-k set. A row with lo(s^_j) > hi(t'), t' the (k+1)-th largest score, can be
+beaten only by rows of score > t', of which there are at most k - 1 besides itself: it is in every
+top-k set. The rows between the two ("ambiguous") are re-scored exactly and the best of them fill
+the places left. Evaluation errors of lo, hi in float64 (~1e-16) are covered by `_SLACK`.
 """
 
 from __future__ import annotations
@@ -86,7 +91,7 @@ def gamma(n: int, u: float) -> float:
     return n * u / (1 - n * u)
 
 
-def rounding_norms(x: Tensor, rounded: Tensor, max_rows: int) -> tuple[Tensor, Tensor]:
+def rounding_norms(x: Tensor, rounded: Tensor | torch.dtype, max_rows: int) -> tuple[Tensor, Tensor]:
     """Per row of x: upper bounds on (||x||, ||x - x^||) as float64, x^ = `rounded` (x in a lower
     precision; ||x^|| <= ||x|| + ||x - x^||).
 
@@ -98,9 +103,8 @@ def rounding_norms(x: Tensor, rounded: Tensor, max_rows: int) -> tuple[Tensor, T
     for start in range(0, x.shape[0], max_rows):
         part = x[start : start + max_rows]
         norms.append(torch.linalg.vector_norm(part, dim=1).double() * inflate)
-        errs.append(
-            torch.linalg.vector_norm(part - rounded[start : start + max_rows].to(x.dtype), dim=1).double()
-        )
+        low = part.to(rounded) if isinstance(rounded, torch.dtype) else rounded[start : start + max_rows]
+        errs.append(torch.linalg.vector_norm(part - low.to(x.dtype), dim=1).double())
     return torch.cat(norms), torch.cat(errs) * inflate
 
 
@@ -338,7 +342,7 @@ def nearest(
     stats.rows += n_q
     if n_q == 0 or k == 0:
         return out_idx, out_scores
-    r_rows = max(1, max_chunk_bytes // (dim * 8))
+    r_rows = max(1, min(max_chunk_bytes, 2**21) // (dim * 8))  # passes over rows in cache-sized blocks
     with _full_precision_products():
         if method == "bf16-rerank":
             _search_bf16(
@@ -457,19 +461,22 @@ def _store(
         out_scores[q_rows] = scores
 
 
-def _centred_bf16(reference: Tensor, centre: Tensor, out: Tensor, max_rows: int) -> tuple[float, float]:
+def _centred_bf16(
+    reference: Tensor, centre: Tensor, out: Tensor, max_rows: int
+) -> tuple[float, float, float]:
     """Writes b^ = bf16(fl(r - c)) for each reference row r into `out`; returns upper bounds on
-    max ||b^|| and max ||(r - c) - b^||. With b = fl(r - c): ||r - c - b|| <= u ||b|| (u the inputs'
-    unit roundoff) and b - b^ is exact (`rounding_norms`)."""
+    max ||b^||, max ||(r - c) - b^|| and max ||r||. With b = fl(r - c): ||r - c - b|| <= u ||b|| (u the
+    inputs' unit roundoff), b - b^ is exact (`rounding_norms`), and ||r|| <= ||c|| + ||r - c||."""
     u = UNIT_ROUNDOFF[reference.dtype]
-    norm_hat, err = 0.0, 0.0
+    norm_hat, err, norm = 0.0, 0.0, 0.0
     for start in range(0, reference.shape[0], max_rows):
         b = reference[start : start + max_rows] - centre
         out[start : start + len(b)] = b
         b_norm, b_err = rounding_norms(b, out[start : start + len(b)], max_rows)
         norm_hat = max(norm_hat, float((b_norm + b_err).max()))
         err = max(err, float((b_err + u * b_norm).max()))
-    return norm_hat, err
+        norm = max(norm, float(b_norm.max()) * (1 + u))
+    return norm_hat, err, norm + float(rounding_norms(centre[None], centre[None], 1)[0])
 
 
 def _search_bf16(reference, queries, k, exclude_self, max_bytes, r_rows, out_idx, out_scores, stats):
@@ -483,9 +490,8 @@ def _search_bf16(reference, queries, k, exclude_self, max_bytes, r_rows, out_idx
     t = time.process_time()
     n_blocks = -(-n_ref // BLOCK)
     padded = torch.zeros(n_blocks * BLOCK, dim, dtype=torch.bfloat16, device=device)
-    r_norm_hat, r_err = _centred_bf16(reference, reference.mean(0), padded, r_rows)
-    r_norm = float(rounding_norms(reference, reference, r_rows)[0].max())
-    q_norm, q_err = rounding_norms(queries, queries.to(torch.bfloat16), r_rows)
+    r_norm_hat, r_err, r_norm = _centred_bf16(reference, reference.mean(0), padded, r_rows)
+    q_norm, q_err = rounding_norms(queries, torch.bfloat16, r_rows)
     err_all = bf16_product_error(q_norm + q_err, q_err, r_norm_hat, r_err, dim)
     rel = UNIT_ROUNDOFF[torch.bfloat16]
     n_top_blocks = min(n_blocks, 3 * k + 16)
