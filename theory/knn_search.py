@@ -270,7 +270,7 @@ def bf16_matmul_is_fast(device_type: str) -> bool:
         return torch.cuda.is_available() and torch.cuda.is_bf16_supported()
     if device_type != "cpu":
         return False
-    a, b = torch.randn(512, 512), torch.randn(512, 4096)
+    a, b = torch.full((512, 512), 0.5), torch.full((512, 4096), 0.25)  # not the global RNG: no side effect
 
     def best(x, y):
         torch.mm(x, y)
@@ -295,6 +295,20 @@ def resolve_method(method: str, device: torch.device, normalize: bool, dim: int)
         fast = normalize and dim >= MIN_BF16_DIM and bf16_matmul_is_fast(device.type)
         return "bf16-rerank" if fast else "exact"
     return method
+
+
+@contextlib.contextmanager
+def _threads(n: int):
+    """torch's intra-op threads set to n inside. The search runs its bookkeeping on one thread and only
+    the passes over whole score blocks on all: on a busy machine every parallel region waits until
+    each of its threads is scheduled, which made the small operations 10-50x slower with 2 threads
+    at load 4-6 (the bf16 search 8.6 s against 3 s)."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(n)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
 
 
 @contextlib.contextmanager
@@ -343,22 +357,43 @@ def nearest(
     if n_q == 0 or k == 0:
         return out_idx, out_scores
     r_rows = max(1, min(max_chunk_bytes, 2**21) // (dim * 8))  # passes over rows in cache-sized blocks
-    with _full_precision_products():
+    threads = torch.get_num_threads()
+    with _full_precision_products(), _threads(1):
         if method == "bf16-rerank":
             _search_bf16(
-                reference, queries, k, exclude_self, max_chunk_bytes, r_rows, out_idx, out_scores, stats
+                reference,
+                queries,
+                k,
+                exclude_self,
+                max_chunk_bytes,
+                r_rows,
+                threads,
+                out_idx,
+                out_scores,
+                stats,
             )
         else:
             r_norm = float(rounding_norms(reference, reference, r_rows)[0].max())
             _search_exact(
                 reference, queries, 0, k, normalize, exclude_self, r_norm, max_chunk_bytes, out_idx, out_scores,
-                stats,
+                stats, threads,
             )  # fmt: skip
     return out_idx, out_scores
 
 
 def _search_exact(
-    reference, queries, start, k, normalize, exclude_self, r_norm, max_bytes, out_idx, out_scores, stats
+    reference,
+    queries,
+    start,
+    k,
+    normalize,
+    exclude_self,
+    r_norm,
+    max_bytes,
+    out_idx,
+    out_scores,
+    stats,
+    threads=1,
 ):
     """Exact scores (the inputs' dtype) for queries[start:], in chunks."""
     n_ref, n_q = reference.shape[0], queries.shape[0]
@@ -377,6 +412,7 @@ def _search_exact(
             out_idx,
             out_scores,
             stats,
+            threads=threads,
         )
 
 
@@ -406,18 +442,20 @@ def _settle_exact(
     out_scores,
     stats,
     full=False,
+    threads=1,
 ):
     """Scores in the inputs' dtype for `q_rows`, certified on a list of 2k + 8 candidates (the whole
     row with `full`), rows whose window overflows it redone with the whole row."""
-    score = _exact_block(reference, queries, q_rows, normalize, exclude_self)
     n_ref = reference.shape[0]
     c = n_ref if full else min(n_ref, 2 * k + 8)
-    if c == n_ref:
-        values, idx = score.sort(1, descending=True)
-        outside = torch.full((len(q_rows),), -math.inf, dtype=torch.float64, device=score.device)
-    else:
-        values, idx = score.topk(c, dim=1, sorted=True)
-        outside = values[:, -1].double()
+    with _threads(threads):
+        score = _exact_block(reference, queries, q_rows, normalize, exclude_self)
+        if c == n_ref:
+            values, idx = score.sort(1, descending=True)
+            outside = torch.full((len(q_rows),), -math.inf, dtype=torch.float64, device=score.device)
+        else:
+            values, idx = score.topk(c, dim=1, sorted=True)
+            outside = values[:, -1].double()
     inflate = 1 + gamma(reference.shape[1] + 2, UNIT_ROUNDOFF[reference.dtype])
     q_norm = torch.linalg.vector_norm(queries[q_rows], dim=1).double() * inflate
     err = exact_product_error(q_norm, r_norm, reference.shape[1], reference.dtype, normalize)
@@ -427,7 +465,7 @@ def _settle_exact(
         bad = ~ok
         _settle_exact(
             reference, queries, q_rows[bad], k, normalize, exclude_self, r_norm, max_bytes, out_idx, out_scores,
-            stats, full=True,
+            stats, full=True, threads=threads,
         )  # fmt: skip
         stats.full_sort += int(bad.sum())
         q_rows, idx, n_in, n_end = q_rows[ok], idx[ok], n_in[ok], n_end[ok]
@@ -479,7 +517,7 @@ def _centred_bf16(
     return norm_hat, err, norm + float(rounding_norms(centre[None], centre[None], 1)[0])
 
 
-def _search_bf16(reference, queries, k, exclude_self, max_bytes, r_rows, out_idx, out_scores, stats):
+def _search_bf16(reference, queries, k, exclude_self, max_bytes, r_rows, threads, out_idx, out_scores, stats):
     """The bf16 filter. The reference is centred first: ranking by q.(r - c) is ranking by q.r (q.c is
     the same for every r), and the bound of `bf16_product_error`, taken with the norms of r - c,
     shrinks with the spread of the reference around c (its mean): concentrated features (all
@@ -507,7 +545,7 @@ def _search_bf16(reference, queries, k, exclude_self, max_bytes, r_rows, out_idx
     while start < n_q:
         if slower or failed > SWITCH_SHARE * start:  # the filter does not pay on these features
             stats.switched += n_q - start
-            _search_exact(reference, queries, start, *exact_args)
+            _search_exact(reference, queries, start, *exact_args, threads=threads)
             break
         q = queries[start : start + (min(rows, FIRST_CHUNK) if start == 0 else rows)].to(torch.bfloat16)
         m = q.shape[0]
@@ -515,14 +553,15 @@ def _search_bf16(reference, queries, k, exclude_self, max_bytes, r_rows, out_idx
         start += m
         chunk_start = t
         score = score_buf[:m]
-        torch.mm(q, padded.T, out=score)
-        t = stats.add_time("bf16 product", t)
-        score[:, n_ref:] = -math.inf
-        if exclude_self:
-            score[torch.arange(m, device=device), q_rows] = -math.inf
-        # Block b holds the scores of rows b + i n_blocks: strided, so that the maximum is elementwise.
-        block_max = score.view(m, BLOCK, n_blocks).amax(1)
-        values, idx, outside = _candidates(score, block_max, n_top_blocks, n_list, offsets)
+        with _threads(threads):
+            torch.mm(q, padded.T, out=score)
+            t = stats.add_time("bf16 product", t)
+            score[:, n_ref:] = -math.inf
+            if exclude_self:
+                score[torch.arange(m, device=device), q_rows] = -math.inf
+            # Block b holds the scores of rows b + i n_blocks: strided, so that the maximum is elementwise.
+            block_max = score.view(m, BLOCK, n_blocks).amax(1)
+            values, idx, outside = _candidates(score, block_max, n_top_blocks, n_list, offsets)
         t = stats.add_time("filter", t)
         err = err_all[q_rows]
         ok, n_in, n_end = certify(values, outside, err, rel, k)
@@ -543,7 +582,7 @@ def _search_bf16(reference, queries, k, exclude_self, max_bytes, r_rows, out_idx
                 stats.fallback += len(worst)
                 failed += len(worst)
                 exact_start = time.process_time()
-                _settle_exact(reference, queries, worst, *exact_args)
+                _settle_exact(reference, queries, worst, *exact_args, threads=threads)
                 exact_per_row = (time.process_time() - exact_start) / len(worst)
                 slower = len(worst) >= 16
             q_rows, idx, n_in, n_end = q_rows[ok], idx[ok], n_in[ok], n_end[ok]
