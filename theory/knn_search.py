@@ -65,13 +65,15 @@ class SearchStats:
     """What the search did: rows settled by the bf16 filter's first candidate list, by its larger
     second one, rows it could not settle (`fallback`: redone with exact scores), rows left to exact
     scores once the filter had failed on more than `SWITCH_SHARE` of the rows (`switched`), rows whose
-    exact scores were sorted whole (`full_sort`), pairs re-scored in float64; CPU seconds by stage."""
+    exact scores were sorted whole (`full_sort`), pairs re-scored in the inputs' dtype (`sampled`) and
+    in float64 (`rescored`); CPU seconds by stage."""
 
     rows: int = 0
     second_list: int = 0
     fallback: int = 0
     switched: int = 0
     full_sort: int = 0
+    sampled: int = 0
     rescored: int = 0
     seconds: dict = field(default_factory=dict)
 
@@ -235,6 +237,7 @@ def choose(
     else:
         amb = amb.masked_fill(~valid, reference.shape[0]).sort(dim=1).values.clamp_max(reference.shape[0] - 1)
         scores = _sampled_scores(queries[rows], reference, amb, valid, n_end - n_in)
+        stats.sampled += int(valid.sum())
     scores = scores.masked_fill(~valid, -math.inf)
     need = k - n_in
     if exact:

@@ -97,6 +97,7 @@ def test_knn_probe_vs_faiss(benchmark, data, record_ratio, torch_threads):
             "project_over_bf16_product": median["project"] / median["bf16 product"],
             "second_list_share": stats.second_list / stats.rows,
             "fallback_share": stats.fallback / stats.rows,
+            "sampled_per_query": stats.sampled / stats.rows,
             "rescored_per_query": stats.rescored / stats.rows,
         }
     )
