@@ -82,18 +82,21 @@ def test_knn_probe_vs_faiss(benchmark, data, record_ratio, torch_threads):
     variants = {
         "project": lambda: knn_predict(ref, labels, queries, C, k=K, stats=stats),
         "faiss": lambda: faiss_knn_predict(faiss, ref, labels, queries),
+        "project exact": lambda: knn_predict(ref, labels, queries, C, k=K, method="exact"),
         "fp32 product": lambda: chunked_product(*unit, torch.float32),
         "bf16 product": lambda: chunked_product(*unit_bf16, torch.bfloat16),
     }
     rounds = 1 if benchmark.disabled else 3
     times, results = benchmark.pedantic(lambda: alternate(variants, rounds), rounds=1, iterations=1)
     identical = (results["project"] == results["faiss"]).double().mean().item()
+    assert torch.equal(results["project"], results["project exact"])
     median = {name: statistics.median(t["wall"]) for name, t in times.items()}
     benchmark.extra_info.update(
         {
             "method": resolve_method("auto", ref.device, True, D),
             "identical_predictions": identical,
             "project_over_fp32_product": median["project"] / median["fp32 product"],
+            "faiss_over_project_exact": median["faiss"] / median["project exact"],
             "project_over_bf16_product": median["project"] / median["bf16 product"],
             "second_list_share": stats.second_list / stats.rows,
             "fallback_share": stats.fallback / stats.rows,
@@ -104,6 +107,7 @@ def test_knn_probe_vs_faiss(benchmark, data, record_ratio, torch_threads):
     # FAISS ranks by float32 scores: it may differ from the float64 neighbours at float32 near-ties.
     assert identical >= 0.999
     title = f"k-NN {N // 1000}k x {Q // 1000}k x {D}, {K}-NN, {THREADS} threads"
-    for product in ("bf16 product", "fp32 product"):
-        record_ratio(f"{title}, vs the bare {product}", times, "project", product)
+    for other in ("bf16 product", "fp32 product"):
+        record_ratio(f"{title}, vs the bare {other}", times, "project", other)
+    record_ratio(f"{title}, exact scores only (no bf16 filter)", times, "project exact", "faiss")
     record_ratio(title, times, "project", "faiss")  # last: its ratio is the one left in extra_info
