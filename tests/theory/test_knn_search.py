@@ -7,6 +7,7 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from theory.knn_search import (
+    FIRST_CHUNK,
     MIN_BF16_DIM,
     UNIT_ROUNDOFF,
     SearchStats,
@@ -200,6 +201,21 @@ def test_many_exact_ties_go_to_the_smaller_index():
         )
         assert torch.equal(idx.sort(1).values[0], dup[:20])
         assert torch.allclose(scores, torch.ones_like(scores), atol=1e-6)
+        # 300 equal scores overflow the first candidate list: bf16 takes the longer one, exact the whole row.
+        assert (stats.second_list if method == "bf16-rerank" else stats.full_sort) == 1
+
+
+def test_queries_left_to_exact_scores_once_the_filter_fails_often():
+    ref, q = clustered(400)
+    g = torch.Generator().manual_seed(3)
+    queries = torch.nn.functional.normalize(
+        q + 1e-5 * torch.randn(FIRST_CHUNK + 44, q.shape[1], generator=g), dim=1
+    )
+    stats = SearchStats()
+    idx, _ = nearest(ref, queries, 5, method="bf16-rerank", stats=stats)
+    want, _ = brute_force(ref, queries, 5, True, False)
+    np.testing.assert_array_equal(np.sort(idx.numpy(), axis=1), want)
+    assert stats.fallback == FIRST_CHUNK and stats.switched == 44
 
 
 def test_cosine_vote_weights_are_float64_similarities():
