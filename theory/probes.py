@@ -2,8 +2,8 @@
 
 The k-NN probe follows the authors' code: K = 20 neighbours, uniform votes, Euclidean distance on
 L2-normalised features. The DINO-style vote (Caron et al., 2021) weighs each neighbour by
-exp(cos / T), T = 0.07. Both are computed in chunks of queries so that memory stays bounded
-(about `max_chunk_bytes` for the similarity block) whatever the sizes.
+exp(cos / T), T = 0.07. The neighbours come from theory.knn_search.nearest, in chunks of queries so
+that memory stays bounded (about `max_chunk_bytes` for the similarity block) whatever the sizes.
 """
 
 from __future__ import annotations
@@ -12,6 +12,8 @@ from typing import Literal
 
 import torch
 from torch import Tensor
+
+from theory.knn_search import Method, SearchStats, nearest
 
 Vote = Literal["uniform", "cosine"]
 
@@ -31,6 +33,8 @@ def knn_predict(
     normalize: bool = True,
     max_chunk_bytes: int = 256 * 2**20,
     exclude_self: bool = False,
+    method: Method = "auto",
+    stats: SearchStats | None = None,
 ) -> Tensor:
     """Predict the class of each query by its k nearest reference points.
 
@@ -41,6 +45,10 @@ def knn_predict(
     smallest class index; k is capped at N. With `exclude_self` the queries are the reference rows
     themselves and each row's own entry is left out (leave-one-out, e.g. "noisy" probing on the
     training labels, figure 4).
+
+    The neighbours are those of a float64 brute force, ties to the smaller reference index, whatever
+    `method` ("auto", "exact", "bf16-rerank": how fast they are found, see theory.knn_search); `stats`
+    (a theory.knn_search.SearchStats) counts what the search did.
     """
     reference = _as_tensor(reference)
     queries = _as_tensor(queries, reference.device)
@@ -59,43 +67,29 @@ def knn_predict(
     if exclude_self and queries.shape != reference.shape:
         raise ValueError("exclude_self needs the reference rows as queries")
     k = min(k, n_ref - 1 if exclude_self else n_ref)
+    dtype = reference.dtype if reference.dtype in (torch.float32, torch.float64) else torch.float32
+    reference, queries = reference.to(dtype), queries.to(dtype)
     if normalize:
         reference = torch.nn.functional.normalize(reference, dim=1)
         queries = torch.nn.functional.normalize(queries, dim=1)
+    idx, scores = nearest(
+        reference,
+        queries,
+        k,
+        normalize=normalize,
+        exclude_self=exclude_self,
+        method=method,
+        max_chunk_bytes=max_chunk_bytes,
+        with_scores=vote == "cosine",
+        stats=stats,
+    )
+    if vote == "uniform":
+        weight = torch.ones(idx.shape, dtype=reference.dtype, device=idx.device)
     else:
-        neg_ref_sq = -(reference * reference).sum(1)
-    n_q = queries.shape[0]
-    rows = max(1, min(n_q, max_chunk_bytes // (n_ref * reference.element_size())))
-    # Where the time goes (50k x 512 reference, 10k queries, 2 CPU threads): the matrix product is
-    # about 90% (near the CPU's peak), top-k most of the rest. So: one block of scores allocated once
-    # and written in place by the product (a fresh block per chunk costs page faults), full reference
-    # rows per block (tiling the reference to keep blocks in cache slowed the product more than it
-    # sped up top-k), unsorted top-k (the vote needs no order), the vote scattered for the whole chunk
-    # at once. A bf16 product (4x faster here) with exact fp32 re-scoring of the candidates it leaves
-    # was tried and dropped: its error bound leaves too many candidates on clustered features.
-    score_buf = torch.empty(rows, n_ref, dtype=reference.dtype, device=reference.device)
-    votes_buf = torch.empty(rows, num_classes, dtype=reference.dtype, device=reference.device)
-    out = torch.empty(n_q, dtype=torch.long, device=reference.device)
-    for start in range(0, n_q, rows):
-        q = queries[start : start + rows]
-        m = q.shape[0]
-        score = score_buf[:m]
-        if normalize:  # score = cosine similarity, ranks like -|q - r|^2 on the unit sphere
-            torch.mm(q, reference.T, out=score)
-        else:  # score = 2 q.r - |r|^2, ranks like -|q - r|^2
-            torch.addmm(neg_ref_sq, q, reference.T, alpha=2, out=score)
-        if exclude_self:
-            rows_here = torch.arange(m, device=q.device)
-            score[rows_here, rows_here + start] = -float("inf")
-        top_score, top_idx = score.topk(k, dim=1, sorted=False)
-        if vote == "uniform":
-            weight = torch.ones_like(top_score)
-        else:
-            weight = top_score.div_(temperature).exp_()
-        votes = votes_buf[:m].zero_()
-        votes.scatter_add_(1, labels[top_idx], weight)
-        out[start : start + m] = votes.argmax(1)  # first maximum: ties go to the smallest class
-    return out
+        weight = scores.div_(temperature).exp_()
+    votes = torch.zeros(idx.shape[0], num_classes, dtype=weight.dtype, device=idx.device)
+    votes.scatter_add_(1, labels[idx], weight)
+    return votes.argmax(1)  # first maximum: ties go to the smallest class
 
 
 def knn_accuracy(
