@@ -37,7 +37,10 @@ class ToyTraining:
     K: int = 32
     steps: int = 1000  # the budget t of appendix D.1
     lr: float = 0.01  # Adam, betas (0.9, 0.999) as in table 6
-    # The trained prototypes' learning rate is lr * prototype_lr_ratio (the encoder's stays lr).
+    # The trained prototypes' learning rate is lr * prototype_lr_ratio (the encoder's stays lr). With
+    # prototypes 10x faster than W the prototypes do the memorising and the slow encoder mostly loses
+    # the noise coordinates, instead of bending the signal ones to fit the random labels: the benign
+    # side of figure 14 with K setting C_t (README, "Figure 14 over K"; the fig14k preset).
     prototype_lr_ratio: float = 1.0
     batch_size: int = 256  # (point, augmentation) pairs per cell and step
     # Fixed prototypes leave all learning to the encoder W; trained ones let V chase the random
