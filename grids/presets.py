@@ -34,6 +34,8 @@ FIG14 = {
 # this grid (README, "Figure 14 over K"): C_t = 14, 24, 51 for K = 20, 40, 80 (74 at K = 160), cells
 # with n*B > 10 C_t gain +0.09..+0.15 over initialisation (every seed > 0, each K > 3 s.e.);
 # with one lr 0.01 for both, C_t = 17, 26, 51 and those cells gain +0.05 (K = 20, seed 0 < 0).
+# On fresh seeds 4-7 K = 20 gains only +0.04 +- 0.03 (seed 5, with 0.03 room above its initial
+# probe, falls below it); d = 12 gives every seed room (README).
 FIG14K_TOY = {
     "d": 8,
     "d1": 4,
