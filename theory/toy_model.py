@@ -28,11 +28,12 @@ _STEP_STREAM = 0x57E9
 class ToyTraining:
     # Prototypes. K raises the capacity C_t only when the prototypes train: a trained prototype can
     # sit on one point of its label, so C_t grows with K beyond the encoder's share (about d): roughly
-    # in proportion once K >> d (d = 8: C_t / K ~ 0.65 for K = 20..80), until it levels off near 50-60
-    # within 1000 steps (K = 160), and far less when K is not far above d (d = 16: about +10 per
-    # factor 4 in K). With fixed prototypes the encoder sets it: a
-    # linear W puts any n <= d points on prototypes of their labels, and more fixed prototypes make
-    # the inverse-distance projector harder, not easier, to fit exactly, so C_t falls with K
+    # in proportion once K >> d (d = 8, one lr: C_t / K ~ 0.65 for K = 20..80, levelling off near
+    # 50-60 at K = 160; prototypes 10x faster than W: 14, 24, 51, 74 for K = 20..160), and far less
+    # when K is not far above d (d = 16: about +10 per factor 4 in K). With fixed prototypes the
+    # encoder sets it: a linear W puts any n <= d points on prototypes of their labels, and more
+    # fixed prototypes make the inverse-distance projector harder, not easier, to fit exactly, so
+    # C_t falls with K
     # (README, "Capacity: when K sets it and when d does"; theory.capacity bounds the hard limit).
     K: int = 32
     steps: int = 1000  # the budget t of appendix D.1
