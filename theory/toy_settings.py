@@ -47,6 +47,7 @@ class ToySettings:
     K: int = ToyTraining.K
     steps: int = ToyTraining.steps
     lr: float = ToyTraining.lr
+    prototype_lr_ratio: float = ToyTraining.prototype_lr_ratio
     batch_size: int = ToyTraining.batch_size
     train_prototypes: bool = ToyTraining.train_prototypes
     label_classes: int = 0  # random classes C'; 0 = C
@@ -82,6 +83,7 @@ class ToySettings:
             K=self.K,
             steps=self.steps,
             lr=self.lr,
+            prototype_lr_ratio=self.prototype_lr_ratio,
             batch_size=self.batch_size,
             train_prototypes=self.train_prototypes,
             label_classes=self.label_classes or None,

@@ -149,7 +149,9 @@ def test_fig14k_is_figure_14_as_a_family_over_K():
     assert small.dims == ["n", "B", "K", "seed"]
     assert small.coords["K"] == [20, 40, 80] and small.fixed["train_prototypes"] is True
     # K >> d, so that the trained prototypes, not the encoder, set C_t; d1 <= C - 1
-    assert (small.fixed["d"], small.fixed["d1"], small.fixed["centre_scale"]) == (8, 4, 0.6)
+    assert (small.fixed["d"], small.fixed["d1"], small.fixed["centre_scale"]) == (12, 4, 0.6)
+    # a slow encoder beside fast prototypes (README, "Figure 14 over K"); 4 seeds for a mean +- s.e.
+    assert (small.fixed["lr"], small.fixed["prototype_lr_ratio"], len(small.seeds)) == (0.001, 10.0, 8)
     assert min(small.coords["K"]) > small.fixed["d"] and small.fixed["d1"] <= small.fixed["C"] - 1
     assert small.coords["B"][0] == 1 and small.coords["n"][-1] >= 160  # beyond every C_t at B = 1
     full, tiny = grid_spec.preset("fig14k", "full"), grid_spec.preset("fig14k", "tiny")

@@ -119,3 +119,21 @@ def test_a_cells_results_do_not_depend_on_its_batch_mates():
     together = run_toy_cells(mx, tr, [{"n": 4, "B": 2, "seed": 0}, cell], probe)[1]
     for k in alone:
         assert abs(alone[k] - together[k]) < 1e-5, k
+
+
+def test_prototype_lr_ratio_scales_the_prototypes_steps_only():
+    # Adam's first step moves every parameter by about its learning rate, whatever the gradient's scale
+    def first_step(ratio):
+        tr = ToyTraining(
+            K=8, steps=1, lr=0.01, batch_size=32, train_prototypes=True, prototype_lr_ratio=ratio
+        )
+        toy = BatchedToy(MX, tr).fit([10], [4], [0])
+        V0 = BatchedToy(MX, ToyTraining(K=8, steps=0, train_prototypes=True)).fit([10], [4], [0]).V_
+        return (toy.W_ - toy.W_init_).abs().max().item(), (toy.V_ - V0).abs().max().item()
+
+    w1, v1 = first_step(1.0)
+    w10, v10 = first_step(10.0)
+    assert w10 == pytest.approx(w1) and w1 == pytest.approx(0.01, rel=1e-3)
+    assert v1 == pytest.approx(0.01, rel=1e-3) and v10 == pytest.approx(0.1, rel=1e-3)
+    with pytest.raises(ValueError, match="prototype_lr_ratio"):
+        ToyTraining(prototype_lr_ratio=0.0)
