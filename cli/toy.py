@@ -54,6 +54,9 @@ D1_OPT = typer.Option(T.d1, "--d1", help="signal coordinates (keep d1 <= C-1)")
 SIGMA_OPT = typer.Option(T.sigma, "--sigma", help="noise scale: Sigma2 = Sigma3 = 10 Sigma1 = sigma^2 I")
 CENTRE_OPT = typer.Option(T.centre_scale, "--centre-scale", help="cluster centres ~ N(0, scale^2 I)")
 LR_OPT = typer.Option(T.lr, "--lr", help="Adam learning rate")
+RATIO_OPT = typer.Option(
+    T.prototype_lr_ratio, "--prototype-lr-ratio", help="trained prototypes' lr = lr x this (fig14k: 10)"
+)
 BATCH_OPT = typer.Option(T.batch_size, "--batch-size", help="(point, augmentation) pairs per model and step")
 PROTO_OPT = typer.Option(
     T.train_prototypes, "--train-prototypes/--fixed-prototypes", help="train the prototypes V too"
@@ -76,6 +79,7 @@ def grid(
     K: int = typer.Option(T.K, "--K", help="projector prototypes"),
     steps: int = typer.Option(T.steps, "--steps", help="Adam steps (the budget t)"),
     lr: float = LR_OPT,
+    prototype_lr_ratio: float = RATIO_OPT,
     batch_size: int = BATCH_OPT,
     train_prototypes: bool = PROTO_OPT,
     label_classes: int = typer.Option(T.label_classes, "--label-classes", help="random classes C' (0: C)"),
@@ -128,6 +132,7 @@ def grid(
         K=K,
         steps=steps,
         lr=lr,
+        prototype_lr_ratio=prototype_lr_ratio,
         batch_size=batch_size,
         train_prototypes=train_prototypes,
         label_classes=label_classes,
@@ -197,6 +202,7 @@ def capacity_cmd(
     sigma: float = SIGMA_OPT,
     centre_scale: float = CENTRE_OPT,
     lr: float = LR_OPT,
+    prototype_lr_ratio: float = RATIO_OPT,
     batch_size: int = BATCH_OPT,
     train_prototypes: bool = PROTO_OPT,
     device: str = DEVICE_OPT,
@@ -225,6 +231,7 @@ def capacity_cmd(
         K=sweep.K[0],
         steps=sweep.steps[0],
         lr=lr,
+        prototype_lr_ratio=prototype_lr_ratio,
         batch_size=batch_size,
         train_prototypes=train_prototypes,
         device=device,
@@ -246,6 +253,7 @@ def capacity_cmd(
     config = {
         "mixture": mixture.to_dict(),
         "lr": lr,
+        "prototype_lr_ratio": prototype_lr_ratio,
         "batch_size": batch_size,
         "train_prototypes": train_prototypes,
         "R": R,
@@ -269,6 +277,7 @@ def capacity_cmd(
                 K=cell["K"],
                 steps=cell["steps"],
                 lr=lr,
+                prototype_lr_ratio=prototype_lr_ratio,
                 batch_size=batch_size,
                 train_prototypes=train_prototypes,
             ).training()
