@@ -8,31 +8,29 @@ from pathlib import Path
 
 import typer
 
+from cli import train_options as O
 from cli.errors import BadInput
 from empirical.network_capacity import CapacitySearch as S
 from empirical.training import TrainConfig as T
-from theory.devices import DEVICE_HELP, PRECISION_HELP
 
 
 def capacity(
-    dataset: str = typer.Option(
-        T.dataset, help="cifar10, cifar100, tinyimagenet, stl10, mnist, fashion-mnist"
-    ),
-    data_root: str | None = typer.Option(T.data_root, help="data folder (default: data/)"),
-    download: bool = typer.Option(T.download, help="download the dataset when absent"),
+    dataset: str = O.DATASET,
+    data_root: str | None = O.DATA_ROOT,
+    download: bool = O.DOWNLOAD,
     subset_seed: int = typer.Option(T.subset_seed, help="seed of the class-balanced choice of the n images"),
-    arch: str = typer.Option(T.arch, help="resnet18, vgg11, small_cnn"),
-    stem: str = typer.Option(T.stem, help="cifar, stride2, auto (stride2 for 64x64)"),
-    projector_width: int = typer.Option(T.projector_width, help="hidden width of the projector MLP"),
-    cnn_width: int = typer.Option(T.cnn_width, help="channels of small_cnn's first stage"),
+    arch: str = O.ARCH,
+    stem: str = O.STEM,
+    projector_width: int = O.PROJECTOR_WIDTH,
+    cnn_width: int = O.CNN_WIDTH,
     augment: str = typer.Option(
         T.augment, help="augmentation of the one fixed view per image (B = 1); none: the clean image"
     ),
-    loss: str = typer.Option(T.loss, help="mse or ce"),
+    loss: str = O.LOSS,
     lr: float = typer.Option(T.lr, help="Adam learning rate"),
-    batch_size: int = typer.Option(T.batch_size, help="images per step"),
-    init: str = typer.Option(T.init, help="conv init: authors (kaiming normal, fan_out) or pytorch"),
-    precision: str = typer.Option(T.precision, help=PRECISION_HELP),
+    batch_size: int = O.BATCH_SIZE,
+    init: str = O.INIT,
+    precision: str = O.PRECISION,
     steps: int = typer.Option(S.steps, help="the budget t in optimizer steps"),
     labellings: int = typer.Option(S.R, "--labellings", "-R", help="random labellings tried per n (R)"),
     n_start: int = typer.Option(S.n_start, help="first n of the doubling"),
@@ -42,7 +40,7 @@ def capacity(
     ),
     check_every: int = typer.Option(S.check_every, help="steps between memorisation checks (0: steps // 20)"),
     seed: int = typer.Option(T.seed, help="seed of the model initialisation (and of the fixed views)"),
-    device: str = typer.Option(T.device, help=DEVICE_HELP),
+    device: str = O.DEVICE,
     out: Path = typer.Option(Path("results/capacity.nc"), help="netCDF file to write"),
 ):
     """Bracket the capacity C_t of a network; prints the bracket and the success rate per n."""

@@ -23,10 +23,10 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 
+from cli import train_options as O
 from empirical.presets import PRESETS as PAPER_PRESETS
 from empirical.training import TrainConfig as T
 from grids.presets import SCALES
-from theory.devices import DEVICE_HELP, PRECISION_HELP
 
 TABLE2 = "table2"
 TABLE2_PRESETS = tuple(f"{TABLE2}-{scale}" for scale in SCALES)
@@ -105,20 +105,18 @@ def train(
         help=f"{'|'.join(TABLE2_PRESETS)} (grid engine), or <cifar10|cifar100|tinyimagenet>-<resnet18|vgg11>",
     ),
     config: Path | None = typer.Option(None, "--config", help="TOML file of options"),
-    dataset: str = typer.Option(
-        T.dataset, help="cifar10, cifar100, tinyimagenet, stl10, mnist, fashion-mnist"
-    ),
-    data_root: str | None = typer.Option(T.data_root, help="data folder (default: data/)"),
-    download: bool = typer.Option(T.download, help="download the dataset when absent"),
+    dataset: str = O.DATASET,
+    data_root: str | None = O.DATA_ROOT,
+    download: bool = O.DOWNLOAD,
     subset: int = typer.Option(T.subset, help="class-balanced training subset size (0: all)"),
     subset_seed: int = typer.Option(T.subset_seed, help="seed of the subsets"),
     test_subset: int = typer.Option(
         T.test_subset, help="class-balanced test subset for the k-NN probe (0: all)"
     ),
-    arch: str = typer.Option(T.arch, help="resnet18, vgg11, small_cnn"),
-    stem: str = typer.Option(T.stem, help="cifar, stride2, auto (stride2 for 64x64)"),
-    projector_width: int = typer.Option(T.projector_width, help="hidden width of the projector MLP"),
-    cnn_width: int = typer.Option(T.cnn_width, help="channels of small_cnn's first stage"),
+    arch: str = O.ARCH,
+    stem: str = O.STEM,
+    projector_width: int = O.PROJECTOR_WIDTH,
+    cnn_width: int = O.CNN_WIDTH,
     labels: str = typer.Option(T.labels, help="clean, random, noise:<f>, classes:<C'>, per-sample"),
     label_seed: int = typer.Option(T.label_seed, help="seed of the random labels"),
     augment: str = typer.Option(T.augment, help="none, simclr, randaugment:<0..30>, simclr+randaugment:<l>"),
@@ -129,15 +127,15 @@ def train(
     iid: int = typer.Option(
         T.iid, help="B i.i.d. same-class images as augmentations (table 3; needs --subset)"
     ),
-    loss: str = typer.Option(T.loss, help="mse or ce"),
+    loss: str = O.LOSS,
     lr: float = typer.Option(T.lr, help="Adam learning rate (the paper's table says 4e-3, its code 3e-4)"),
-    batch_size: int = typer.Option(T.batch_size, help="images per step"),
+    batch_size: int = O.BATCH_SIZE,
     epochs: int = typer.Option(T.epochs, help="budget in epochs"),
     steps: int = typer.Option(T.steps, help="budget in steps instead of epochs (> 0)"),
     seed: int = typer.Option(T.seed, help="seed of the model (table2-*: the only seed)"),
-    device: str = typer.Option(T.device, help=DEVICE_HELP),
+    device: str = O.DEVICE,
     compile: bool = typer.Option(T.compile, help="torch.compile the model"),
-    precision: str = typer.Option(T.precision, help=PRECISION_HELP),
+    precision: str = O.PRECISION,
     eval_every: int = typer.Option(
         T.eval_every, help="epochs between probes of the learning curve (0: at the end)"
     ),
@@ -148,7 +146,7 @@ def train(
         T.probe_reference, help="k-NN reference: full (whole clean training split, the authors') or subset"
     ),
     probe_pool: str = typer.Option(T.probe_pool, help="layer probes on flatten(ed) or avg(-pooled) maps"),
-    init: str = typer.Option(T.init, help="conv init: authors (kaiming normal, fan_out) or pytorch"),
+    init: str = O.INIT,
     resume: bool = typer.Option(True, help="continue the checkpoint in --out when there is one"),
 ):
     """Train on (random) labels; writes OUT/checkpoint.pt and OUT/history.nc (dimension epoch)."""
