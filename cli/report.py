@@ -15,29 +15,32 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 
-from grids import spec as grid_spec
 from grids.executors import make_executor
+from grids.presets import CPU_PRESETS
 from store.provenance import command_line
 
 
 def report(
     scale: str = typer.Option(
-        "small", "--scale", help="small (this CPU), full (the paper's axes, GPU) or tiny"
+        "small",
+        "--scale",
+        help="small (this CPU, minutes), cpu (the paper's regime on this CPU, an hour a preset; "
+        f"{', '.join(CPU_PRESETS)}), full (the paper's axes, GPU) or tiny",
     ),
     out: Path = typer.Option(
         Path("results/report"), "--out", help="folder of the report; rerunning resumes it"
     ),
     presets: str = typer.Option(
-        ",".join(grid_spec.PRESETS), "--presets", help="comma-separated presets to include"
+        "", "--presets", help="comma-separated presets to include (default: every preset of the scale)"
     ),
     workers: int = typer.Option(None, "--workers", help="local worker processes (default 2)"),
     scheduler: str = typer.Option(None, "--scheduler", help="Dask scheduler address, tcp://HOST:PORT"),
     dask_local: int = typer.Option(None, "--dask-local", help="start a Dask LocalCluster of N workers"),
 ):
     """Run the presets' grids (resumably), collect and draw each, and write OUT/report.md."""
-    from grids.report import report_specs, run_report
+    from grids.report import presets_at, report_specs, run_report
 
-    names = [p.strip() for p in presets.split(",") if p.strip()]
+    names = [p.strip() for p in presets.split(",") if p.strip()] or presets_at(scale)
     specs = report_specs(names, scale)
     total = sum(s.size() for n, s in specs.items() if n != "table4" or "table2" not in names)
     t0 = time.perf_counter()

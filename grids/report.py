@@ -12,6 +12,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from grids import presets
 from grids import spec as grid_spec
 from grids.engine import collect_grid, run_grid
 from store.netcdf import save_atomic
@@ -52,11 +53,18 @@ def report_specs(names: list[str], scale: str) -> dict:
     return {name: grid_spec.preset(name, scale) for name in names}
 
 
+def presets_at(scale: str) -> list[str]:
+    """Every preset with a version at `scale` (the report's default)."""
+    if scale not in grid_spec.SCALES:
+        raise ValueError(f"unknown --scale {scale!r}; valid: {', '.join(grid_spec.SCALES)}")
+    return list(presets.presets_at(scale))
+
+
 def run_report(
     scale: str,
     out: str | Path,
     executor,
-    presets: list[str] | None = None,
+    names: list[str] | None = None,
     command: str | None = None,
     on_preset: Callable[[str, int], Callable[[int], None]] | None = None,
 ) -> Path:
@@ -64,7 +72,7 @@ def run_report(
     from plots.auto import plot_result
 
     out = Path(out)
-    specs = report_specs(presets or list(grid_spec.PRESETS), scale)
+    specs = report_specs(names or presets_at(scale), scale)
     sections, walls, t_start = [], {}, time.perf_counter()
     for name, spec in specs.items():
         t0 = time.perf_counter()
