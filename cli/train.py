@@ -2,7 +2,7 @@
 
 Option precedence: --preset, then --config FILE.toml (keys named like the options, with
 underscores), then options given on the command line. Every default is `TrainConfig`'s
-(empirical/training.py). `--preset table2-<scale>` (small, tiny, full) runs the grid preset `table2`
+(empirical/training.py). `--preset table2-<scale>` (small, tiny, full, cpu) runs the grid preset `table2`
 (grids/presets.py) on the grid engine, in the directory --out, with the options given as overrides
 of its parameters, and prints table 2 in Markdown.
 """
