@@ -7,6 +7,7 @@ Every default is the library's (theory/toy_settings.py).
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import numpy as np
@@ -273,14 +274,7 @@ def capacity_cmd(
         todo = store.todo()
         task = bar.add_task("capacity", total=len(todo))
         for cell in todo:
-            training = ToySettings(
-                K=cell["K"],
-                steps=cell["steps"],
-                lr=lr,
-                prototype_lr_ratio=prototype_lr_ratio,
-                batch_size=batch_size,
-                train_prototypes=train_prototypes,
-            ).training()
+            training = dataclasses.replace(settings, K=cell["K"], steps=cell["steps"]).training()
             sub = bar.add_task(
                 f"  K={cell['K']} t={cell['steps']} repeat {cell['repeat']}: n tried", total=None
             )
