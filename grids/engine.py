@@ -31,7 +31,7 @@ from grids.spec import GridSpec
 from grids.toy_cells import CAPACITY_VARIABLES, TOY_VARIABLES, run_toy_batch, run_toy_capacity
 from grids.train_cells import (
     NB_CAPACITY_VARIABLES,
-    eval_epochs,
+    curve_axis,
     nb_capacity,
     run_train_cell,
     transfer_targets,
@@ -90,7 +90,7 @@ def _layout(spec: GridSpec) -> tuple[dict, dict, dict]:
     from empirical.networks import LAYERS
 
     params = spec.params
-    extra = {"epoch": eval_epochs(params)}
+    extra = dict([curve_axis(params)])
     labels = dict(spec.labels)
     if params.get("layer_probes"):
         extra["layer"] = list(range(len(LAYERS)))

@@ -37,7 +37,6 @@ RUNTIME_FIELDS = (
     "download",
     "compile",
     "checkpoint_every",
-    "steps",
 )
 TRAIN_DEFAULTS = {
     **{f.name: f.default for f in dataclasses.fields(TrainConfig) if f.name not in RUNTIME_FIELDS},
@@ -49,8 +48,8 @@ TRAIN_DEFAULTS = {
     "transfer": "",
     "transfer_subset": 0,
 }
-# Swept epochs would give each cell its own epoch axis; the budget is one per grid.
-TRAIN_NOT_SWEPT = ("epochs", "eval_every", "device", "layer_probes", "linear_probe", "transfer")
+# Swept budgets would give each cell its own curve axis; the budget is one per grid.
+TRAIN_NOT_SWEPT = ("epochs", "steps", "eval_every", "device", "layer_probes", "linear_probe", "transfer")
 
 EPOCH_VARIABLES = {
     "train_loss": {"long_name": "mean training loss over the epoch's augmented batches", "units": "1"},
@@ -101,7 +100,8 @@ BANK_VARIABLES = {
 NB_CAPACITY_METHOD = (
     "read off the grid's B = 1 column: a training subset of n images counts as memorised when every seed "
     "(each its own random labelling and initialisation) fitted all n images (bank_fit = 1) within the "
-    "cell's training budget (the grid's epochs; t = epochs steps when the batch holds the largest n); "
+    "cell's training budget (t = the grid's steps under a step budget; else its epochs, t = epochs steps "
+    "when the batch holds the largest n); "
     "cells not done end the bracket at what is known"
 )
 NB_CAPACITY_VARIABLES = {
@@ -133,6 +133,7 @@ LAYER_VARIABLES = {
 
 def train_config(params: dict, seed: int, out: str) -> TrainConfig:
     """The TrainConfig of one cell; ValueError on a bad combination."""
+    check_budget(params)
     p = {k: v for k, v in params.items() if k in TRAIN_DEFAULTS}
     if p.get("label_noise") is not None:
         p["labels"] = f"noise:{float(p['label_noise']):g}"
@@ -163,12 +164,29 @@ def eval_epochs(params: dict) -> list[float]:
     return [float(e) for e in sorted(points)]
 
 
+def curve_axis(params: dict) -> tuple[str, list[float]]:
+    """The dimension of a cell's learning curve and its points: `epoch` under an epoch budget, `step`
+    (0 and t) under a step budget, where cells with different n share t steps but not their epochs."""
+    if params.get("steps"):
+        return "step", [0.0, float(params["steps"])]
+    return "epoch", eval_epochs(params)
+
+
+def check_budget(params: dict) -> None:
+    """A grid under a step budget probes at initialisation and at the end only; ValueError otherwise."""
+    if params.get("steps") and params.get("eval_every"):
+        raise ValueError(
+            "a step budget (steps > 0) records the learning curve at steps 0 and t only: set eval_every = 0"
+        )
+
+
 def variables(params: dict) -> dict[str, dict]:
     """name -> attrs, with `dims` (the dimensions after the cell's own) for the grid file."""
-    out = {k: {**a, "dims": ("epoch",)} for k, a in EPOCH_VARIABLES.items()}
+    axis = curve_axis(params)[0]
+    out = {k: {**a, "dims": (axis,)} for k, a in EPOCH_VARIABLES.items()}
     out.update({k: {**a, "dims": ()} for k, a in FINAL_VARIABLES.items()})
     if params.get("layer_probes"):
-        out.update({k: {**a, "dims": ("epoch", "layer")} for k, a in LAYER_VARIABLES.items()})
+        out.update({k: {**a, "dims": (axis, "layer")} for k, a in LAYER_VARIABLES.items()})
     if has_bank(params):
         out.update({k: {**a, "dims": ()} for k, a in BANK_VARIABLES.items()})
     if transfer_targets(params):
@@ -239,8 +257,8 @@ def run_train_cell(params: dict, cell: dict, folder: str) -> dict:
 
     run = train(cfg, resume=True, extra_eval=layer_probes if params.get("layer_probes") else None)
     history, data, model = run["history"], run["data"], run["model"]
-    by_epoch = {float(row["epoch"]): row for row in history}
-    epochs = eval_epochs(params)
+    axis, epochs = curve_axis(params)
+    by_epoch = {float(row[axis]): row for row in history}
     out = {
         k: np.array([by_epoch.get(e, {}).get(k, np.nan) for e in epochs], dtype=float)
         for k in EPOCH_VARIABLES

@@ -11,6 +11,7 @@ import numpy as np
 import xarray as xr
 
 from plots.grid_result import (
+    CURVE_DIMS,
     axis_label,
     chance_level,
     done_only,
@@ -27,8 +28,11 @@ BANK, RULE = "bank", "bank_labels"
 
 
 def final_value(value: xr.DataArray) -> xr.DataArray:
-    """The value at the last epoch recorded."""
-    return value.isel(epoch=-1) if "epoch" in value.dims else value
+    """The value at the end of the learning curve."""
+    for dim in CURVE_DIMS:
+        if dim in value.dims:
+            return value.isel({dim: -1})
+    return value
 
 
 def plot_bank_heatmaps(ds: xr.Dataset, out: str | Path, var: str = "knn_final") -> list[Path]:

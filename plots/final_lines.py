@@ -11,6 +11,7 @@ import matplotlib.pyplot as plt
 import xarray as xr
 
 from plots.grid_result import (
+    CURVE_DIMS,
     axis_label,
     chance_level,
     done_only,
@@ -46,7 +47,7 @@ def default_variable(ds: xr.Dataset) -> str:
 def plot_final_lines(ds: xr.Dataset, out: str | Path, var: str | None = None) -> Path:
     var = var or default_variable(ds)
     require(ds, [var], "lines of final accuracy")
-    if "epoch" in ds[var].dims or "layer" in ds[var].dims:
+    if {*CURVE_DIMS, "layer"} & set(ds[var].dims):
         raise ValueError(
             f"{var} varies over epochs or layers; lines are drawn from a final value such as knn_final"
         )

@@ -13,8 +13,10 @@ import numpy as np
 import xarray as xr
 
 DPI = 130
-# Dimensions that are not swept parameters.
-AXES = ("seed", "epoch", "layer")
+# Dimensions that are not swept parameters: a learning curve's axis is `epoch`, or `step` (0 and t)
+# in a grid under a step budget (grids/train_cells.py, curve_axis).
+CURVE_DIMS = ("epoch", "step")
+AXES = ("seed", *CURVE_DIMS, "layer")
 
 
 def config_of(ds: xr.Dataset) -> dict:

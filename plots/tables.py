@@ -10,6 +10,7 @@ from pathlib import Path
 import xarray as xr
 
 from plots.grid_result import (
+    CURVE_DIMS,
     done_only,
     mean_std_over_seeds,
     preset_of,
@@ -44,7 +45,7 @@ def markdown_table(ds: xr.Dataset, var: str | None = None) -> str:
     probe = PROBE_OF.get(preset_of(ds), "knn")
     var = var or f"{probe}_final"
     require(ds, [var], "a table")
-    if "epoch" in ds[var].dims or "layer" in ds[var].dims:
+    if {*CURVE_DIMS, "layer"} & set(ds[var].dims):
         raise ValueError(
             f"{var} varies over epochs or layers; a table takes a final value such as {probe}_final"
         )

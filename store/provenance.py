@@ -13,6 +13,8 @@ import sys
 from importlib import metadata
 from pathlib import Path
 
+from store.machine import cpu_bfloat16_units, cpu_model
+
 
 def package_version() -> str:
     try:
@@ -58,6 +60,8 @@ def provenance_attrs(title: str, config: dict, command: str | None = None) -> di
         "python_version": platform.python_version(),
         "torch_version": torch.__version__,
         "host": platform.node(),
+        "cpu": cpu_model(),
+        "cpu_bfloat16_units": ",".join(cpu_bfloat16_units()) or "none",
     }
 
 

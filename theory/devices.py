@@ -6,6 +6,8 @@ import re
 
 import torch
 
+from store.machine import cpu_bfloat16_units
+
 DEVICE_HELP = "auto (CUDA when there is one), cpu, cuda or cuda:<i>"
 
 
@@ -35,17 +37,21 @@ def resolve_device(name: str | torch.device) -> torch.device:
 
 
 # Mixed precision of training: bfloat16 autocast (matrix products and convolutions in bf16, weights,
-# optimizer and loss in float32). "auto" is bfloat16 on CUDA and float32 on the CPU, where bf16 is fast
-# only with matrix units (Intel AMX): there a small-CNN step runs 1.9x faster in bfloat16 (README,
-# "Performance"), so the `cpu` presets ask for it by name.
+# optimizer and loss in float32). "auto" is bfloat16 on CUDA and on a CPU with bf16 matrix units
+# (AMX-BF16 or AVX512-BF16: a small-CNN step 1.9x faster), float32 on any other CPU, where bf16 is
+# emulated and a step runs 10x slower (store/machine.py). Every result file records the CPU and its
+# bf16 units (provenance), so that "auto" can be read back.
 PRECISIONS = ("auto", "float32", "bfloat16")
-PRECISION_HELP = "auto (bfloat16 on CUDA, float32 on the CPU), float32 or bfloat16 (autocast)"
+PRECISION_HELP = (
+    "auto (bfloat16 on CUDA and on a CPU with bf16 units, AMX or AVX512-BF16; else float32), "
+    "float32 or bfloat16 (autocast)"
+)
 
 
 def autocast_dtype(precision: str, device: torch.device) -> torch.dtype | None:
     """The autocast dtype of `precision` on `device`, None for float32; ValueError for another name."""
     if precision not in PRECISIONS:
         raise ValueError(f"precision must be {', '.join(PRECISIONS)}, got {precision!r}")
-    if precision == "bfloat16" or (precision == "auto" and device.type == "cuda"):
-        return torch.bfloat16
-    return None
+    if precision == "auto":
+        return torch.bfloat16 if device.type == "cuda" or cpu_bfloat16_units() else None
+    return torch.bfloat16 if precision == "bfloat16" else None

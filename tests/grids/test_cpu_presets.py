@@ -1,4 +1,5 @@
-"""The cpu scale: its presets build in bf16 with two seeds; the others, and unknown scales, are one line."""
+"""The cpu scale: its presets build with precision auto (bf16 where the CPU has bf16 units) and two
+seeds; the others, and unknown scales, are one line."""
 
 import pytest
 from typer.testing import CliRunner
@@ -12,9 +13,9 @@ runner = CliRunner()
 
 
 @pytest.mark.parametrize("name", presets.CPU_PRESETS)
-def test_every_cpu_preset_builds_in_bfloat16_with_two_seeds(name):
+def test_every_cpu_preset_builds_with_precision_auto_and_two_seeds(name):
     spec = grid_spec.preset(name, "cpu")
-    assert spec.kind == "train" and spec.params["precision"] == "bfloat16"
+    assert spec.kind == "train" and spec.params["precision"] == "auto"
     assert spec.coords["seed"] == [0, 1] and spec.params["dataset"] == "fashion-mnist"
 
 
