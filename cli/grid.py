@@ -123,9 +123,11 @@ def _running_training_cells(out: Path, ds) -> list[str]:
         where = ", ".join(f"{k}={v}" for k, v in coords.items())
         try:
             h = xr.load_dataset(history)
+            # a grid's curve is along epoch, or along step under a step budget (curve_axis)
+            axis = "step" if "step" in ds.dims else "epoch"
+            done = float(h[axis][-1])
             lines.append(
-                f"running {where}: epoch {float(h.epoch[-1]):g} of {int(ds.epoch[-1])}, "
-                f"k-NN {float(h.knn_accuracy[-1]):.3f}"
+                f"running {where}: {axis} {done:g} of {int(ds[axis][-1])}, k-NN {float(h.knn_accuracy[-1]):.3f}"
             )
         except (OSError, ValueError, IndexError):
             lines.append(f"running {where}: no epoch finished yet")

@@ -249,13 +249,27 @@ def run_grid(
     on_batch: Callable[[int], None] | None = None,
     command: str | None = None,
     run: Callable = run_task,
+    shared: str | Path | None = None,
 ) -> dict[str, int]:
     """Run every cell not done; returns the counts {todo, done, failed, running} afterwards.
 
+    shared: a folder of finished training cells that other grids share (grids/shared_cells.py): a
+    cell found there is recorded without training, and every cell trained here is added to it.
     ValueError when another driver runs out_dir (see DriverLock); take the lock around open_grid too
     (as the CLI does) so that a refused driver has not touched the directory."""
     out_dir = Path(out_dir)
     store = open_grid(out_dir, spec, command)
+    keys = {}
+    if shared is not None and spec.kind == "train":
+        from grids.shared_cells import cell_key, load_cell
+
+        keys = {_cell_id(c): cell_key(spec.cell_params(c), c["seed"]) for c in store.todo()}
+        found = [(c, load_cell(shared, keys[_cell_id(c)])) for c in store.todo()]
+        found = [(c, r) for c, r in found if r is not None]
+        if found:
+            store.record(found)
+            if on_batch is not None:
+                on_batch(len(found))
     work = plan(spec, store, out_dir, executor.workers, max_batch)
     is_capacity = [task.kind == "capacity" for task in work]
 
@@ -284,6 +298,11 @@ def run_grid(
                     for cell in cells:
                         store.ds["error"].loc[cell] = ""
                     store.record(list(zip(cells, results)))
+                    if keys:
+                        from grids.shared_cells import save_cell
+
+                        for cell, result in zip(cells, results):
+                            save_cell(shared, keys[_cell_id(cell)], result)
                 if on_batch is not None:
                     on_batch(len(cells))
         finally:  # interrupted: what was handed out and not finished is to do again
@@ -291,6 +310,10 @@ def run_grid(
             if running:
                 store.mark(running, TODO)
     return store.counts()
+
+
+def _cell_id(cell: dict) -> tuple:
+    return tuple(sorted(cell.items()))
 
 
 def _resources(spec: GridSpec, executor) -> dict | None:

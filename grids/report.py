@@ -1,6 +1,7 @@
 """Every preset of a scale, end to end: run its grid, collect it, draw it, and one Markdown page of it all.
 
 DIR/grids/<preset>/   the resumable grid (rerunning the report resumes every grid)
+DIR/grids/shared/     training cells two presets share, trained once (grids/shared_cells.py)
 DIR/<preset>.nc       the collected grid (docs/results-format.md)
 DIR/figures/          pictures and Markdown tables
 DIR/report.md         the page: per preset what the paper shows, the wall time, the pictures and tables
@@ -86,7 +87,9 @@ def run_report(
             continue
         # table 4 probes table 2's runs: the same grid directory
         grid_dir = out / "grids" / ("table2" if name == "table4" else name)
-        counts = run_grid(spec, grid_dir, executor, on_batch=advance, command=command)
+        counts = run_grid(
+            spec, grid_dir, executor, on_batch=advance, command=command, shared=out / "grids" / "shared"
+        )
         ds = collect_grid(grid_dir)
         ds.attrs["grid_name"] = name
         save_atomic(ds, out / f"{name}.nc")

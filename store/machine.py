@@ -16,30 +16,34 @@ from pathlib import Path
 BF16_FLAGS = ("amx_bf16", "avx512_bf16")  # /proc/cpuinfo names of the units oneDNN uses for bf16
 
 
-@functools.cache
-def cpu_flags() -> frozenset[str]:
-    """The CPU's feature flags (Linux /proc/cpuinfo; empty where that is not readable)."""
-    try:
-        text = Path("/proc/cpuinfo").read_text()
-    except OSError:
-        return frozenset()
+def cpuinfo_field(text: str, *names: str) -> str | None:
+    """The value of the first line of a /proc/cpuinfo text that starts with one of `names`."""
     for line in text.splitlines():
-        if line.startswith(("flags", "Features")):
-            return frozenset(line.split(":", 1)[1].split())
-    return frozenset()
+        key, sep, value = line.partition(":")
+        if sep and key.strip() in names:
+            return value.strip()
+    return None
 
 
 @functools.cache
-def cpu_model() -> str:
+def _cpuinfo() -> str:
     try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine() or "unknown"
+        return Path("/proc/cpuinfo").read_text()
+    except OSError:  # not Linux: no flags, and the model from platform
+        return ""
 
 
-def cpu_bfloat16_units() -> list[str]:
-    """The bf16 matrix units this CPU has, of BF16_FLAGS (empty: bf16 is emulated, and slow)."""
-    return [f for f in BF16_FLAGS if f in cpu_flags()]
+def cpu_flags(text: str | None = None) -> frozenset[str]:
+    """The CPU's feature flags (of `text`, default this machine's /proc/cpuinfo; empty if unknown)."""
+    flags = cpuinfo_field(_cpuinfo() if text is None else text, "flags", "Features")
+    return frozenset(flags.split()) if flags else frozenset()
+
+
+def cpu_model() -> str:
+    return cpuinfo_field(_cpuinfo(), "model name") or platform.processor() or platform.machine() or "unknown"
+
+
+def cpu_bfloat16_units(text: str | None = None) -> list[str]:
+    """The bf16 matrix units of the CPU, of BF16_FLAGS (empty: bf16 is emulated, and slow)."""
+    flags = cpu_flags(text)
+    return [f for f in BF16_FLAGS if f in flags]

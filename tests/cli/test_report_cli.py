@@ -52,3 +52,30 @@ def test_a_preset_whose_data_is_absent_is_skipped_with_the_reason(tmp_path, monk
     page = (tmp_path / "r" / "report.md").read_text()
     assert "## fig10" in page and "Skipped: mnist not found" in page
     assert not (tmp_path / "r" / "grids").exists()
+
+
+def test_figure_13_reuses_table_2s_cells_at_noise_0_and_1(tmp_path):
+    """Label noise 0 / 1 are table 2's clean / random labels: the report trains those cells once."""
+    args = [
+        "report",
+        "--scale",
+        "tiny",
+        "--presets",
+        "table2,fig13",
+        "--out",
+        str(tmp_path),
+        "--workers",
+        "1",
+    ]
+    r = runner.invoke(app, args)
+    assert r.exit_code == 0, r.output
+    t2, f13 = xr.load_dataset(tmp_path / "table2.nc"), xr.load_dataset(tmp_path / "fig13.nc")
+    assert (f13.status == 1).all() and list(f13.label_noise.values) == [0.0, 1.0]
+    assert not (tmp_path / "grids" / "fig13" / "cells").exists()  # nothing trained for figure 13
+    setting = {name: i for i, name in enumerate(t2.setting_name.values)}
+    for noise, without, with_da in ((0.0, "clean", "clean+DA"), (1.0, "random", "random+DA")):
+        for f13_setting, t2_name in ((0, without), (1, with_da)):
+            for var in ("knn_final", "knn_init", "linear_final", "train_accuracy_final", "knn_accuracy"):
+                a = f13[var].sel(setting=f13_setting, label_noise=noise)
+                b = t2[var].sel(setting=setting[t2_name])
+                assert (a.values == b.values).all(), (var, noise, t2_name)

@@ -171,3 +171,36 @@ def test_an_older_file_with_subset_and_bank_is_drawn(tmp_path):
     assert {"n", "B"} <= set(heat.knn_acc.dims) and "capacity_lower" not in heat
     assert pick_kinds(old) == ("heatmap",)
     assert plot_result(old, tmp_path / "old.png")[0].stat().st_size > 0
+
+
+def test_a_step_budget_trains_every_cell_t_steps_whatever_its_n(tmp_path, monkeypatch):
+    """Under `steps = t` (epochs = 0) a cell of 16 and one of 32 images at batch 16 both take t steps
+    (2t and t epochs' worth), the curve is along `step` = [0, t], and a table of the grid reads it."""
+    import torch
+
+    from plots.tables import markdown_table
+
+    write_mnist_like(tmp_path / "data", "FashionMNIST", n_train=80, n_test=100)
+    monkeypatch.setenv("BENIGN_DATA_ROOT", str(tmp_path / "data"))
+    raw = {**presets.preset_dict("nb", "tiny"), "batch_size": 16, "epochs": 0, "steps": 3}
+    spec = grid_spec.from_dict(raw, name="nb")
+    grid = tmp_path / "grid"
+    assert run_grid(spec, grid, InProcess())["done"] == spec.size()
+    ds = load_result(grid / GRID_FILE)
+    assert ds.knn_accuracy.dims == ("n", "B", "seed", "step") and list(ds.step.values) == [0.0, 3.0]
+    assert "epoch" not in ds.dims and np.isfinite(ds.knn_accuracy).all()
+    assert (ds.knn_accuracy.isel(step=-1) == ds.knn_final).all()
+    for folder in (grid / "cells").iterdir():
+        assert torch.load(folder / "checkpoint.pt", weights_only=False)["step"] == 3
+    assert "| " in markdown_table(ds)
+
+
+def test_a_step_budget_with_a_learning_curve_is_refused_in_one_line(tmp_path):
+    path = tmp_path / "nb.toml"
+    path.write_text(
+        'kind = "train"\nsubset = [16, 32]\nbank = [1, 4]\nepochs = 0\nsteps = 3\neval_every = 1\n'
+    )
+    r = CliRunner().invoke(app, ["grid", "run", str(path), "--out", str(tmp_path / "g")])
+    assert r.exit_code == 2 and len(r.output.strip().splitlines()) == 1, r.output
+    assert "step budget" in r.output and "eval_every = 0" in r.output
+    assert not (tmp_path / "g").exists()
