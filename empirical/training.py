@@ -13,6 +13,8 @@ written atomically every N epochs, at the end, and on Ctrl-C (after the step in 
 from __future__ import annotations
 
 import dataclasses
+import hashlib
+import json
 import signal
 import time
 from dataclasses import dataclass
@@ -27,7 +29,7 @@ from empirical.augment import BankDraws, iid_bank, mixup, parse_augmentation
 from empirical.datasets import ImageDataset, load_dataset, normalize, subset_indices
 from empirical.labels import augmentation_labels, make_labels, num_label_classes, parse_labels
 from empirical.networks import ARCHS, INITS, POOLS, build_network
-from store.atomic import atomic_write
+from store.atomic import atomic_write, write_text_atomic
 from store.netcdf import save_atomic
 from store.provenance import provenance_attrs
 from theory.counter_random import hash_keys
@@ -248,17 +250,53 @@ def embed_all(model, images, dataset: ImageDataset, names=("embedding",), batch_
     return {k: torch.cat(v) for k, v in chunks.items()}
 
 
-def evaluate(model, data: RunData, k: int) -> dict:
+def evaluate(model, data: RunData, k: int, knn_cache: str | Path | None = None) -> dict:
     """Accuracy on the training labels (clean images) and k-NN probe of the embedding: fitted on the
     clean reference (the whole training split by default) with true labels, scored on the test set.
-    With the whole split as reference, the training images' embeddings are its rows (one pass)."""
+    With the whole split as reference, the training images' embeddings are its rows (one pass).
+
+    knn_cache: a folder of k-NN probes named by what decides them (probe_key); a probe found there is
+    not recomputed: only the training images are embedded, for the training accuracy."""
     ref = data.probe_reference
+    key = probe_key(model, data, k) if knn_cache else None
+    cached = _read_probe(knn_cache, key) if key else None
+    if cached is not None:
+        emb_train = embed_all(model, data.train.images, data.train, ("embedding",))["embedding"]
+        train_acc = (projector_output(model, emb_train).argmax(1) == data.labels).double().mean().item()
+        return {"train_accuracy": train_acc, "knn_accuracy": cached}
     emb = embed_all(model, ref.images, data.train, ("embedding",))["embedding"]
     te = embed_all(model, data.test.images, data.train, ("embedding",))["embedding"]
     emb_train = emb if data.reference is None else emb[data.train_index]
     train_acc = (projector_output(model, emb_train).argmax(1) == data.labels).double().mean().item()
     knn = knn_accuracy(emb, ref.labels, te, data.test.labels, data.train.num_classes, k=k)
+    if key:
+        write_text_atomic(Path(knn_cache) / f"{key}.json", json.dumps({"knn_accuracy": knn}))
     return {"train_accuracy": train_acc, "knn_accuracy": knn}
+
+
+PROBE_VERSION = 1  # raise when evaluate's k-NN probe changes what it computes
+
+
+def probe_key(model, data: RunData, k: int) -> str:
+    """A hash of everything the k-NN probe of `model` reads: its weights, the reference and test images
+    and labels, the normalisation, k and the device type. Cells of a grid that share a seed share their
+    network at initialisation, and so this key (figure 6's, table 2's, nb's cells at step 0)."""
+    h = hashlib.sha256(f"knn-probe {PROBE_VERSION} k={k} {data.train.mean} {data.train.std}".encode())
+    for name, tensor in model.state_dict().items():
+        h.update(name.encode())
+        h.update(tensor.detach().cpu().contiguous().numpy().tobytes())
+    for split in (data.probe_reference, data.test):
+        h.update(str(split.images.device.type).encode())
+        for tensor in (split.images, split.labels):
+            h.update(tensor.cpu().contiguous().numpy().tobytes())
+    return h.hexdigest()[:32]
+
+
+def _read_probe(folder, key: str) -> float | None:
+    try:
+        return float(json.loads((Path(folder) / f"{key}.json").read_text())["knn_accuracy"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
 
 
 @torch.no_grad()
@@ -345,14 +383,20 @@ class _StopFlag:
 
 
 def train(
-    cfg: TrainConfig, resume: bool = True, progress=None, stop_at_step: int | None = None, extra_eval=None
+    cfg: TrainConfig,
+    resume: bool = True,
+    progress=None,
+    stop_at_step: int | None = None,
+    extra_eval=None,
+    init_probes: str | Path | None = None,
 ) -> dict:
     """Train (or resume) the run in cfg.out; returns {'history', 'checkpoint', 'model', 'data', 'step'}.
 
     progress(step, total_steps, metrics) is called after every step. stop_at_step simulates a Ctrl-C
     after that many steps (tests). Raises KeyboardInterrupt after saving when interrupted.
     extra_eval(model, data) -> dict is called at every evaluation; its entries join the history rows
-    (and the checkpoint), not history.nc.
+    (and the checkpoint), not history.nc. init_probes: a folder of k-NN probes that runs sharing their
+    initialisation share (evaluate's knn_cache), read and written for the probe at step 0.
     """
     cfg.validate()
     device = resolve_device(cfg.device)
@@ -395,7 +439,7 @@ def train(
     total = cfg.steps if cfg.steps else cfg.epochs * spe
 
     def record(epoch: float):
-        metrics = evaluate(model, data, cfg.knn_k)
+        metrics = evaluate(model, data, cfg.knn_k, knn_cache=init_probes if step == 0 else None)
         extra = extra_eval(model, data) if extra_eval is not None else {}
         history.append(
             {

@@ -1,5 +1,6 @@
 """Run the cells not done of a grid spec into a directory DIR: DIR/grid.nc (a CellGrid), DIR/spec.json,
-and for training grids DIR/cells/<cell>/ (each cell's checkpoint and learning curve).
+and for training grids DIR/cells/<cell>/ (each cell's checkpoint and learning curve) and
+DIR/init-probes/ (the k-NN probe at initialisation, computed once for the cells that share a seed).
 
 Toy cells sharing every parameter but (n, B, seed) are trained as one batched computation; a
 training cell is one task. The driver alone writes the grid file: a cell is `running` from the
@@ -43,6 +44,7 @@ from store.netcdf import load_result, save_atomic
 
 TITLE = "benign grid"
 GRID_FILE, SPEC_FILE, DRIVER_FILE, CELLS_DIR = "grid.nc", "spec.json", "driver.json", "cells"
+INIT_PROBES_DIR = "init-probes"  # k-NN probes at initialisation, one per network a seed builds
 LOCK_FILE = "driver.lock"
 ERROR_ATTRS = {"long_name": "error of the cell's last failed attempt (empty: none)", "units": "1"}
 MAX_BATCH = 72
@@ -57,13 +59,16 @@ class Task:
     params  every parameter the work needs, but the cells' own n, B and seed;
     cells   the grid cells it fills ({dim: value}, every dimension of the grid); for "capacity" the
             one point of the capacity variables' dimensions;
-    folder  a training cell's folder (checkpoint and learning curve), else "".
+    folder  a training cell's folder (checkpoint and learning curve), else "";
+    init_probes  a training cell's folder of k-NN probes at initialisation, shared by the cells of a
+            grid (of a report: DIR/grids/shared/init-probes), else "".
     """
 
     kind: str
     params: dict
     cells: tuple[dict, ...]
     folder: str = ""
+    init_probes: str = ""
 
     def __post_init__(self):
         if self.kind not in TASK_KINDS:
@@ -80,7 +85,7 @@ def run_task(task: Task):
         return run_toy_batch(task.params, [{k: c[k] for k in ("n", "B", "seed")} for c in task.cells])
     if task.kind == "capacity":
         return run_toy_capacity(task.params)
-    return [run_train_cell(task.params, {"seed": task.cells[0]["seed"]}, task.folder)]
+    return [run_train_cell(task.params, {"seed": task.cells[0]["seed"]}, task.folder, task.init_probes)]
 
 
 def _layout(spec: GridSpec) -> tuple[dict, dict, dict]:
@@ -218,10 +223,17 @@ def batches(spec: GridSpec, cells: list[dict], workers: int, max_batch: int = MA
 
 
 def plan(
-    spec: GridSpec, store: CellGrid, out_dir: Path, workers: int, max_batch: int = MAX_BATCH
+    spec: GridSpec,
+    store: CellGrid,
+    out_dir: Path,
+    workers: int,
+    max_batch: int = MAX_BATCH,
+    shared: str | Path | None = None,
 ) -> list[Task]:
     """The tasks still to do: toy batches or training cells, then the capacity brackets not measured."""
     from grids.train_cells import cell_folder
+
+    init_probes = str(Path(shared or out_dir) / INIT_PROBES_DIR)
 
     work = []
     for cells in batches(spec, store.todo(), workers, max_batch):
@@ -230,7 +242,7 @@ def plan(
             work.append(Task("toy", params, tuple(cells)))
         else:
             folder = str(out_dir / CELLS_DIR / cell_folder(cells[0]))
-            work.append(Task("train", params, tuple(cells), folder))
+            work.append(Task("train", params, tuple(cells), folder, init_probes))
     if spec.kind == "toy" and "capacity_lower" in store.ds:
         dims = capacity_dims(spec)
         for values in itertools.product(*(store.ds[d].values.tolist() for d in dims)):
@@ -270,7 +282,7 @@ def run_grid(
             store.record(found)
             if on_batch is not None:
                 on_batch(len(found))
-    work = plan(spec, store, out_dir, executor.workers, max_batch)
+    work = plan(spec, store, out_dir, executor.workers, max_batch, shared)
     is_capacity = [task.kind == "capacity" for task in work]
 
     def started(i: int) -> None:

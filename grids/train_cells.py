@@ -231,8 +231,9 @@ def cell_folder(cell: dict) -> str:
     return "_".join(f"{k}={re.sub(r'[^0-9A-Za-z.+-]', '-', str(v))}" for k, v in cell.items())
 
 
-def run_train_cell(params: dict, cell: dict, folder: str) -> dict:
-    """Worker side: train (or resume) one cell in `folder`; its variables as arrays."""
+def run_train_cell(params: dict, cell: dict, folder: str, init_probes: str = "") -> dict:
+    """Worker side: train (or resume) one cell in `folder`; its variables as arrays. init_probes: the
+    folder of k-NN probes at initialisation that the grid's cells share (empirical.training.evaluate)."""
     from empirical.augment import parse_augmentation
     from empirical.networks import LAYERS
     from empirical.probing import probe_model
@@ -255,7 +256,12 @@ def run_train_cell(params: dict, cell: dict, folder: str) -> dict:
         model.train(was_training)
         return {k: [float(x) for x in res[k]] for k in LAYER_VARIABLES}
 
-    run = train(cfg, resume=True, extra_eval=layer_probes if params.get("layer_probes") else None)
+    run = train(
+        cfg,
+        resume=True,
+        extra_eval=layer_probes if params.get("layer_probes") else None,
+        init_probes=init_probes or None,
+    )
     history, data, model = run["history"], run["data"], run["model"]
     axis, epochs = curve_axis(params)
     by_epoch = {float(row[axis]): row for row in history}

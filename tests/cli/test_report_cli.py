@@ -8,18 +8,12 @@ from cli.app import app
 runner = CliRunner()
 
 
+def tiny_report(out, presets: str) -> list[str]:
+    return ["report", "--scale", "tiny", "--presets", presets, "--out", str(out), "--workers", "1"]
+
+
 def test_report_runs_draws_and_resumes(tmp_path):
-    args = [
-        "report",
-        "--scale",
-        "tiny",
-        "--presets",
-        "table2,table4",
-        "--out",
-        str(tmp_path),
-        "--workers",
-        "1",
-    ]
+    args = tiny_report(tmp_path, "table2,table4")
     r = runner.invoke(app, args)
     assert r.exit_code == 0, r.output
     page = (tmp_path / "report.md").read_text()
@@ -56,22 +50,12 @@ def test_a_preset_whose_data_is_absent_is_skipped_with_the_reason(tmp_path, monk
 
 def test_figure_13_reuses_table_2s_cells_at_noise_0_and_1(tmp_path):
     """Label noise 0 / 1 are table 2's clean / random labels: the report trains those cells once."""
-    args = [
-        "report",
-        "--scale",
-        "tiny",
-        "--presets",
-        "table2,fig13",
-        "--out",
-        str(tmp_path),
-        "--workers",
-        "1",
-    ]
-    r = runner.invoke(app, args)
+    r = runner.invoke(app, tiny_report(tmp_path, "table2,fig13"))
     assert r.exit_code == 0, r.output
     t2, f13 = xr.load_dataset(tmp_path / "table2.nc"), xr.load_dataset(tmp_path / "fig13.nc")
     assert (f13.status == 1).all() and list(f13.label_noise.values) == [0.0, 1.0]
     assert not (tmp_path / "grids" / "fig13" / "cells").exists()  # nothing trained for figure 13
+    assert len(list((tmp_path / "grids" / "shared" / "init-probes").glob("*.json"))) == 1  # one seed
     setting = {name: i for i, name in enumerate(t2.setting_name.values)}
     for noise, without, with_da in ((0.0, "clean", "clean+DA"), (1.0, "random", "random+DA")):
         for f13_setting, t2_name in ((0, without), (1, with_da)):

@@ -294,3 +294,21 @@ def test_bfloat16_autocast_trains_close_to_float32(fmnist, tmp_path):
     np.testing.assert_allclose(loss16, loss32, rtol=0.05)
     r = runner.invoke(app, ["train", *TINY, "--data-root", str(fmnist), "--precision", "fp8"])
     assert r.exit_code == 2 and "precision must be" in r.output and "Traceback" not in r.output
+
+
+def test_runs_sharing_their_initialisation_share_its_knn_probe(fmnist, tmp_path):
+    """The probe at step 0 is read from init_probes when a run of the same network at initialisation,
+    the same reference and test sets and k wrote it; the training accuracy is still this run's."""
+    probes = tmp_path / "probes"
+    first = train(_cfg(fmnist, tmp_path / "a", steps=1, subset=40), init_probes=probes)
+    (entry,) = probes.glob("*.json")
+    assert json.loads(entry.read_text())["knn_accuracy"] == first["history"][0]["knn_accuracy"]
+    entry.write_text(json.dumps({"knn_accuracy": 0.123}))  # a marker: read, not recomputed
+    other_labels = train(_cfg(fmnist, tmp_path / "b", steps=1, subset=40, labels="clean"), init_probes=probes)
+    row = other_labels["history"][0]
+    assert row["knn_accuracy"] == 0.123 and row["train_accuracy"] != first["history"][0]["train_accuracy"]
+    assert other_labels["history"][-1]["knn_accuracy"] != 0.123  # only step 0 is shared
+    for kw in ({"seed": 1}, {"knn_k": 5}, {"test_subset": 20}, {"cnn_width": 8}):  # another probe
+        run = train(_cfg(fmnist, tmp_path / str(kw), steps=1, subset=40, **kw), init_probes=probes)
+        assert run["history"][0]["knn_accuracy"] != 0.123, kw
+    assert len(list(probes.glob("*.json"))) == 5

@@ -66,6 +66,9 @@ def test_nb_runs_collects_its_capacity_and_draws_its_heatmap(tmp_path, monkeypat
     spec = grid_spec.preset("nb", "tiny")
     grid = tmp_path / "grid"
     assert run_grid(spec, grid, InProcess())["done"] == spec.size()
+    # one seed, one network at init; tiny probes against the training subset, so one probe per n
+    assert spec.params["probe_reference"] == "subset"
+    assert len(list((grid / "init-probes").glob("*.json"))) == len(spec.coords["n"])
     r = CliRunner().invoke(app, ["grid", "collect", str(grid)])
     assert r.exit_code == 0, r.output
     ds = load_result(grid / GRID_FILE)
