@@ -6,6 +6,7 @@ netCDF attributes hold strings and numbers only, so dicts go in as JSON and bool
 from __future__ import annotations
 
 import datetime as _dt
+import functools
 import json
 import platform
 import subprocess
@@ -23,8 +24,10 @@ def package_version() -> str:
         return "unknown"
 
 
+@functools.cache
 def git_commit() -> str:
-    """The commit of the source tree this code runs from ('+dirty' if changed), or 'unknown'."""
+    """The commit of the source tree this code runs from ('+dirty' if changed), or 'unknown'. Read once a
+    process: a long run goes on with the code it imported, whatever the tree becomes meanwhile."""
     root = Path(__file__).resolve().parent.parent
     try:
         head = subprocess.run(
