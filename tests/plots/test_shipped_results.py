@@ -21,3 +21,15 @@ def test_the_nb_grid_at_cpu():
     assert int(memorised.sum()) == 2 * 10 and (gain.where(memorised) < 0).sum() == 20
     assert np.isclose(float(ds.knn_init.mean()), 0.797, atol=5e-4)
     assert pick_kinds(ds) == ("heatmap",)
+
+
+def test_figure_6_at_cpu():
+    ds = load_result(RESULTS / "fig6-cpu.nc")
+    assert ds.attrs["grid_name"] == "fig6" and (ds.status == 1).all() and list(ds.bank.values) == [1, 8, 64]
+    image, random = (list(ds.bank_labels_name.values).index(k) for k in ("image", "random"))
+    fit = ds.bank_fit.isel(bank_labels=random)
+    assert (fit.diff("bank") < 0).all()  # a random label per view: fewer fitted as B grows, every seed
+    knn = ds.knn_final.isel(bank_labels=image)
+    assert (knn.diff("bank") > 0).all()  # labels per image: the probe rises with B
+    assert (knn.sel(bank=64) > ds.knn_init.isel(bank_labels=image, bank=0)).all()  # and crosses init
+    assert (knn.sel(bank=1) < ds.knn_init.isel(bank_labels=image, bank=0)).all()
