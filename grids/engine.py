@@ -275,9 +275,9 @@ def run_grid(
     if shared is not None and spec.kind == "train":
         from grids.shared_cells import cell_key, load_cell
 
-        keys = {_cell_id(c): cell_key(spec.cell_params(c), c["seed"]) for c in store.todo()}
-        found = [(c, load_cell(shared, keys[_cell_id(c)])) for c in store.todo()]
-        found = [(c, r) for c, r in found if r is not None]
+        todo = store.todo()
+        keys = {_cell_id(c): cell_key(spec.cell_params(c), c["seed"]) for c in todo}
+        found = [(c, r) for c in todo if (r := load_cell(shared, keys[_cell_id(c)])) is not None]
         if found:
             store.record(found)
             if on_batch is not None:

@@ -21,8 +21,9 @@ import numpy as np
 from empirical.labels import parse_labels
 from grids.train_cells import curve_axis, train_config
 
-# Where a run writes and reads, and how it is checkpointed: not what it computes.
-NOT_DECIDING = ("out", "data_root", "download", "checkpoint_every", "compile")
+# Where a run writes and reads, and how it is checkpointed: not what it computes (torch.compile may
+# change the last bits, so `compile` stays in the key).
+NOT_DECIDING = ("out", "data_root", "download", "checkpoint_every")
 PROBES = ("layer_probes", "linear_probe", "transfer", "transfer_subset")
 
 
