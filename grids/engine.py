@@ -263,7 +263,8 @@ def run_grid(
     run: Callable = run_task,
     shared: str | Path | None = None,
 ) -> dict[str, int]:
-    """Run every cell not done; returns the counts {todo, done, failed, running} afterwards.
+    """Run every cell not done; returns the counts {todo, done, failed, running} afterwards, and how the
+    done ones came to be: {resumed} done before this call, {shared} found in `shared`, {trained} here.
 
     shared: a folder of finished training cells that other grids share (grids/shared_cells.py): a
     cell found there is recorded without training, and every cell trained here is added to it.
@@ -271,6 +272,7 @@ def run_grid(
     (as the CLI does) so that a refused driver has not touched the directory."""
     out_dir = Path(out_dir)
     store = open_grid(out_dir, spec, command)
+    resumed, found, trained = store.counts()["done"], [], 0
     keys = {}
     if shared is not None and spec.kind == "train":
         from grids.shared_cells import cell_key, load_cell
@@ -310,6 +312,7 @@ def run_grid(
                     for cell in cells:
                         store.ds["error"].loc[cell] = ""
                     store.record(list(zip(cells, results)))
+                    trained += len(cells)
                     if keys:
                         from grids.shared_cells import save_cell
 
@@ -321,7 +324,7 @@ def run_grid(
             running = [c for c in store.cells(RUNNING)]
             if running:
                 store.mark(running, TODO)
-    return store.counts()
+    return {**store.counts(), "resumed": resumed, "shared": len(found), "trained": trained}
 
 
 def _cell_id(cell: dict) -> tuple:

@@ -5,6 +5,10 @@ DIR/grids/shared/     training cells two presets share, trained once (grids/shar
 DIR/<preset>.nc       the collected grid (docs/results-format.md)
 DIR/figures/          pictures and Markdown tables
 DIR/report.md         the page: per preset what the paper shows, the wall time, the pictures and tables
+
+A rerun resumes: its wall time is that of the cells it trained. So the table of wall times also says,
+per preset, how many cells this run trained, took from another preset's (shared) or found done, and
+the training seconds its cells recorded themselves, whichever run trained them.
 """
 
 from __future__ import annotations
@@ -74,7 +78,7 @@ def run_report(
 
     out = Path(out)
     specs = report_specs(names or presets_at(scale), scale)
-    sections, walls, t_start = [], {}, time.perf_counter()
+    sections, rows, t_start = [], {}, time.perf_counter()
     for name, spec in specs.items():
         t0 = time.perf_counter()
         advance = on_preset(name, spec.size()) if on_preset else None
@@ -83,7 +87,7 @@ def run_report(
             if advance is not None:
                 advance(spec.size())
             sections.append(f"## {name}\n\n{WHAT.get(name, '')}\n\nSkipped: {missing}.\n")
-            _write(out, scale, sections, walls, time.perf_counter() - t_start, command)
+            _write(out, scale, sections, rows, time.perf_counter() - t_start, command)
             continue
         # table 4 probes table 2's runs: the same grid directory
         grid_dir = out / "grids" / ("table2" if name == "table4" else name)
@@ -99,9 +103,10 @@ def run_report(
             files, note = [], f"(no picture: {e})"
         else:
             note = ""
-        walls[name] = time.perf_counter() - t0
-        sections.append(_section(name, spec, counts, walls[name], files, out, note))
-        _write(out, scale, sections, walls, time.perf_counter() - t_start, command)
+        wall = time.perf_counter() - t0
+        rows[name] = _row(name, counts, wall, ds)
+        sections.append(_section(name, spec, counts, wall, files, out, note))
+        _write(out, scale, sections, rows, time.perf_counter() - t_start, command)
     return out / "report.md"
 
 
@@ -121,6 +126,18 @@ def missing_data(spec) -> str | None:
         except FileNotFoundError as e:
             return str(e).strip().splitlines()[0]
     return None
+
+
+def _row(name: str, counts: dict, wall: float, ds) -> str:
+    """A line of the wall-time table: the run's wall time, where the done cells came from, and the sum of
+    the training seconds the cells recorded (train_time; table 4 shares table 2's cells)."""
+    own = f"{float(ds['train_time'].sum()):.0f}" if "train_time" in ds else ""
+    if name == "table4":
+        own = "(table 2's cells)"
+    return (
+        f"| {name} | {wall:.0f} | {counts['trained']} | {counts['shared']} | {counts['resumed']} | "
+        f"{counts['done']} / {counts['done'] + counts['todo'] + counts['failed'] + counts['running']} | {own} |"
+    )
 
 
 def _section(name, spec, counts, wall, files, out: Path, note: str) -> str:
@@ -144,9 +161,7 @@ def _section(name, spec, counts, wall, files, out: Path, note: str) -> str:
     return "\n".join(lines)
 
 
-def _write(
-    out: Path, scale: str, sections: list[str], walls: dict, total: float, command: str | None
-) -> None:
+def _write(out: Path, scale: str, sections: list[str], rows: dict, total: float, command: str | None) -> None:
     from store.provenance import git_commit
 
     head = [
@@ -154,9 +169,10 @@ def _write(
         "",
         f"Command: `{command or ''}`; commit {git_commit()}; total wall time {total:.0f} s.",
         "",
-        "| preset | wall time (s) |",
-        "| --- | --- |",
-        *(f"| {k} | {v:.0f} |" for k, v in walls.items()),
+        "| preset | wall time (s) | cells trained | from another preset | done before | done / all "
+        "| cells' training time (s) |",
+        "| --- | --- | --- | --- | --- | --- | --- |",
+        *rows.values(),
         "",
     ]
     text = "\n".join(head + sections) + "\n"

@@ -23,9 +23,23 @@ def test_report_runs_draws_and_resumes(tmp_path):
     assert t2.attrs["grid_name"] == "table2" and t4.attrs["grid_name"] == "table4"
     xr.testing.assert_identical(t2.linear_final, t4.linear_final)  # table 4 probes table 2's runs
     assert not (tmp_path / "grids" / "table4").exists()
+    # preset | wall | trained | from another preset | done before | done / all | cells' training seconds
+    assert "| table2 |" in page and _row(page, "table2")[1:5] == ["4", "0", "0", "4 / 4"]
+    assert _row(page, "table4")[1:5] == ["0", "0", "4", "4 / 4"]  # table 2's cells, probed linearly
+    seconds = float(_row(page, "table2")[5])
+    assert abs(seconds - float(t2.train_time.sum())) <= 0.5
     again = runner.invoke(app, args)
     assert again.exit_code == 0 and "4 cells" in again.output
     xr.testing.assert_identical(xr.load_dataset(tmp_path / "table2.nc").knn_final, t2.knn_final)
+    # a rerun trains nothing: its wall time is not the cells', which keep theirs
+    rerun = _row((tmp_path / "report.md").read_text(), "table2")
+    assert rerun[1:6] == ["0", "0", "4", "4 / 4", f"{seconds:.0f}"]
+
+
+def _row(page: str, preset: str) -> list[str]:
+    """The wall-time table's cells of one preset, after its name."""
+    line = next(line for line in page.splitlines() if line.startswith(f"| {preset} |"))
+    return [c.strip() for c in line.strip("|").split("|")][1:]
 
 
 def test_unknown_preset_or_scale_is_one_line(tmp_path):
@@ -55,6 +69,7 @@ def test_figure_13_reuses_table_2s_cells_at_noise_0_and_1(tmp_path):
     t2, f13 = xr.load_dataset(tmp_path / "table2.nc"), xr.load_dataset(tmp_path / "fig13.nc")
     assert (f13.status == 1).all() and list(f13.label_noise.values) == [0.0, 1.0]
     assert not (tmp_path / "grids" / "fig13" / "cells").exists()  # nothing trained for figure 13
+    assert _row((tmp_path / "report.md").read_text(), "fig13")[1:4] == ["0", "4", "0"]
     assert len(list((tmp_path / "grids" / "shared" / "init-probes").glob("*.json"))) == 1  # one seed
     setting = {name: i for i, name in enumerate(t2.setting_name.values)}
     for noise, without, with_da in ((0.0, "clean", "clean+DA"), (1.0, "random", "random+DA")):
