@@ -44,7 +44,7 @@ def run(
     scale: str = typer.Option(
         "small",
         "--scale",
-        help="small (this CPU, minutes), cpu (the paper's regime on this CPU, an hour a preset; "
+        help="small (this CPU, minutes), cpu (the paper's regime on this CPU, about an hour a preset in a report; "
         f"{', '.join(CPU_PRESETS)}), full (the paper's axes, GPU) or tiny (a smoke test in seconds)",
     ),
     workers: int = typer.Option(None, "--workers", help="local worker processes (default 2)"),

@@ -14,6 +14,7 @@ from plots.grid_result import (
     axis_label,
     chance_level,
     done_only,
+    initial_level,
     preset_of,
     reference_lines,
     require,
@@ -42,17 +43,6 @@ def pick_layer(ds: xr.Dataset, value: xr.DataArray) -> tuple[xr.DataArray, str]:
     i = names.index("embedding") if "embedding" in names else ds.sizes["layer"] - 1
     label = names[i] if names else f"layer {ds['layer'].values[i]}"
     return value.isel(layer=i), label
-
-
-def initial_level(ds: xr.Dataset, var: str, value: xr.DataArray) -> float | None:
-    """Probing at initialisation: the `<probe>_init` variable, else epoch 0 of the curve itself."""
-    init_var = var.split("_")[0] + "_init"
-    if init_var in ds and init_var != var:
-        init = ds[init_var].where(ds["status"] == 1) if "status" in ds else ds[init_var]
-        return float(init.mean())
-    if "epoch" in value.dims and float(value["epoch"][0]) == 0:
-        return float(value.isel(epoch=0).mean())
-    return None
 
 
 def plot_curves(ds: xr.Dataset, out: str | Path, var: str = "knn_accuracy") -> Path:

@@ -1,7 +1,8 @@
 """Figures 10 and 13: the final probe accuracy against label noise, one line per value of the other
 swept parameters (with or without augmentation, ...) and, for figure 10's transfer probe
 (knn_transfer), per target dataset; error bars = min to max over seeds. Figure 13 has the
-random-guessing line; figure 10 the transfer probe at initialisation (dashed, per target)."""
+random-guessing line and the probe at initialisation (the claim: with augmentation above it at 100%
+label noise, without below); figure 10 the transfer probe at initialisation (dashed, per target)."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from plots.grid_result import (
     axis_label,
     chance_level,
     done_only,
+    initial_level,
     reference_lines,
     require,
     save_figure,
@@ -80,8 +82,8 @@ def plot_final_lines(ds: xr.Dataset, out: str | Path, var: str | None = None) ->
                 alpha=0.7,
                 label=f"initialisation, {value_label(ds, 'target', t)} ({level:.2f})",
             )
-    if "transfer" not in var:  # random guessing refers to the training dataset's classes
-        reference_lines(ax, chance_level(ds), None)
+    if "transfer" not in var:  # random guessing and the init probe refer to the training dataset
+        reference_lines(ax, chance_level(ds), initial_level(ds, var, value))
     if x == "label_noise":
         ax.set_xticks(xs, [f"{100 * v:g}%" for v in xs])
     ax.set_xlabel(x.replace("_", " "))

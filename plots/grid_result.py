@@ -108,6 +108,17 @@ def mean_std_over_seeds(value: xr.DataArray) -> tuple[xr.DataArray, xr.DataArray
     return value.mean("seed"), std, count
 
 
+def initial_level(ds: xr.Dataset, var: str, value: xr.DataArray) -> float | None:
+    """Probing at initialisation: the `<probe>_init` variable, else epoch 0 of the curve itself."""
+    init_var = var.split("_")[0] + "_init"
+    if init_var in ds and init_var != var:
+        init = ds[init_var].where(ds["status"] == 1) if "status" in ds else ds[init_var]
+        return float(init.mean())
+    if "epoch" in value.dims and float(value["epoch"][0]) == 0:
+        return float(value.isel(epoch=0).mean())
+    return None
+
+
 def reference_lines(ax, chance: float | None, init: float | None, horizontal: bool = True) -> None:
     """The paper's dotted lines: random guessing and probing at initialisation (figures 4, 9, 11-13)."""
     line = ax.axhline if horizontal else ax.axvline

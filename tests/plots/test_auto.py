@@ -141,3 +141,15 @@ def test_figure_10_draws_the_transfer_probe_per_target(tmp_path, monkeypatch):
         "augmentations, cifar100",
         "augmentations, stl10",
     ]
+
+
+def test_figure_13_draws_the_probe_at_initialisation(tmp_path, monkeypatch):
+    """Figure 13's claim is relative to initialisation: its line is the mean knn_init of the done cells."""
+    import plots.final_lines
+
+    levels = []
+    monkeypatch.setattr(plots.final_lines, "reference_lines", lambda ax, chance, init: levels.append(init))
+    ds = PAPER_GRIDS["fig13"]()
+    written(plot_result(ds, tmp_path / "x.png"), ".png")
+    assert levels == [pytest.approx(float(ds.knn_init.where(ds.status == 1).mean()))]
+    assert levels[0] is not None and 0 < levels[0] < 1
