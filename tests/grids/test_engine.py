@@ -35,7 +35,15 @@ def local_dir(tmp_path_factory):
     """The real toy batches, in this process (tests/cli/test_grid_cli.py runs them on processes and Dask)."""
     out = tmp_path_factory.mktemp("local")
     counts = run_grid(grid_spec.from_dict(WITH_CAPACITY), out, InProcess())
-    assert counts == {"todo": 0, "done": 8, "failed": 0, "running": 0}
+    assert counts == {
+        "todo": 0,
+        "done": 8,
+        "failed": 0,
+        "running": 0,
+        "resumed": 0,
+        "shared": 0,
+        "trained": 8,
+    }
     return out
 
 
@@ -65,14 +73,23 @@ def test_rerun_skips_done_cells(local_dir):
             assert tasks == []
             return iter(())
 
-    assert run_grid(grid_spec.from_dict(WITH_CAPACITY), local_dir, NothingToRun())["done"] == 8
+    counts = run_grid(grid_spec.from_dict(WITH_CAPACITY), local_dir, NothingToRun())
+    assert (counts["done"], counts["resumed"], counts["trained"]) == (8, 8, 0)
     xr.testing.assert_identical(load_grid(local_dir)[list(VARIABLES)], before[list(VARIABLES)])
 
 
 def test_failed_cells_keep_their_error_and_are_retried(tmp_path):
     spec = grid_spec.from_dict(TINY)
     counts = run_grid(spec, tmp_path, InProcess(), run=lambda task: fake_batch(task, fail_n=6))
-    assert counts == {"todo": 0, "done": 4, "failed": 4, "running": 0}
+    assert counts == {
+        "todo": 0,
+        "done": 4,
+        "failed": 4,
+        "running": 0,
+        "resumed": 0,
+        "shared": 0,
+        "trained": 4,
+    }
     ds = load_grid(tmp_path)
     assert (ds.status.sel(n=6) == FAILED).all() and (ds.error.sel(n=6) == "RuntimeError: boom at n=6").all()
     assert (ds.error.sel(n=3) == "").all()
@@ -80,7 +97,16 @@ def test_failed_cells_keep_their_error_and_are_retried(tmp_path):
     counts = run_grid(
         spec, tmp_path, InProcess(), run=lambda task: seen.extend(task.cells) or fake_batch(task)
     )
-    assert counts == {"todo": 0, "done": 8, "failed": 0, "running": 0}
+    # the retry trains the 4 failed cells; the 4 done ones were done before it
+    assert counts == {
+        "todo": 0,
+        "done": 8,
+        "failed": 0,
+        "running": 0,
+        "resumed": 4,
+        "shared": 0,
+        "trained": 4,
+    }
     assert {c["n"] for c in seen} == {6} and len(seen) == 4
     ds = load_grid(tmp_path)
     assert (ds.error == "").all() and float(ds.knn_acc.sel(n=6, B=2, seed=0)) == 62.0

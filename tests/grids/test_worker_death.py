@@ -55,7 +55,15 @@ def test_a_killed_worker_costs_no_cell_and_duplicates_none(tmp_path):
             run=functools.partial(dying_batch, marker_dir=str(tmp_path)),
         )
     assert (tmp_path / "killed").exists()  # a worker really died mid-grid
-    assert counts == {"todo": 0, "done": 8, "failed": 0, "running": 0}
+    assert counts == {
+        "todo": 0,
+        "done": 8,
+        "failed": 0,
+        "running": 0,
+        "resumed": 0,
+        "shared": 0,
+        "trained": 8,
+    }
     assert sum(recorded) == 8  # the driver recorded every cell exactly once
     finished = (tmp_path / "finished.log").read_text().split()
     assert sorted(finished) == sorted(set(finished)) and len(finished) == 8  # no cell computed twice
