@@ -103,6 +103,9 @@ def test_a_cell_left_running_by_a_dead_driver_is_run_again(tmp_path):
         "done": 2,
         "failed": 0,
         "running": 0,
+        "resumed": 0,
+        "shared": 0,
+        "trained": 2,
     }
 
 
