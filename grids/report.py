@@ -104,7 +104,7 @@ def run_report(
         else:
             note = ""
         wall = time.perf_counter() - t0
-        rows[name] = _row(name, counts, wall, ds)
+        rows[name] = _row(name, counts, wall, ds, spec.size())
         sections.append(_section(name, spec, counts, wall, files, out, note))
         _write(out, scale, sections, rows, time.perf_counter() - t_start, command)
     return out / "report.md"
@@ -128,7 +128,7 @@ def missing_data(spec) -> str | None:
     return None
 
 
-def _row(name: str, counts: dict, wall: float, ds) -> str:
+def _row(name: str, counts: dict, wall: float, ds, size: int) -> str:
     """A line of the wall-time table: the run's wall time, where the done cells came from, and the sum of
     the training seconds the cells recorded (train_time; table 4 shares table 2's cells)."""
     own = f"{float(ds['train_time'].sum()):.0f}" if "train_time" in ds else ""
@@ -136,7 +136,7 @@ def _row(name: str, counts: dict, wall: float, ds) -> str:
         own = "(table 2's cells)"
     return (
         f"| {name} | {wall:.0f} | {counts['trained']} | {counts['shared']} | {counts['resumed']} | "
-        f"{counts['done']} / {counts['done'] + counts['todo'] + counts['failed'] + counts['running']} | {own} |"
+        f"{counts['done']} / {size} | {own} |"
     )
 
 
