@@ -14,6 +14,8 @@ PyTorch's default either way.
 
 from __future__ import annotations
 
+import copy
+
 import torch.nn as nn
 import torch.nn.functional as F
 from torch import Tensor
@@ -177,3 +179,23 @@ def init_authors(net: nn.Module) -> nn.Module:
             if m.bias is not None:
                 nn.init.zeros_(m.bias)
     return net
+
+
+def fold_batchnorm(net: nn.Module) -> nn.Module:
+    """An eval-mode copy of `net` with every batch norm folded into the convolution that feeds it
+    (w' = w * gamma / sqrt(var + eps), b' = beta + (b - mean) * gamma / sqrt(var + eps)), so that an
+    inference pass skips the batch-norm pass over every activation map: the same function as
+    `net.eval()`, up to rounding. Pairs are a Conv2d followed by a BatchNorm2d in a Sequential, and
+    BasicBlock's conv1/bn1, conv2/bn2."""
+    from torch.nn.utils.fusion import fuse_conv_bn_eval
+
+    folded = copy.deepcopy(net).eval()
+    for m in folded.modules():
+        if isinstance(m, nn.Sequential):
+            for i in range(len(m) - 1):
+                if isinstance(m[i], nn.Conv2d) and isinstance(m[i + 1], nn.BatchNorm2d):
+                    m[i], m[i + 1] = fuse_conv_bn_eval(m[i], m[i + 1]), nn.Identity()
+        elif isinstance(m, BasicBlock):
+            m.conv1, m.bn1 = fuse_conv_bn_eval(m.conv1, m.bn1), nn.Identity()
+            m.conv2, m.bn2 = fuse_conv_bn_eval(m.conv2, m.bn2), nn.Identity()
+    return folded

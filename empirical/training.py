@@ -28,7 +28,7 @@ import xarray as xr
 from empirical.augment import BankDraws, iid_bank, mixup, parse_augmentation
 from empirical.datasets import ImageDataset, load_dataset, normalize, subset_indices
 from empirical.labels import augmentation_labels, make_labels, num_label_classes, parse_labels
-from empirical.networks import ARCHS, INITS, POOLS, build_network
+from empirical.networks import ARCHS, INITS, POOLS, build_network, fold_batchnorm
 from store.atomic import atomic_write, write_text_atomic
 from store.netcdf import save_atomic
 from store.provenance import provenance_attrs
@@ -236,17 +236,19 @@ def make_batch(cfg: TrainConfig, data: RunData, aug, batch: torch.Tensor, step: 
     return normalize(x, data.train), targets
 
 
-@torch.no_grad()
-def embed_all(model, images, dataset: ImageDataset, names=("embedding",), batch_size: int = 512, pool="avg"):
-    """Named representations of clean (unaugmented) images, in eval mode, on the images' device."""
-    was_training = model.training
-    model.eval()
+@torch.inference_mode()
+def embed_all(model, images, dataset: ImageDataset, names=("embedding",), batch_size: int = 256, pool="avg"):
+    """Named representations of clean (unaugmented) images by the eval-mode network, on the images'
+    device. The pass runs on a copy with its batch norms folded into the convolutions, channels last:
+    3.3x faster than the plain eval network on one CPU thread (small CNN, `make bench`), the same
+    function up to rounding; 256 images a batch keep the activations in cache."""
+    net = fold_batchnorm(model).to(memory_format=torch.channels_last)
     chunks = {k: [] for k in names}
     for i in range(0, images.shape[0], batch_size):
-        feats = model.features(normalize(images[i : i + batch_size], dataset), names, pool=pool)
+        x = normalize(images[i : i + batch_size], dataset).contiguous(memory_format=torch.channels_last)
+        feats = net.features(x, names, pool=pool)
         for k in names:
             chunks[k].append(feats[k].float())
-    model.train(was_training)
     return {k: torch.cat(v) for k, v in chunks.items()}
 
 
@@ -274,7 +276,7 @@ def evaluate(model, data: RunData, k: int, knn_cache: str | Path | None = None) 
     return {"train_accuracy": train_acc, "knn_accuracy": knn}
 
 
-PROBE_VERSION = 1  # raise when evaluate's k-NN probe changes what it computes
+PROBE_VERSION = 2  # raise when evaluate's k-NN probe changes what it computes
 
 
 def probe_key(model, data: RunData, k: int) -> str:
@@ -415,10 +417,10 @@ def train(
 
     data = prepare_data(cfg, device)
     model = build_model(cfg, data, device)
-    cuda = device.type == "cuda"
     amp = autocast_dtype(cfg.precision, device)
-    if cuda:
-        model = model.to(memory_format=torch.channels_last)
+    # channels last on every device: on one CPU thread (a grid worker) the small CNN's training step
+    # takes 0.29 s against 0.43 s in the default layout (oneDNN's convolutions); on a GPU, tensor cores
+    model = model.to(memory_format=torch.channels_last)
     opt = torch.optim.Adam(model.parameters(), lr=cfg.lr, betas=(0.9, 0.999), weight_decay=0.0)
     step, history, loss_sum, loss_count, wall = 0, [], 0.0, 0, 0.0
     if ckpt is not None:
@@ -488,8 +490,7 @@ def train(
                 batches, batches_epoch = epoch_batches(n, cfg.batch_size, cfg.seed, epoch, device), epoch
             t0 = time.perf_counter()
             x, targets = make_batch(cfg, data, aug, batches[pos], step, device)
-            if cuda:
-                x = x.contiguous(memory_format=torch.channels_last)
+            x = x.contiguous(memory_format=torch.channels_last)
             with torch.autocast(device.type, dtype=amp or torch.bfloat16, enabled=amp is not None):
                 output = run(x)
             loss = loss_fn(cfg.loss, output, targets)

@@ -1,7 +1,7 @@
 import pytest
 import torch
 
-from empirical.networks import LAYERS, build_network
+from empirical.networks import LAYERS, build_network, fold_batchnorm
 
 
 @pytest.mark.parametrize(
@@ -40,3 +40,29 @@ def test_stems_and_projector():
         assert build_network("resnet18", 10, 3, 16, "stride2").stem(x).shape[-1] == 32
     with pytest.raises(ValueError):
         build_network("resnet50", 10, 3, 16)
+
+
+@pytest.mark.parametrize("arch", ["small_cnn", "vgg11", "resnet18"])
+def test_folded_batchnorm_is_the_eval_network(arch):
+    """fold_batchnorm computes every named representation of the eval-mode network (float64, batch
+    norms with trained-looking statistics), leaves the original untouched, and has no batch norm left."""
+    torch.manual_seed(0)
+    net = build_network(arch, 5, 3, 16, init="authors").double()
+    for m in net.modules():
+        if isinstance(m, torch.nn.BatchNorm2d):
+            m.running_mean.uniform_(-1, 1)
+            m.running_var.uniform_(0.5, 2)
+            m.weight.data.uniform_(0.5, 1.5)
+            m.bias.data.uniform_(-0.5, 0.5)
+    net.train()
+    x = torch.randn(3, 3, 32, 32, dtype=torch.float64)
+    folded = fold_batchnorm(net)
+    assert net.training and not folded.training
+    assert not any(isinstance(m, torch.nn.BatchNorm2d) for m in folded.modules())
+    with torch.no_grad():
+        want = net.eval().features(x, LAYERS)
+        got = folded.to(memory_format=torch.channels_last).features(
+            x.contiguous(memory_format=torch.channels_last), LAYERS
+        )
+    for name in LAYERS:
+        torch.testing.assert_close(got[name], want[name], rtol=1e-10, atol=1e-10)
