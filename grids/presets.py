@@ -4,8 +4,8 @@ full   the paper's axes and training protocol (CIFAR-10/100, TinyImageNet, ResNe
        table 6: projector 65536, Adam 3e-4, batch 256, MSE, SimCLR augmentation + mixup);
 cpu    the paper's regime on a 2-core CPU for the presets in CPU_PRESETS: Fashion-MNIST, 1000
        images, thousands of steps, so random labels are fitted and augmentation lifts the probe
-       above initialisation; each preset about an hour within a report (figure 13 alone: 78 min on
-       an AVX2 CPU, 24 min after table 2);
+       above initialisation; each preset under an hour within a report on a 2-core AVX2 CPU (figure
+       13 alone: 73 min, its 4 cells beyond table 2's about 24 min);
 small  the same axes, thinned, on Fashion-MNIST with the small CNN: each preset runs on a 2-core
        CPU in minutes (budgets far below the paper's thousands of epochs: the picture, not the numbers);
 tiny   a smoke test in seconds (tests, and checking a cluster before a long run).
@@ -101,8 +101,8 @@ BASE = {
     # training split). Random labels + DA, bf16, lr 1e-3, one seed: probe 0.790 at init, 0.829 / 0.839 /
     # 0.841 / 0.840 / 0.855 / 0.855 / 0.862 / 0.853 at 500 ... 4000 steps, fitting 0.18 -> 0.84 of its
     # labels (lr 3e-4 in float32: +0.046 after 4000 steps). Without DA the random labels are all fitted
-    # by step 1000 (probe 0.63 / 0.59, seeds 0 / 1). 500 epochs = 2000 steps: 0.35-0.45 s a step with 2
-    # workers on the 2-core CPU under load 7 (0.145 s alone at load 4), so table 2's 8 cells fit an hour.
+    # by step 1000 (probe 0.63 / 0.59, seeds 0 / 1). 500 epochs = 2000 steps: 0.31-0.37 s a step with 2
+    # workers on the idle 2-core AVX2 CPU (float32, channels last), so table 2's 8 cells fit an hour.
     "cpu": {
         "kind": "train",
         "dataset": "fashion-mnist",
@@ -140,8 +140,8 @@ BASE = {
 }
 
 # Tables and figures drawn from the final probe alone: at cpu a probe of the whole training split costs
-# about 30 s (loaded 2-core CPU), 4 of them a fifth of a random+DA cell, so these cells probe only at
-# initialisation and at the end.
+# about 15 s on one thread (62k images, batch norm folded), and these presets read the final probe
+# only, so their cells probe only at initialisation and at the end.
 FINAL_PROBE_ONLY = {"cpu": {"eval_every": 0}}
 
 # Table 2's settings: DA = the base augmentation (and mixup where the scale uses it); none without.
@@ -206,7 +206,7 @@ NB = {
 }
 NB_BUDGET = {
     "full": {"epochs": 1000, "eval_every": 100},
-    "cpu": {"epochs": 0, "steps": 500, "eval_every": 0},  # 32 cells: about an hour on 2 cores
+    "cpu": {"epochs": 0, "steps": 500, "eval_every": 0},  # 32 cells: 48 min on 2 AVX2 cores
     "small": {"epochs": 150, "eval_every": 50},
     "tiny": {"epochs": 3, "eval_every": 0},
 }
