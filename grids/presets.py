@@ -161,7 +161,7 @@ FIG6_B = {
     "tiny": [1, 4],
 }
 # At cpu half table 2's budget (1000 steps): its random+DA run has its margin over initialisation by
-# step 1000 (+0.049, against +0.050 at 2000), and the 12 cells then take about an hour on an AVX2 CPU.
+# step 1000 (+0.049, against +0.050 at 2000), and the 12 cells then take 38 min on a 2-core AVX2 CPU.
 FIG6_BUDGET = {"cpu": {"epochs": 250}}
 FIG8_WIDTH = {
     "full": [1024, 2048, 4096, 8192, 16384, 32768, 65536, 131072, 262144, 393216, 524288],
