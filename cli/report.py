@@ -24,7 +24,7 @@ def report(
     scale: str = typer.Option(
         "small",
         "--scale",
-        help="small (this CPU, minutes), cpu (the paper's regime on this CPU, under an hour a preset in a report; "
+        help="small (this CPU, minutes), cpu (the paper's regime on this CPU, 38-73 min a preset on 2 cores; "
         f"{', '.join(CPU_PRESETS)}), full (the paper's axes, GPU) or tiny",
     ),
     out: Path = typer.Option(

@@ -4,8 +4,8 @@ full   the paper's axes and training protocol (CIFAR-10/100, TinyImageNet, ResNe
        table 6: projector 65536, Adam 3e-4, batch 256, MSE, SimCLR augmentation + mixup);
 cpu    the paper's regime on a 2-core CPU for the presets in CPU_PRESETS: Fashion-MNIST, 1000
        images, thousands of steps, so random labels are fitted and augmentation lifts the probe
-       above initialisation; each preset under an hour within a report on a 2-core AVX2 CPU (figure
-       13 alone: 73 min, its 4 cells beyond table 2's about 24 min);
+       above initialisation; on a 2-core AVX2 CPU figure 6 takes 38 min, nb 48, figure 13 alone 73
+       (in a report after table 2, its 4 cells beyond table 2's: about 24 min, from the cells' times);
 small  the same axes, thinned, on Fashion-MNIST with the small CNN: each preset runs on a 2-core
        CPU in minutes (budgets far below the paper's thousands of epochs: the picture, not the numbers);
 tiny   a smoke test in seconds (tests, and checking a cluster before a long run).
