@@ -19,10 +19,10 @@ from rich.progress import (
 from rich.table import Table
 
 from cli.errors import BadInput
+from cli.options import SCALE_HELP
 from grids import spec as grid_spec
 from grids.engine import GRID_FILE, DriverLock, collect_grid, driver_alive, load_grid, open_grid, run_grid
 from grids.executors import make_executor
-from grids.presets import CPU_PRESETS
 from store.cell_grid import DONE, FAILED, RUNNING, TODO
 from store.netcdf import save_atomic
 from store.provenance import command_line
@@ -44,8 +44,7 @@ def run(
     scale: str = typer.Option(
         "small",
         "--scale",
-        help="small (this CPU, minutes), cpu (the paper's regime on this CPU, about an hour a preset in a report; "
-        f"{', '.join(CPU_PRESETS)}), full (the paper's axes, GPU) or tiny (a smoke test in seconds)",
+        help=SCALE_HELP,
     ),
     workers: int = typer.Option(None, "--workers", help="local worker processes (default 2)"),
     scheduler: str = typer.Option(None, "--scheduler", help="Dask scheduler address, tcp://HOST:PORT"),

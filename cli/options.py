@@ -2,6 +2,14 @@
 
 from __future__ import annotations
 
+from grids.presets import CPU_PRESETS
+
+# --scale of `benign grid run` and `benign report`
+SCALE_HELP = (
+    "small (this CPU, minutes), cpu (the paper's regime on this CPU, 38-49 min a preset on 2 cores; "
+    f"{', '.join(CPU_PRESETS)}), full (the paper's axes, GPU) or tiny (a smoke test in seconds)"
+)
+
 
 def int_list(text: str, name: str) -> tuple[int, ...]:
     """'5,10,20' -> (5, 10, 20); ValueError (one line) on what is not a whole number."""

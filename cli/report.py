@@ -15,8 +15,8 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 
+from cli.options import SCALE_HELP
 from grids.executors import make_executor
-from grids.presets import CPU_PRESETS
 from store.provenance import command_line
 
 
@@ -24,8 +24,7 @@ def report(
     scale: str = typer.Option(
         "small",
         "--scale",
-        help="small (this CPU, minutes), cpu (the paper's regime on this CPU, 38-73 min a preset on 2 cores; "
-        f"{', '.join(CPU_PRESETS)}), full (the paper's axes, GPU) or tiny",
+        help=SCALE_HELP,
     ),
     out: Path = typer.Option(
         Path("results/report"), "--out", help="folder of the report; rerunning resumes it"
