@@ -5,7 +5,7 @@ full   the paper's axes and training protocol (CIFAR-10/100, TinyImageNet, ResNe
 cpu    the paper's regime on a 2-core CPU for the presets in CPU_PRESETS: Fashion-MNIST, 1000
        images, thousands of steps, so random labels are fitted and augmentation lifts the probe
        above initialisation; on a 2-core AVX2 CPU each preset takes under an hour (table 2, whose
-       cells figure 13's are, 49 min; figure 6 38; nb 48);
+       cells figure 13's are, 46 min; figure 6 35; nb 47);
 small  the same axes, thinned, on Fashion-MNIST with the small CNN: each preset runs on a 2-core
        CPU in minutes (budgets far below the paper's thousands of epochs: the picture, not the numbers);
 tiny   a smoke test in seconds (tests, and checking a cluster before a long run).
@@ -161,7 +161,7 @@ FIG6_B = {
     "tiny": [1, 4],
 }
 # At cpu half table 2's budget (1000 steps): its random+DA run has its margin over initialisation by
-# step 1000 (+0.049, against +0.050 at 2000), and the 12 cells then take 38 min on a 2-core AVX2 CPU.
+# step 1000 (+0.049, against +0.050 at 2000), and the 12 cells then take 35 min on a 2-core AVX2 CPU.
 FIG6_BUDGET = {"cpu": {"epochs": 250}}
 FIG8_WIDTH = {
     "full": [1024, 2048, 4096, 8192, 16384, 32768, 65536, 131072, 262144, 393216, 524288],
@@ -183,7 +183,7 @@ FIG11_NOISE = {
 FIG12_LEVEL = {"full": [1, 2, 3, 4, 5, 6, 7], "small": [1, 3, 5, 7], "tiny": [1, 7]}
 FIG13_NOISE = {
     "full": [0.0, 0.2, 0.4, 0.6, 0.8, 1.0],
-    # the ends of the paper's axis, the claim's two points: exactly table 2's 8 cells (49 min on 2 AVX2
+    # the ends of the paper's axis, the claim's two points: exactly table 2's 8 cells (46 min on 2 AVX2
     # cores); noise 0.5 as well made 12 cells, 73 min (a TOML grid with these parameters adds it)
     "cpu": [0.0, 1.0],
     "small": [0.0, 0.2, 0.4, 0.6, 0.8, 1.0],
@@ -208,7 +208,7 @@ NB = {
 }
 NB_BUDGET = {
     "full": {"epochs": 1000, "eval_every": 100},
-    "cpu": {"epochs": 0, "steps": 500, "eval_every": 0},  # 32 cells: 48 min on 2 AVX2 cores
+    "cpu": {"epochs": 0, "steps": 500, "eval_every": 0},  # 32 cells: 47 min on 2 AVX2 cores
     "small": {"epochs": 150, "eval_every": 50},
     "tiny": {"epochs": 3, "eval_every": 0},
 }

@@ -1,6 +1,9 @@
 """The cpu scale: its presets build with precision auto (bf16 where the CPU has bf16 units) and two
 seeds; the others, and unknown scales, are one line."""
 
+import itertools
+from pathlib import Path
+
 import pytest
 from typer.testing import CliRunner
 
@@ -8,8 +11,10 @@ from cli.app import app
 from grids import presets
 from grids import spec as grid_spec
 from grids.report import presets_at
+from grids.shared_cells import cell_key
 
 runner = CliRunner()
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "grids"
 
 
 @pytest.mark.parametrize("name", presets.CPU_PRESETS)
@@ -28,10 +33,23 @@ def test_table2_at_cpu_is_the_four_settings_on_1000_images():
     assert (random["labels"], random["augment"]) == ("random", "none")
 
 
-def test_fig13_at_cpu_reaches_full_noise_with_and_without_augmentation():
+def cells(spec):
+    return [dict(zip(spec.coords, v)) for v in itertools.product(*spec.coords.values())]
+
+
+def test_fig13_at_cpu_is_table2s_cells_and_the_example_grid_adds_noise_one_half():
     spec = grid_spec.preset("fig13", "cpu")
-    assert spec.dims == ["setting", "label_noise", "seed"]
-    assert spec.coords["label_noise"][0] == 0.0 and spec.coords["label_noise"][-1] == 1.0
+    assert spec.dims == ["setting", "label_noise", "seed"] and spec.coords["label_noise"] == [0.0, 1.0]
+    table2 = grid_spec.preset("table2", "cpu")
+    keys = {
+        name: {cell_key(g.cell_params(c), c["seed"]) for c in cells(g)}
+        for name, g in (("fig13", spec), ("table2", table2))
+    }
+    assert keys["fig13"] == keys["table2"] and len(keys["fig13"]) == 8  # a report trains them once
+    toml = grid_spec.load_toml(EXAMPLES / "fig13_cpu_three_noise_levels.toml")
+    assert toml.coords["label_noise"] == [0.0, 0.5, 1.0] and toml.size() == 12
+    ends = {cell_key(toml.cell_params(c), c["seed"]) for c in cells(toml) if c["label_noise"] != 0.5}
+    assert ends == keys["fig13"]  # the same runs as the preset's, plus noise 0.5
 
 
 def test_a_preset_without_a_cpu_version_names_those_with_one():
