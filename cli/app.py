@@ -5,6 +5,7 @@ from __future__ import annotations
 import typer
 
 from cli import capacity as capacity_cmd
+from cli import claims as claims_cmd
 from cli import grid, memscore, plot, profiles, toy
 from cli import probe as probe_cmd
 from cli import report as report_cmd
@@ -27,6 +28,7 @@ app.add_typer(memscore.app, name="memscore")
 app.add_typer(profiles.app, name="profiles")
 app.add_typer(grid.app, name="grid")
 app.command("report")(report_cmd.report)
+app.command("claims")(claims_cmd.claims)
 
 
 def main() -> None:

@@ -58,6 +58,14 @@ def parse_labels(spec: str) -> LabelSpec:
     )
 
 
+def random_share(spec: LabelSpec | str) -> float:
+    """The share of the training labels drawn at random: 0 for clean labels, the fraction for label
+    noise, 1 otherwise (Definition 4.1 asks a random-label network to fit them all)."""
+    if isinstance(spec, str):
+        spec = parse_labels(spec)
+    return {"clean": 0.0, "noise": spec.fraction}.get(spec.kind, 1.0)
+
+
 def num_label_classes(spec: LabelSpec, num_classes: int, n: int) -> int:
     """The width of the one-hot targets (the network's output size)."""
     if spec.kind == "classes":

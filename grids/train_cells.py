@@ -78,6 +78,12 @@ FINAL_VARIABLES = {
         "units": "1",
     },
     "train_time": {"long_name": "wall time of the training steps", "units": "s"},
+    "random_label_share": {
+        "long_name": "share of the training labels drawn at random (0: clean labels)",
+        "units": "1",
+        "comment": "Definition 4.1: a cell with random labels is a memorization only if "
+        "train_accuracy_final >= 0.99 (theory/memorization_kind.py)",
+    },
 }
 TRANSFER_VARIABLES = {
     "knn_transfer": {
@@ -235,6 +241,7 @@ def run_train_cell(params: dict, cell: dict, folder: str, init_probes: str = "")
     """Worker side: train (or resume) one cell in `folder`; its variables as arrays. init_probes: the
     folder of k-NN probes at initialisation that the grid's cells share (empirical.training.evaluate)."""
     from empirical.augment import parse_augmentation
+    from empirical.labels import random_share
     from empirical.networks import LAYERS
     from empirical.probing import probe_model
     from empirical.training import build_model, embed_all, train
@@ -283,6 +290,7 @@ def run_train_cell(params: dict, cell: dict, folder: str, init_probes: str = "")
         knn_init=first["knn_accuracy"],
         train_accuracy_final=last["train_accuracy"],
         train_time=last["wall_time"],
+        random_label_share=random_share(cfg.labels),
         linear_final=np.nan,
         linear_init=np.nan,
     )
@@ -303,10 +311,12 @@ def run_train_cell(params: dict, cell: dict, folder: str, init_probes: str = "")
             for net in (model, initial)
         )
     if params.get("linear_probe", True):
+        # fitted on the k-NN probes' reference (the whole clean training split by default, true labels)
+        ref = data.probe_reference
         for key, net in (("linear_final", model), ("linear_init", initial)):
-            tr = embed_all(net, data.train.images, data.train)["embedding"]
+            tr = embed_all(net, ref.images, data.train)["embedding"]
             te = embed_all(net, data.test.images, data.train)["embedding"]
-            probe = LinearProbe(data.train.num_classes, max_iter=100).fit(tr, data.train.labels)
+            probe = LinearProbe(data.train.num_classes, max_iter=100).fit(tr, ref.labels)
             out[key] = float(probe.score(te, data.test.labels))
     return out
 

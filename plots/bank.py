@@ -92,4 +92,4 @@ def _one(ds: xr.Dataset, out: Path, var: str, subtitle: str) -> Path:
         f"figure 6{' (' + subtitle + ')' if subtitle else ''}: mean over {seeds} seed(s){note}", fontsize=10
     )
     fig.tight_layout()
-    return save_figure(fig, out)
+    return save_figure(fig, out, ds)

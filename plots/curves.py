@@ -88,4 +88,4 @@ def plot_curves(ds: xr.Dataset, out: str | Path, var: str = "knn_accuracy") -> P
     seeds = ds.sizes.get("seed", 1)
     fig.suptitle(f"{preset}: mean over {seeds} seed(s), band = min to max over seeds", fontsize=10)
     fig.tight_layout()
-    return save_figure(fig, out)
+    return save_figure(fig, out, ds)

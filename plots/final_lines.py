@@ -95,4 +95,4 @@ def plot_final_lines(ds: xr.Dataset, out: str | Path, var: str | None = None) ->
         fontsize=10,
     )
     fig.tight_layout()
-    return save_figure(fig, out)
+    return save_figure(fig, out, ds)

@@ -147,9 +147,18 @@ def axis_label(ds: xr.Dataset, var: str) -> str:
     return f"{name} ({units})" if units not in ("", "1") else name
 
 
-def save_figure(fig, out: str | Path) -> Path:
+def save_figure(fig, out: str | Path, ds: xr.Dataset | None = None) -> Path:
+    """Write the PNG; with a training grid `ds`, the figure names at its foot the random-label cells
+    that are not memorizations (Definition 4.1), so that no picture passes them off as one."""
     import matplotlib.pyplot as plt
 
+    if ds is not None:
+        from plots.memorization import note
+
+        text = note(ds)
+        if text:
+            fig.text(0.01, 0.005, textwrap.fill(text, 150), fontsize=6.5, color="#8b0000", va="bottom")
+            fig.subplots_adjust(bottom=max(fig.subplotpars.bottom, 0.16))
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(out, dpi=DPI)

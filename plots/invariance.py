@@ -59,4 +59,4 @@ def plot_invariance(ds: xr.Dataset, out: str | Path) -> Path:
     seeds = ds.sizes.get("seed", 1)
     fig.suptitle(f"figure 7: normalized invariance per layer, mean over {seeds} seed(s)", fontsize=10)
     fig.tight_layout()
-    return save_figure(fig, out)
+    return save_figure(fig, out, ds)

@@ -81,4 +81,4 @@ def plot_layers(ds: xr.Dataset, out: str | Path) -> Path:
     seeds = ds.sizes.get("seed", 1)
     fig.suptitle(f"figure 4: mean over {seeds} seed(s), band = min to max over seeds", fontsize=10)
     fig.tight_layout()
-    return save_figure(fig, out)
+    return save_figure(fig, out, ds)

@@ -19,6 +19,8 @@ from plots.grid_result import (
     selections,
     swept_dims,
 )
+from plots.memorization import cell_kinds, table_suffix
+from theory.memorization_kind import FIT_FOR_MEMORIZATION
 
 PROBE_OF = {"table2": "knn", "table3": "knn", "table4": "linear"}
 PROBE_NAME = {"knn": "k-NN", "linear": "linear"}
@@ -54,21 +56,26 @@ def markdown_table(ds: xr.Dataset, var: str | None = None) -> str:
     value = done_only(ds, var)
     rows_dim = row_dim(ds, var)
     columns = selections(ds, [d for d in swept_dims(ds) if d != rows_dim and d in value.dims])
+    kinds = cell_kinds(ds, probe)
     rows = [
-        (selection_label(ds, r) or "trained", value.sel(r))
+        (selection_label(ds, r) or "trained", value.sel(r), None if kinds is None else kinds.sel(r))
         for r in selections(ds, [rows_dim] if rows_dim else [])
     ]
     if init_var in ds and init_var != var:
         init = done_only(ds, init_var)
         # per seed, the mean over the rows (every setting starts from the same weights), then over seeds
-        rows.append(("initialisation", init.mean(rows_dim) if rows_dim in init.dims else init))
+        rows.append(("initialisation", init.mean(rows_dim) if rows_dim in init.dims else init, None))
     seeds = ds.sizes.get("seed", 1)
     name = PROBE_NAME.get(probe, probe)
     header = [rows_dim or "", *[selection_label(ds, c) or f"{name} accuracy (%)" for c in columns]]
     lines = [f"| {' | '.join(header)} |", "|" + "---|" * len(header)]
-    for label, field in rows:
+    for label, field, kind in rows:
         mean, std, count = mean_std_over_seeds(field)
-        cells = [percent(float(mean.sel(c)), float(std.sel(c)), int(count.sel(c))) for c in columns]
+        cells = [
+            percent(float(mean.sel(c)), float(std.sel(c)), int(count.sel(c)))
+            + ("" if kind is None else table_suffix(kind.sel(c)))
+            for c in columns
+        ]
         lines.append(f"| {label} | {' | '.join(cells)} |")
     title = preset_of(ds) or ds.attrs.get("grid_name", "") or "table"
     note = (
@@ -78,6 +85,14 @@ def markdown_table(ds: xr.Dataset, var: str | None = None) -> str:
             f"; 'initialisation' is {init_var} on the untrained network."
             if rows[-1][0] == "initialisation"
             else "."
+        )
+        + (
+            " In brackets, Definition 4.1 for the random-label runs: a memorization fits at least "
+            f"{100 * FIT_FOR_MEMORIZATION:.0f}% of its random labels on the unaugmented training images, "
+            "benign when its probe then beats initialisation, malign when not; short of that fit it is "
+            "not memorised."
+            if kinds is not None and probe == "knn"
+            else ""
         )
     )
     return f"### {title}\n\n{note}\n\n" + "\n".join(lines) + "\n"

@@ -1,0 +1,98 @@
+"""The claims scoreboard on grid files it can and cannot judge; `benign claims` on bad folders."""
+
+import numpy as np
+import pytest
+import xarray as xr
+from typer.testing import CliRunner
+
+from cli.app import app
+from cli.claims import SHIPPED as CLAIMS_DIR
+from grids.claims import CLAIMS, IDS, VERDICTS, ClaimsError, scoreboard
+
+SETTINGS = ["random", "random+DA", "clean", "clean+DA"]
+
+
+def table2(knn: list[float], fit: list[float], init: float = 0.8, seeds: int = 2) -> xr.Dataset:
+    """A collected table 2 grid: knn_final per setting (same for every seed), fits of the settings."""
+    shape = (len(SETTINGS), seeds)
+    coords = {"setting": range(4), "seed": range(seeds), "setting_name": ("setting", SETTINGS)}
+    var = lambda v: (("setting", "seed"), np.repeat(np.asarray(v, float)[:, None], seeds, 1))  # noqa: E731
+    return xr.Dataset(
+        {
+            "knn_final": var(knn),
+            "knn_init": (("setting", "seed"), np.full(shape, init)),
+            "linear_final": var(knn),
+            "linear_init": (("setting", "seed"), np.full(shape, init)),
+            "train_accuracy_final": var(fit),
+            "status": (("setting", "seed"), np.ones(shape, np.int8)),
+        },
+        coords=coords,
+        attrs={"title": "benign grid", "grid_name": "table2"},
+    )
+
+
+def row(rows, id_):
+    return next(r for r in rows if r.id == id_)
+
+
+def test_every_claim_listed_once_with_a_verdict(tmp_path):
+    rows = scoreboard(tmp_path, "cpu")
+    assert [r.id for r in rows] == list(IDS) == [c.id for c in CLAIMS]
+    assert {"T1", "T2", "T3", "T4", "F3", "F4", "F7", "F8", "F9", "F10", "F11", "F12", "P2", "S"} <= set(IDS)
+    assert all(r.verdict == "not run" and r.why for r in rows)
+
+
+@pytest.mark.parametrize(
+    "knn, fit, verdict",
+    [
+        ([0.6, 0.85, 0.84, 0.9], [1.0, 0.995, 1, 1], "holds"),
+        ([0.6, 0.85, 0.84, 0.9], [1.0, 0.5, 1, 1], "fails"),  # random + DA not memorised (Definition 4.1)
+        ([0.6, 0.82, 0.84, 0.9], [1.0, 1.0, 1, 1], "fails"),  # benign by 0.02 < the 0.03 margin
+        ([0.85, 0.85, 0.84, 0.9], [1.0, 1.0, 1, 1], "fails"),  # random without DA not malign
+        ([0.6, 0.95, 0.84, 0.9], [1.0, 1.0, 1, 1], "fails"),  # clean + DA not highest
+    ],
+)
+def test_t2_under_definition_4_1(tmp_path, knn, fit, verdict):
+    table2(knn, fit).to_netcdf(tmp_path / "table2-cpu.nc")
+    r = row(scoreboard(tmp_path, "cpu"), "T2")
+    assert r.verdict == verdict
+    assert r.project.startswith("cpu: random 0.600 / 0.600") or verdict == "fails"
+    assert (r.why == "") == (verdict == "holds")
+
+
+def test_one_seed_failing_fails_the_claim(tmp_path):
+    ds = table2([0.6, 0.85, 0.84, 0.9], [1.0, 1.0, 1, 1])
+    ds["train_accuracy_final"][1, 1] = 0.9  # seed 1 of random + DA short of the fit
+    ds.to_netcdf(tmp_path / "table2-cpu.nc")
+    r = row(scoreboard(tmp_path, "cpu"), "T2")
+    assert r.verdict == "fails" and "seed 1" in r.why and "seed 0" not in r.why
+
+
+def test_foreign_and_corrupt_files(tmp_path):
+    table2([0.6, 0.85, 0.84, 0.9], [1, 1, 1, 1]).assign_attrs(grid_name="fig8").to_netcdf(
+        tmp_path / "table2.nc"
+    )
+    r = row(scoreboard(tmp_path, "cpu"), "T2")
+    assert r.verdict == "not run" and "not table2" in r.why
+    (tmp_path / "fig13.nc").write_bytes(b"not netcdf")
+    with pytest.raises(ClaimsError, match="fig13.nc"):
+        scoreboard(tmp_path, "cpu")
+
+
+def test_cli(tmp_path):
+    runner = CliRunner()
+    res = runner.invoke(app, ["claims", "--results", str(tmp_path)])
+    assert res.exit_code == 0, res.output
+    assert (tmp_path / "claims.md").read_text().count("**not run**") == len(IDS)
+    (tmp_path / "table2-cpu.nc").write_bytes(b"garbage")
+    res = runner.invoke(app, ["claims", "--results", str(tmp_path)])
+    assert res.exit_code == 2 and "table2-cpu.nc" in res.output and "Traceback" not in res.output
+    res = runner.invoke(app, ["claims", "--results", str(tmp_path / "nope")])
+    assert res.exit_code == 2 and "no such folder" in res.output
+
+
+def test_shipped_results_judged():
+    """The files in docs/results are judged, each verdict one of the three."""
+    rows = scoreboard(CLAIMS_DIR, "cpu")
+    assert {r.verdict for r in rows} <= set(VERDICTS)
+    assert row(rows, "T2").verdict != "not run"
