@@ -23,6 +23,9 @@ from grids.engine import collect_grid, run_grid
 from store.netcdf import save_atomic
 
 WHAT = {
+    "table1": "Layer-wise k-NN probing of a random-label run without augmentation, at initialisation and "
+    "at the end (table 1).",
+    "fig3": "Training loss and share of labels fitted, clean against random labels, no augmentation (figure 3).",
     "table2": "k-NN probing of the embedding after training on random / clean labels, with and without "
     "augmentation, and at initialisation (table 2).",
     "table3": "i.i.d. augmentations (other images of the same true class) on a 1000-image subset (table 3).",

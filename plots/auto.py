@@ -24,6 +24,8 @@ from plots.grid_result import preset_of
 KINDS = ("auto", "heatmap", "curves", "layers", "lines", "table", "collapse", "capacity")
 
 PRESET_KINDS = {
+    "table1": ("layers",),
+    "fig3": ("curves",),
     "fig4": ("layers",),
     "fig6": ("heatmap",),
     "fig7": ("curves",),
@@ -114,6 +116,11 @@ def draw(ds: xr.Dataset, out: Path, kind: str, var: str | None = None) -> list[P
             return [plot_invariance(ds, out)]
         from plots.curves import plot_curves
 
+        if var is None and preset_of(ds) == "fig3":  # the training loss, and the labels fitted beside it
+            return [
+                plot_curves(ds, out, "train_loss"),
+                plot_curves(ds, _suffixed(out, "fit"), "train_accuracy"),
+            ]
         return [plot_curves(ds, out, var or "knn_accuracy")]
     if kind == "layers":
         from plots.layers import plot_layers

@@ -53,7 +53,7 @@ def test_bad_specs_are_value_errors_naming_the_problem(raw, words):
 
 
 def test_unknown_preset_and_scale_name_the_valid_ones():
-    with pytest.raises(ValueError, match="valid: table2, table3, .*fig13, fig14"):
+    with pytest.raises(ValueError, match="valid: table1, table2, table3, .*fig13, fig14"):
         grid_spec.load("fig99")
     with pytest.raises(ValueError, match="valid: small, full, tiny"):
         grid_spec.preset("fig14", "huge")
