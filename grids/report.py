@@ -5,6 +5,7 @@ DIR/grids/shared/     training cells two presets share, trained once (grids/shar
 DIR/<preset>.nc       the collected grid (docs/results-format.md)
 DIR/figures/          pictures and Markdown tables
 DIR/report.md         the page: per preset what the paper shows, the wall time, the pictures and tables
+DIR/claims.md         the claims scoreboard of the files above (`benign claims --results DIR`)
 
 A rerun resumes: its wall time is that of the cells it trained. So the table of wall times also says,
 per preset, how many cells this run trained, took from another preset's (shared) or found done, and
@@ -20,6 +21,7 @@ from pathlib import Path
 from grids import presets
 from grids import spec as grid_spec
 from grids.engine import collect_grid, run_grid
+from store.atomic import write_text_atomic
 from store.netcdf import save_atomic
 
 WHAT = {
@@ -165,8 +167,11 @@ def _section(name, spec, counts, wall, files, out: Path, note: str) -> str:
 
 
 def _write(out: Path, scale: str, sections: list[str], rows: dict, total: float, command: str | None) -> None:
+    """report.md, and claims.md: the scoreboard of the files the report holds so far (grids/claims.py)."""
+    from grids.claims import markdown, scoreboard
     from store.provenance import git_commit
 
+    claims = markdown(scoreboard(out, scale))
     head = [
         f"# benign-memorization report, scale `{scale}`",
         "",
@@ -177,9 +182,13 @@ def _write(out: Path, scale: str, sections: list[str], rows: dict, total: float,
         "| --- | --- | --- | --- | --- | --- | --- |",
         *rows.values(),
         "",
+        "## Claims",
+        "",
+        claims,
     ]
     text = "\n".join(head + sections) + "\n"
     out.mkdir(parents=True, exist_ok=True)
+    write_text_atomic(out / "claims.md", f"# Claims at the {scale} scale\n\n" + claims)
     tmp = out / ".report.md.tmp"
     tmp.write_text(text)
     tmp.replace(out / "report.md")

@@ -19,6 +19,12 @@ def test_report_runs_draws_and_resumes(tmp_path):
     page = (tmp_path / "report.md").read_text()
     assert "## table2" in page and "## table4" in page and "| random+DA |" in page
     assert "k-NN" in page and "linear" in page.lower() and "total wall time" in page
+    # the scoreboard of what the report holds: table 2 and 4 judged (tiny networks fit few labels), the
+    # claims of presets not run said so
+    claims = (tmp_path / "claims.md").read_text()
+    assert "## Claims" in page and "| T2 |" in claims and "| T1 |" in claims
+    t1, t2 = (next(line for line in claims.splitlines() if line.startswith(f"| {i} |")) for i in ("T1", "T2"))
+    assert "**not run** (no table1-tiny.nc or table1.nc" in t1 and "not run" not in t2
     t2, t4 = xr.load_dataset(tmp_path / "table2.nc"), xr.load_dataset(tmp_path / "table4.nc")
     assert t2.attrs["grid_name"] == "table2" and t4.attrs["grid_name"] == "table4"
     xr.testing.assert_identical(t2.linear_final, t4.linear_final)  # table 4 probes table 2's runs
