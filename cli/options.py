@@ -6,7 +6,7 @@ from grids.presets import CPU_PRESETS
 
 # --scale of `benign grid run` and `benign report`
 SCALE_HELP = (
-    "small (this CPU, minutes), cpu (the paper's regime on this CPU, 35-47 min a preset on 2 cores; "
+    "small (this CPU, minutes), cpu (Definition 4.1's regime on this CPU, under an hour a preset; "
     f"{', '.join(CPU_PRESETS)}), full (the paper's axes, GPU) or tiny (a smoke test in seconds)"
 )
 

@@ -143,3 +143,32 @@ def test_transfer_probes_the_embedding_on_another_dataset(tmp_path, monkeypatch)
     assert np.isnan(ds.linear_final.item())
     with pytest.raises(ValueError, match="unknown transfer dataset cifar1000"):
         grid_spec.from_dict({**TINY, "transfer": "cifar1000"})
+
+
+def test_the_linear_probe_is_fitted_on_the_knn_reference(tmp_path, monkeypatch):
+    """Table 4: the linear probe is fitted where the k-NN probe is (the whole clean training split
+    with its true labels by default), not on the training subset; and the cell records its labels'
+    random share, which Definition 4.1 reads."""
+    from theory.probes import LinearProbe
+
+    fitted = []
+    fit = LinearProbe.fit
+
+    def spy(self, features, labels):
+        fitted.append(len(labels))
+        return fit(self, features, labels)
+
+    monkeypatch.setattr(LinearProbe, "fit", spy)
+    for reference in ("subset", "full"):
+        spec = grid_spec.from_dict(
+            {
+                **TINY,
+                "setting": TINY["setting"][:1],
+                "epochs": 1,
+                "eval_every": 0,
+                "probe_reference": reference,
+            }
+        )
+        assert run_grid(spec, tmp_path / reference, InProcess())["done"] == 1
+        assert load_grid(tmp_path / reference).random_label_share.item() == 1.0
+    assert fitted == [40, 40, 60000, 60000]  # (trained, at initialisation) per reference
