@@ -129,6 +129,9 @@ def train(
     ),
     loss: str = O.LOSS,
     lr: float = typer.Option(T.lr, help="Adam learning rate (the paper's table says 4e-3, its code 3e-4)"),
+    cooldown: float = typer.Option(
+        T.cooldown, help="share of the budget, at its end, with the rate falling linearly to 0 (0: constant)"
+    ),
     batch_size: int = O.BATCH_SIZE,
     epochs: int = typer.Option(T.epochs, help="budget in epochs"),
     steps: int = typer.Option(T.steps, help="budget in steps instead of epochs (> 0)"),

@@ -37,6 +37,10 @@ from theory.devices import autocast_dtype, resolve_device
 from theory.probes import knn_accuracy
 
 CHECKPOINT = "checkpoint.pt"
+# A checkpoint every checkpoint_every epochs, but not more often than this: with one step an epoch
+# (the cpu scale) a 13 MB checkpoint a step would cost more I/O than the step; a resumed run is
+# bit-for-bit the uninterrupted one from any checkpoint, and Ctrl-C saves the step in flight.
+CHECKPOINT_SECONDS = 30.0
 HISTORY = "history.nc"
 FORMAT = "benign-train-checkpoint/1"
 
@@ -63,6 +67,10 @@ class TrainConfig:
     iid: int = 0  # table 3: B i.i.d. same-class images as the "augmentations" (needs subset)
     loss: str = "mse"
     lr: float = 3e-4
+    # fraction of the budget, at its end, over which the learning rate falls linearly to 0; 0 = constant
+    # (the paper's). Adam at a constant rate leaves a few random labels flipping in and out of the fit
+    # at the end of a short budget; a cooldown lets the network settle on a fit (Definition 4.1)
+    cooldown: float = 0.0
     batch_size: int = 256
     epochs: int = 1
     steps: int = 0  # > 0: the budget in steps instead of epochs
@@ -107,6 +115,7 @@ class TrainConfig:
                 f"stem must be auto, cifar or stride2, got {self.stem!r}",
             ),
             (self.lr > 0, "the learning rate must be positive"),
+            (0.0 <= self.cooldown <= 1.0, f"the cooldown must be a fraction in [0, 1], got {self.cooldown}"),
             (self.batch_size >= 2, "batch size must be at least 2 (batch norm)"),
             (self.epochs >= 1 or self.steps >= 1, "the budget must be at least one epoch or one step"),
             (self.steps >= 0 and self.epochs >= 0, "budgets cannot be negative"),
@@ -213,6 +222,14 @@ def epoch_batches(n: int, batch_size: int, seed: int, epoch: int, device) -> lis
     if len(batches) > 1 and len(batches[-1]) < 2:  # batch norm cannot train on one image
         batches.pop()
     return batches
+
+
+def learning_rate(cfg: TrainConfig, step: int, total: int) -> float:
+    """The learning rate of step `step` (0-based) of `total`: constant, then over the last `cooldown`
+    share of the budget linearly down to lr / n_cooldown at the last step."""
+    n_cool = round(cfg.cooldown * total)
+    left = total - step
+    return cfg.lr if left > n_cool else cfg.lr * (left / n_cool)
 
 
 def make_batch(cfg: TrainConfig, data: RunData, aug, batch: torch.Tensor, step: int, device):
@@ -478,6 +495,7 @@ def train(
             },
         )
 
+    saved = time.monotonic()
     if not history:
         record(0.0)
     metrics = dict(history[-1]) if history else {}
@@ -491,6 +509,8 @@ def train(
             t0 = time.perf_counter()
             x, targets = make_batch(cfg, data, aug, batches[pos], step, device)
             x = x.contiguous(memory_format=torch.channels_last)
+            for group in opt.param_groups:
+                group["lr"] = learning_rate(cfg, step, total)
             with torch.autocast(device.type, dtype=amp or torch.bfloat16, enabled=amp is not None):
                 output = run(x)
             loss = loss_fn(cfg.loss, output, targets)
@@ -508,8 +528,11 @@ def train(
                 if (cfg.eval_every and done % cfg.eval_every == 0) or step == total:
                     metrics.update(record(float(done)))
                 loss_sum, loss_count = 0.0, 0
-                if done % cfg.checkpoint_every == 0 or step == total:
+                if (done % cfg.checkpoint_every == 0 and time.monotonic() - saved >= CHECKPOINT_SECONDS) or (
+                    step == total
+                ):
                     checkpoint()
+                    saved = time.monotonic()
             elif step == total:
                 metrics.update(record(step / spe))
                 checkpoint()

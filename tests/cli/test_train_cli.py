@@ -230,8 +230,10 @@ def test_table2_preset_is_the_grid_preset_on_the_engine(tmp_path, monkeypatch):
     write_mnist_like(tmp_path, "FashionMNIST", n_train=120, n_test=100)
     monkeypatch.setenv("BENIGN_DATA_ROOT", str(tmp_path))
     out = tmp_path / "t2"
-    # the numbers of before: PyTorch's initialisation then (the authors' is the default now)
-    r = runner.invoke(app, ["train", "--preset", "table2-tiny", "--init", "pytorch", "--out", str(out)])
+    # the numbers of before: PyTorch's initialisation then (the authors' is the default now), float32
+    # (precision auto is bf16 on a CPU with bf16 units)
+    args = ["--init", "pytorch", "--precision", "float32", "--out", str(out)]
+    r = runner.invoke(app, ["train", "--preset", "table2-tiny", *args])
     assert r.exit_code == 0, r.output
     assert "| random+DA |" in r.output and "| initialisation |" in r.output
     g = xr.load_dataset(out / "grid.nc")
@@ -247,8 +249,10 @@ def test_table2_preset_is_the_grid_preset_on_the_engine(tmp_path, monkeypatch):
 
     spec = grid_spec.preset("table2", "tiny")
     params = json.loads(g.attrs["config_json"])["params"]
-    assert params.pop("init") == "pytorch"
-    assert params == json.loads(json.dumps({k: v for k, v in spec.params.items() if k != "init"}))
+    assert params.pop("init") == "pytorch" and params.pop("precision") == "float32"
+    assert params == json.loads(
+        json.dumps({k: v for k, v in spec.params.items() if k not in ("init", "precision")})
+    )
 
 
 def test_table2_preset_takes_options_as_grid_parameters():
