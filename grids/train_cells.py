@@ -148,11 +148,13 @@ def train_config(params: dict, seed: int, out: str) -> TrainConfig:
         p["labels"] = "per-sample" if c == 0 else f"classes:{c}"
     if p.get("randaugment") is not None:
         p["augment"] = f"randaugment:{int(p['randaugment'])}"
-    from empirical.datasets import NAMES
+    from empirical.datasets import parse_name
 
-    unknown = [t for t in transfer_targets(p) if t not in NAMES]
-    if unknown:
-        raise ValueError(f"unknown transfer dataset {', '.join(unknown)}; choose from {', '.join(NAMES)}")
+    for target in transfer_targets(p):
+        try:
+            parse_name(target)
+        except ValueError as e:
+            raise ValueError(f"transfer dataset: {e}") from None
     fields = {f.name for f in dataclasses.fields(TrainConfig)}
     cfg = TrainConfig(**{k: v for k, v in p.items() if k in fields}, seed=seed, label_seed=seed, out=out)
     cfg.validate()

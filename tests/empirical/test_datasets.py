@@ -95,3 +95,23 @@ def test_fashion_mnist_found_without_being_told(tmp_path):
     assert d.images.shape == (10000, 1, 28, 28) and d.labels.bincount().tolist() == [1000] * 10
     s = subset(d, 1000, seed=0)
     assert s.labels.bincount().tolist() == [100] * 10
+
+
+def test_digits_upsampled_and_split():
+    """scikit-learn's digits: 28x28 grey uint8, every third image in the test split, 10 classes."""
+    train, test = load_dataset("digits"), load_dataset("digits", train=False)
+    assert train.images.shape == (1198, 1, 28, 28) and test.images.shape == (599, 1, 28, 28)
+    assert train.images.dtype == torch.uint8 and int(train.images.max()) == 255
+    assert train.num_classes == 10 and set(train.labels.tolist()) == set(range(10))
+    x = train.images.float() / 255  # its stored statistics are its training split's
+    assert abs(float(x.mean()) - train.mean[0]) < 1e-3 and abs(float(x.std()) - train.std[0]) < 1e-3
+
+
+def test_a_class_range_keeps_and_relabels_those_classes():
+    full, held = load_dataset("digits"), load_dataset("digits:5-9")
+    assert held.num_classes == 5 and held.name == "digits:5-9"
+    assert torch.equal(held.images, full.images[full.labels >= 5])
+    assert torch.equal(held.labels, full.labels[full.labels >= 5] - 5)
+    for bad in ("digits:5-10", "digits:7-3", "digits:x"):
+        with pytest.raises(ValueError, match="bad class range"):
+            load_dataset(bad)

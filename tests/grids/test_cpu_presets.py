@@ -21,7 +21,7 @@ EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "grids"
 def test_every_cpu_preset_builds_with_precision_auto_and_two_seeds(name):
     spec = grid_spec.preset(name, "cpu")
     assert spec.kind == "train" and spec.params["precision"] == "auto"
-    assert spec.coords["seed"] == [0, 1] and spec.params["dataset"] == "fashion-mnist"
+    assert spec.coords["seed"] == [0, 1] and spec.params["dataset"].startswith("fashion-mnist")
 
 
 def test_table2_at_cpu_is_the_four_settings_on_250_images():
@@ -68,13 +68,13 @@ def one_line(r, *words):
 
 def test_grid_run_and_report_refuse_a_preset_without_a_cpu_version_in_one_line(tmp_path):
     one_line(
-        runner.invoke(app, ["grid", "run", "fig10", "--scale", "cpu", "--out", str(tmp_path / "g")]),
-        "fig10 has no cpu version",
+        runner.invoke(app, ["grid", "run", "fig14k", "--scale", "cpu", "--out", str(tmp_path / "g")]),
+        "fig14k has no cpu version",
         "fig13",
     )
     one_line(
-        runner.invoke(app, ["report", "--scale", "cpu", "--presets", "fig10", "--out", str(tmp_path / "r")]),
-        "fig10 has no cpu version",
+        runner.invoke(app, ["report", "--scale", "cpu", "--presets", "fig14k", "--out", str(tmp_path / "r")]),
+        "fig14k has no cpu version",
     )
     for args in (
         ["grid", "run", "table2", "--out", str(tmp_path / "g")],
@@ -99,9 +99,8 @@ def test_cpu_presets_that_share_cells_train_them_once():
 
 
 def test_every_cpu_claim_has_its_preset():
-    """Each claim of the scoreboard that a training grid answers has a cpu preset (figure 10 aside:
-    its transfer datasets are not on this machine)."""
+    """Each claim of the scoreboard that a training grid answers has a cpu preset."""
     from grids.claims import CLAIMS
 
     sources = {s for c in CLAIMS for s in c.sources if s.startswith(("table", "fig")) and s != "fig14"}
-    assert sources - set(presets.CPU_PRESETS) == {"fig10"}
+    assert sources <= set(presets.CPU_PRESETS)

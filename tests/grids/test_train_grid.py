@@ -141,7 +141,7 @@ def test_transfer_probes_the_embedding_on_another_dataset(tmp_path, monkeypatch)
     assert ds.knn_transfer.dims == ("setting", "seed", "target") and list(ds.target_name.values) == ["mnist"]
     assert 0 <= ds.knn_transfer.item() <= 1 and 0 <= ds.knn_transfer_init.item() <= 1
     assert np.isnan(ds.linear_final.item())
-    with pytest.raises(ValueError, match="unknown transfer dataset cifar1000"):
+    with pytest.raises(ValueError, match="transfer dataset: unknown dataset .cifar1000."):
         grid_spec.from_dict({**TINY, "transfer": "cifar1000"})
 
 
