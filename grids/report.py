@@ -20,9 +20,11 @@ from pathlib import Path
 
 from grids import presets
 from grids import spec as grid_spec
+from grids.companions import FILES, companions_at, run_companion
 from grids.engine import collect_grid, run_grid
 from store.atomic import write_text_atomic
 from store.netcdf import save_atomic
+from theory.devices import resolve_device
 
 WHAT = {
     "table1": "Layer-wise k-NN probing of a random-label run without augmentation, at initialisation and "
@@ -46,6 +48,10 @@ WHAT = {
     "fig14": "The toy of appendix E: k-NN probing over n x B after random-label training, "
     "with the capacity line n = C_t / B (figure 14).",
     "fig14k": "Figure 14 as a family over the prototypes K: each K's heatmap with its own line n = C_t / B.",
+    "profiles": "Memorization profiles (companion 2): which (network, augmentation) pairs recognise each "
+    "image, per method, against binomial noise.",
+    "memscore": "Turn-over dropout memorization scores of a VGG-11 with corrupted labels (companion 3).",
+    "memscore-mlp": "Turn-over dropout memorization scores of an MLP with corrupted labels (companion 3).",
     "nb": "A real network's n x B grid: training subset n x a bank of B augmentations per image, a random "
     "label per image; heatmap with n = C_t / B, C_t from the B = 1 column.",
 }
@@ -55,19 +61,23 @@ def report_specs(names: list[str], scale: str) -> dict:
     """The grid specs of the named presets at `scale`; ValueError naming the valid ones otherwise."""
     if scale not in grid_spec.SCALES:
         raise ValueError(f"unknown --scale {scale!r}; valid: {', '.join(grid_spec.SCALES)}")
-    unknown = [n for n in names if n not in grid_spec.PRESETS]
+    valid = (*grid_spec.PRESETS, *FILES)
+    unknown = [n for n in names if n not in valid]
     if not names or unknown:
+        raise ValueError(f"unknown preset {', '.join(unknown) or '(none given)'}; valid: {', '.join(valid)}")
+    missing = [n for n in names if n in FILES and n not in companions_at(scale)]
+    if missing:
         raise ValueError(
-            f"unknown preset {', '.join(unknown) or '(none given)'}; valid: {', '.join(grid_spec.PRESETS)}"
+            f"{', '.join(missing)} has no {scale} version; those with one: {', '.join(companions_at(scale))}"
         )
-    return {name: grid_spec.preset(name, scale) for name in names}
+    return {name: grid_spec.preset(name, scale) for name in names if name not in FILES}
 
 
 def presets_at(scale: str) -> list[str]:
-    """Every preset with a version at `scale` (the report's default)."""
+    """Every preset with a version at `scale`, then the companion studies that have one (the default)."""
     if scale not in grid_spec.SCALES:
         raise ValueError(f"unknown --scale {scale!r}; valid: {', '.join(grid_spec.SCALES)}")
-    return list(presets.presets_at(scale))
+    return [*presets.presets_at(scale), *companions_at(scale)]
 
 
 def run_report(
@@ -112,7 +122,33 @@ def run_report(
         rows[name] = _row(name, counts, wall, ds, spec.size())
         sections.append(_section(name, spec, counts, wall, files, out, note))
         _write(out, scale, sections, rows, time.perf_counter() - t_start, command)
+    for name in [n for n in names or presets_at(scale) if n in FILES]:
+        t0 = time.perf_counter()
+        device = str(resolve_device("auto"))
+        path = run_companion(name, scale, out, device, executor, log=lambda *a, **k: None)
+        files = plot_companion(name, path, out / "figures" / name)
+        wall = time.perf_counter() - t0
+        rows[name] = f"| {name} | {wall:.0f} | | | | | |"
+        sections.append(
+            f"## {name}\n\n{WHAT[name]}\n\n{wall:.0f} s. Data: `{path.name}`.\n\n"
+            + "\n".join(
+                f"![{name}]({Path(f).relative_to(out).as_posix()})" for f in files if Path(f).suffix == ".png"
+            )
+            + "\n"
+        )
+        _write(out, scale, sections, rows, time.perf_counter() - t_start, command)
     return out / "report.md"
+
+
+def plot_companion(name: str, path: Path, folder: Path) -> list:
+    from store.netcdf import load_result
+
+    ds = load_result(path)
+    if name == "profiles":
+        from empirical.profiles.plots import plot_all
+    else:
+        from empirical.memscore.plots import plot_all
+    return list(plot_all(ds, folder))
 
 
 def missing_data(spec) -> str | None:

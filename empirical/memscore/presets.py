@@ -71,3 +71,16 @@ PRESETS = {
 # 12 epochs (2256 steps, 12 min): 0.607.
 PRESETS[("cpu", "mlp")] = PRESETS[("small", "mlp")]
 PRESETS[("cpu", "vgg11")] = {**PRESETS[("small", "vgg11")], "n_train": 12000, "epochs": 12, "grad_every": 100}
+# tiny: seconds (tests of the report that runs the companions)
+PRESETS[("tiny", "mlp")] = {
+    **PRESETS[("small", "mlp")],
+    "n_train": 120,
+    "n_test": 30,
+    "hidden": 32,
+    "epochs": 2,
+    "lr": 0.1,
+    "batch_size": 32,
+    "grad_every": 2,
+    "influence_targets": 3,
+}
+PRESETS[("tiny", "vgg11")] = {**PRESETS[("tiny", "mlp")], "width": 0.125, "lr": 0.01, "momentum": 0.9}

@@ -50,3 +50,14 @@ PRESETS = {
 # SimCLR to 0.54 (0.5 at epoch 317); its 0.75 is out of an hour's reach (the README extrapolates
 # the budget it would need).
 PRESETS["cpu"] = {**PRESETS["small"], "networks": 4, "epochs": 500}
+# tiny: seconds (tests of the report that runs the companions)
+PRESETS["tiny"] = {
+    **PRESETS["small"],
+    "networks": 2,
+    "augmentations": 2,
+    "epochs": 2,
+    "examples": 32,
+    "train_size": 64,
+    "cnn_width": 4,
+    "projector_width": 16,
+}

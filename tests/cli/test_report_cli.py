@@ -84,3 +84,27 @@ def test_figure_13_reuses_table_2s_cells_at_noise_0_and_1(tmp_path):
                 a = f13[var].sel(setting=f13_setting, label_noise=noise)
                 b = t2[var].sel(setting=setting[t2_name])
                 assert (a.values == b.values).all(), (var, noise, t2_name)
+
+
+def test_report_runs_the_companion_studies_and_judges_them(tmp_path):
+    """Profiles and both turn-over dropout runs inside a report: their files, pictures, sections and
+    claims (P2, S judged: neither `not run`); a rerun keeps the score files."""
+    args = tiny_report(tmp_path, "profiles,memscore,memscore-mlp")
+    r = runner.invoke(app, args)
+    assert r.exit_code == 0, r.output
+    for name in ("profiles.nc", "memscore.nc", "memscore-mlp.nc"):
+        assert (tmp_path / name).is_file()
+    page = (tmp_path / "report.md").read_text()
+    assert "## profiles" in page and "## memscore-mlp" in page and ".png)" in page
+    claims = (tmp_path / "claims.md").read_text().splitlines()
+    for claim in ("P2", "S"):
+        line = next(x for x in claims if x.startswith(f"| {claim} |"))
+        assert "not run" not in line, line
+    stamp = (tmp_path / "memscore.nc").stat().st_mtime_ns
+    assert runner.invoke(app, args).exit_code == 0
+    assert (tmp_path / "memscore.nc").stat().st_mtime_ns == stamp
+
+
+def test_report_refuses_a_companion_without_a_version_at_the_scale(tmp_path):
+    r = runner.invoke(app, ["report", "--scale", "full", "--presets", "profiles", "--out", str(tmp_path)])
+    assert r.exit_code == 2 and "profiles has no full version" in r.output
