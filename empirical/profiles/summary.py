@@ -26,9 +26,14 @@ def done(ds: xr.Dataset, method) -> np.ndarray:
 
 
 def coins_per_network(ds: xr.Dataset, method) -> int:
-    """The independent coins one network contributes to p_t(x) under the homogeneous null:
-    augmentations x views (trials = N x this in the N*M comparison)."""
-    return ds.sizes["augmentation"] * views(ds, method)
+    """The independent coins one network contributes to p_t(x) under the homogeneous null (trials =
+    N x this in the N*M comparison): its distinct augmentations. A mode without augmentation scores
+    the same image M times, one coin; SimCLR's two recognition directions of one pair of views are
+    one coin too, not two (they share the pair)."""
+    from empirical.profiles.modes import BY_CODE
+
+    mode = BY_CODE.get(int(method))
+    return 1 if mode is not None and mode.augment == "none" else ds.sizes["augmentation"]
 
 
 def profiles(ds: xr.Dataset, method) -> tuple[np.ndarray, np.ndarray]:

@@ -114,3 +114,19 @@ def test_statistics_are_bounded(values, trials):
     assert 0.0 <= r["mae"] <= 1.0 and 0.0 <= r["floor"] <= 1.0
     assert 0.0 <= r["p_value"] <= 1.0
     assert np.all(np.diff(sorted_profile(p)) >= 0)
+
+
+def test_independent_coins_per_network():
+    """The N x M null counts distinct augmentations only: a mode without augmentation scores one
+    image M times (one coin), and SimCLR's two recognition directions share their pair of views."""
+    import xarray as xr
+
+    from empirical.profiles.modes import MODES
+    from empirical.profiles.summary import coins_per_network
+
+    ds = xr.Dataset(
+        {"views": ("method", [1, 1, 1, 2])},
+        coords={"method": [MODES[m].code for m in ("supervised", "random", "random_aug", "simclr")]},
+    ).expand_dims(augmentation=5)
+    coins = {m: coins_per_network(ds, MODES[m].code) for m in MODES}
+    assert coins == {"supervised": 5, "random": 1, "random_aug": 5, "simclr": 5}
