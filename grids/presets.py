@@ -102,8 +102,11 @@ BASE = {
     # whole clean training split). Chosen from learning curves on 2 seeds (README, "The cpu scale"):
     # random + DA fits 0.99 of its random labels by step 2000 and probes +0.056..+0.070 over
     # initialisation; with 1000 images it fitted half its labels in 2000 steps (no memorization).
+    # At a constant rate a few labels keep flipping (seed 1: 1.000 at step 2500, 0.988 at 3000); a
+    # linear cooldown over the last 20% settles the fit (1.000 on both seeds at 2750 and 3000).
     # Departs from table 6 in the subset (the paper trains on the whole split), the network (a small
-    # CNN, projector 4096, not ResNet18 with 65536), lr 1e-3 (paper 4e-3 / code 3e-4) and no mixup.
+    # CNN, projector 4096, not ResNet18 with 65536), lr 1e-3 (paper 4e-3 / code 3e-4), no mixup and
+    # the cooldown (the paper keeps the rate constant for 5000 epochs).
     "cpu": {
         "kind": "train",
         "dataset": "fashion-mnist",
@@ -118,6 +121,7 @@ BASE = {
         # an Intel AMX CPU); on one without (AVX2) bf16 is emulated, 10x slower, and auto keeps float32
         "precision": "auto",
         "lr": 1e-3,
+        "cooldown": 0.2,
         "epochs": 3000,  # = steps: every random-label cell fits >= 99% of its labels by then
         "eval_every": 1000,
     },
