@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from grids.claims import ClaimsError, markdown, scoreboard
+from grids.claims import README_MARKERS, ClaimsError, markdown, scoreboard, with_readme_block
 from store.atomic import write_text_atomic
 
 SHIPPED = Path(__file__).resolve().parent.parent / "docs" / "results"
@@ -18,6 +18,9 @@ def claims(
     ),
     scale: str = typer.Option("cpu", help="the scale whose files to judge: tiny, small, cpu or full"),
     out: Path = typer.Option(None, help="folder for claims.md (default: the results folder)"),
+    readme: Path = typer.Option(
+        None, help="a Markdown file whose <!-- claims:begin/end --> block is rewritten with the table"
+    ),
 ) -> None:
     """One row per claim of the three papers: the paper's number, the criterion, the project's number
     and a verdict (holds, fails, not run); printed, and written to claims.md."""
@@ -36,3 +39,9 @@ def claims(
     target.parent.mkdir(parents=True, exist_ok=True)
     write_text_atomic(target, f"# Claims at the {scale} scale\n\n" + table)
     typer.echo(f"wrote {target}")
+    if readme is not None:
+        text = readme.read_text()
+        if any(marker not in text for marker in README_MARKERS):
+            raise ValueError(f"{readme} has no {README_MARKERS[0]} ... {README_MARKERS[1]} block")
+        write_text_atomic(readme, with_readme_block(text, rows))
+        typer.echo(f"rewrote the scoreboard in {readme}")

@@ -78,7 +78,7 @@ def read_source(results: Path, stem: str, scale: str) -> tuple[xr.Dataset | None
     """The file of `stem`, or None and why. ClaimsError when it exists and cannot be read."""
     path = find_file(results, stem, scale)
     if path is None:
-        return None, f"no {stem}-{scale}.nc or {stem}.nc in {results}"
+        return None, f"no {stem}-{scale}.nc or {stem}.nc in the folder"
     try:
         ds = load_result(path)
     except ValueError as e:
@@ -576,3 +576,21 @@ def markdown(rows: list[Row]) -> str:
     ]
     counts = ", ".join(f"{sum(r.verdict == v for r in rows)} {v}" for v in VERDICTS)
     return head + "\n".join(lines) + f"\n\n{counts}.\n"
+
+
+README_MARKERS = ("<!-- claims:begin -->", "<!-- claims:end -->")
+
+
+def readme_block(text: str) -> str:
+    """The scoreboard pasted in a README between README_MARKERS ('' when there is none)."""
+    begin, end = README_MARKERS
+    if begin not in text or end not in text:
+        return ""
+    return text.split(begin, 1)[1].split(end, 1)[0].strip()
+
+
+def with_readme_block(text: str, rows: list[Row]) -> str:
+    """`text` with the scoreboard between README_MARKERS replaced by `rows`."""
+    begin, end = README_MARKERS
+    head, rest = text.split(begin, 1)
+    return f"{head}{begin}\n{markdown(rows).strip()}\n{end}{rest.split(end, 1)[1]}"

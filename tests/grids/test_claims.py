@@ -96,3 +96,27 @@ def test_shipped_results_judged():
     rows = scoreboard(CLAIMS_DIR, "cpu")
     assert {r.verdict for r in rows} <= set(VERDICTS)
     assert row(rows, "T2").verdict != "not run"
+
+
+def test_the_readme_shows_the_scoreboard_of_the_shipped_results():
+    """README's scoreboard is `benign claims` on docs/results/ (rewrite it with
+    `benign claims --readme README.md`): it cannot drift from the files."""
+    from grids.claims import markdown, readme_block
+
+    readme = (CLAIMS_DIR.parents[1] / "README.md").read_text()
+    assert readme_block(readme) == markdown(scoreboard(CLAIMS_DIR, "cpu")).strip()
+
+
+def test_readme_option_rewrites_only_the_block(tmp_path):
+    page = tmp_path / "page.md"
+    page.write_text("intro\n<!-- claims:begin -->\nold\n<!-- claims:end -->\nrest\n")
+    r = CliRunner().invoke(app, ["claims", "--results", str(tmp_path), "--readme", str(page)])
+    assert r.exit_code == 0, r.output
+    text = page.read_text()
+    assert text.startswith("intro\n<!-- claims:begin -->\n| id |") and text.endswith(
+        "<!-- claims:end -->\nrest\n"
+    )
+    assert "\nold\n" not in text
+    page.write_text("no block")
+    r = CliRunner().invoke(app, ["claims", "--results", str(tmp_path), "--readme", str(page)])
+    assert r.exit_code == 2 and "no <!-- claims:begin -->" in r.output
