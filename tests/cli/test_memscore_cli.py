@@ -353,7 +353,7 @@ def test_every_preset_builds_a_valid_configuration(key):
     scale, model = key
     cfg = RunConfig(model=model, **PRESETS[key])
     cfg.validate()
-    assert cfg.model in ("mlp", "vgg11") and scale in ("small", "cpu", "paper")
+    assert cfg.model in ("mlp", "vgg11") and scale in ("tiny", "small", "cpu", "paper")
 
 
 @pytest.mark.parametrize("model", ["mlp", "vgg11"])
