@@ -21,7 +21,17 @@ from rich.table import Table
 from cli.errors import BadInput
 from cli.options import SCALE_HELP
 from grids import spec as grid_spec
-from grids.engine import GRID_FILE, DriverLock, collect_grid, driver_alive, load_grid, open_grid, run_grid
+from grids.engine import (
+    GRID_FILE,
+    DriverLock,
+    collect_grid,
+    driver_alive,
+    failed_cells,
+    load_grid,
+    missing_data,
+    open_grid,
+    run_grid,
+)
 from grids.executors import make_executor
 from store.cell_grid import DONE, FAILED, RUNNING, TODO
 from store.netcdf import save_atomic
@@ -55,6 +65,10 @@ def run(
     spec = grid_spec.load(source, scale)
     if spec.size() > CONFIRM_ABOVE and not yes:
         raise BadInput(f"the grid has {spec.size()} cells (more than {CONFIRM_ABOVE}); add --yes to run it")
+    missing = missing_data(spec)  # before any cell starts: every cell would fail on it
+    if missing:
+        typer.echo(f"error: {missing}", err=True)
+        raise typer.Exit(1)
     # Connect first: an unreachable scheduler must stop us before the directory is touched.
     with make_executor(workers, scheduler, dask_local) as executor:
         with DriverLock(out):  # a second driver on this directory stops here, in one line
@@ -75,9 +89,13 @@ def run(
                 )
     typer.echo(f"done {counts['done']}, failed {counts['failed']}, to do {counts['todo']}")
     if counts["failed"]:
+        for line in failed_cells(out):
+            typer.echo(f"failed {line}", err=True)
         typer.echo(
-            f"rerun the same command to retry the failed cells; `benign grid status {out}` shows their errors"
+            f"rerun the same command to retry the failed cells; `benign grid status {out}` shows their errors",
+            err=True,
         )
+        raise typer.Exit(1)
 
 
 @app.command()
@@ -100,11 +118,8 @@ def status(out: Path = typer.Argument(..., help="directory of a grid")):
         console.print("the cells marked running were left so by a driver that stopped: rerun to do them")
     for line in _running_training_cells(out, ds):
         console.print(line, markup=False)
-    failed = ds["status"].where(ds["status"] == FAILED).to_dataframe().dropna().index
-    for cell in list(failed)[:10]:
-        coords = dict(zip(ds["status"].dims, cell if isinstance(cell, tuple) else (cell,)))
-        where = ", ".join(f"{k}={v}" for k, v in coords.items())
-        console.print(f"failed {where}: {ds['error'].sel(coords).item()}", markup=False)
+    for line in failed_cells(out):
+        console.print(f"failed {line}", markup=False)
 
 
 def _running_training_cells(out: Path, ds) -> list[str]:

@@ -59,5 +59,11 @@ def report(
                 bar.update(task, description=name)
                 return lambda k: bar.advance(task, k)
 
-            page = run_report(scale, out, executor, names, command=command_line(), on_preset=on_preset)
+            page, problems = run_report(
+                scale, out, executor, names, command=command_line(), on_preset=on_preset
+            )
     typer.echo(f"wrote {page} in {time.perf_counter() - t0:.0f} s")
+    if problems:  # the page is written; the exit code says it is not whole
+        for line in problems:
+            typer.echo(line, err=True)
+        raise typer.Exit(1)

@@ -429,3 +429,34 @@ def driver_alive(out_dir: str | Path) -> bool | None:
 
 
 STATUS_NAMES = {TODO: "to do", DONE: "done", FAILED: "failed", RUNNING: "running"}
+
+
+def missing_data(spec) -> str | None:
+    """Why a training grid cannot run here (a dataset it needs is not on disk), or None."""
+    if spec.kind != "train":
+        return None
+    from empirical.datasets import load_dataset
+    from grids.train_cells import transfer_targets
+
+    datasets = (
+        spec.params["dataset"] if isinstance(spec.params["dataset"], list) else [spec.params["dataset"]]
+    )
+    for name in [*datasets, *transfer_targets(spec.params)]:
+        try:
+            load_dataset(name, train=False)
+        except FileNotFoundError as e:
+            return str(e).strip().splitlines()[0]
+    return None
+
+
+def failed_cells(out: str | Path, limit: int = 10) -> list[str]:
+    """'setting=1, seed=0: ValueError: ...' for the failed cells of the grid in `out` (the first `limit`)."""
+    ds = load_grid(out)
+    failed = ds["status"].where(ds["status"] == FAILED).to_dataframe().dropna().index
+    lines = []
+    for cell in list(failed)[:limit]:
+        coords = dict(zip(ds["status"].dims, cell if isinstance(cell, tuple) else (cell,)))
+        where = ", ".join(f"{k}={v}" for k, v in coords.items())
+        error = str(ds["error"].sel(coords).item()).strip()
+        lines.append(f"{where}: {error.splitlines()[0] if error else '(no error recorded)'}")
+    return lines

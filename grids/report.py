@@ -21,7 +21,7 @@ from pathlib import Path
 from grids import presets
 from grids import spec as grid_spec
 from grids.companions import FILES, companions_at, run_companion
-from grids.engine import collect_grid, run_grid
+from grids.engine import collect_grid, failed_cells, missing_data, run_grid
 from store.atomic import write_text_atomic
 from store.netcdf import save_atomic
 from theory.devices import resolve_device
@@ -87,13 +87,14 @@ def run_report(
     names: list[str] | None = None,
     command: str | None = None,
     on_preset: Callable[[str, int], Callable[[int], None]] | None = None,
-) -> Path:
-    """Run, collect and draw each preset; returns the path of report.md (rewritten after every preset)."""
+) -> tuple[Path, list[str]]:
+    """Run, collect and draw each preset; returns the path of report.md (rewritten after every preset)
+    and what went wrong: one line per preset skipped for missing data and per failed cell."""
     from plots.auto import plot_result
 
     out = Path(out)
     specs = report_specs(names or presets_at(scale), scale)
-    sections, rows, t_start = [], {}, time.perf_counter()
+    sections, rows, problems, t_start = [], {}, [], time.perf_counter()
     for name, spec in specs.items():
         t0 = time.perf_counter()
         advance = on_preset(name, spec.size()) if on_preset else None
@@ -102,6 +103,7 @@ def run_report(
             if advance is not None:
                 advance(spec.size())
             sections.append(f"## {name}\n\n{WHAT.get(name, '')}\n\nSkipped: {missing}.\n")
+            problems.append(f"{name} skipped: {missing}")
             _write(out, scale, sections, rows, time.perf_counter() - t_start, command)
             continue
         # table 4 probes table 2's runs: the same grid directory
@@ -109,6 +111,7 @@ def run_report(
         counts = run_grid(
             spec, grid_dir, executor, on_batch=advance, command=command, shared=out / "grids" / "shared"
         )
+        problems += [f"{name}: failed {line}" for line in failed_cells(grid_dir)] if counts["failed"] else []
         ds = collect_grid(grid_dir)
         ds.attrs["grid_name"] = name
         save_atomic(ds, out / f"{name}.nc")
@@ -137,7 +140,7 @@ def run_report(
             + "\n"
         )
         _write(out, scale, sections, rows, time.perf_counter() - t_start, command)
-    return out / "report.md"
+    return out / "report.md", problems
 
 
 def plot_companion(name: str, path: Path, folder: Path) -> list:
@@ -149,24 +152,6 @@ def plot_companion(name: str, path: Path, folder: Path) -> list:
     else:
         from empirical.memscore.plots import plot_all
     return list(plot_all(ds, folder))
-
-
-def missing_data(spec) -> str | None:
-    """Why a training grid cannot run here (a dataset it needs is not on disk), or None."""
-    if spec.kind != "train":
-        return None
-    from empirical.datasets import load_dataset
-    from grids.train_cells import transfer_targets
-
-    datasets = (
-        spec.params["dataset"] if isinstance(spec.params["dataset"], list) else [spec.params["dataset"]]
-    )
-    for name in [*datasets, *transfer_targets(spec.params)]:
-        try:
-            load_dataset(name, train=False)
-        except FileNotFoundError as e:
-            return str(e).strip().splitlines()[0]
-    return None
 
 
 def _row(name: str, counts: dict, wall: float, ds, size: int) -> str:

@@ -227,3 +227,24 @@ HOLD_LOCK = (
     "import sys, time\nfrom grids.engine import DriverLock\n"
     "with DriverLock(sys.argv[1]):\n    print('held', flush=True)\n    time.sleep(120)\n"
 )
+
+
+def test_grid_run_with_its_data_missing_fails_fast_in_one_line(tmp_path, monkeypatch):
+    """Every cell would fail on it: the run stops before any cell, exit 1, saying where it looked."""
+    monkeypatch.setenv("BENIGN_DATA_ROOT", str(tmp_path / "empty"))
+    r = runner.invoke(app, ["grid", "run", "fig10", "--scale", "tiny", "--out", str(tmp_path / "g")])
+    assert r.exit_code == 1 and r.output.strip().startswith("error: mnist not found at"), r.output
+    assert len(r.output.strip().splitlines()) == 1 and not (tmp_path / "g").exists()
+
+
+def test_grid_run_exits_1_naming_the_failed_cells(tmp_path):
+    toml = tmp_path / "g.toml"
+    toml.write_text(
+        'kind = "train"\nsubset = [70000]\ntest_subset = 50\ncnn_width = 4\nprojector_width = 8\n'
+        'batch_size = 16\nepochs = 1\nprobe_reference = "subset"\nseeds = 1\n'
+    )
+    r = runner.invoke(app, ["grid", "run", str(toml), "--out", str(tmp_path / "g"), "--workers", "1"])
+    assert r.exit_code == 1, r.output
+    assert (
+        "done 0, failed 1" in r.output and "failed subset=70000, seed=0: ValueError: subset size" in r.output
+    )

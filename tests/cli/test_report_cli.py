@@ -60,9 +60,10 @@ def test_unknown_preset_or_scale_is_one_line(tmp_path):
 
 
 def test_a_preset_whose_data_is_absent_is_skipped_with_the_reason(tmp_path, monkeypatch):
+    """The page says why; the exit code says the report is not whole."""
     monkeypatch.setenv("BENIGN_DATA_ROOT", str(tmp_path / "empty"))  # no MNIST for figure 10's transfer
     r = runner.invoke(app, ["report", "--scale", "tiny", "--presets", "fig10", "--out", str(tmp_path / "r")])
-    assert r.exit_code == 0, r.output
+    assert r.exit_code == 1 and "fig10 skipped: mnist not found" in r.output, r.output
     page = (tmp_path / "r" / "report.md").read_text()
     assert "## fig10" in page and "Skipped: mnist not found" in page
     assert not (tmp_path / "r" / "grids").exists()
