@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
+from pathlib import Path
 
 import click
 import typer
@@ -30,15 +31,27 @@ class BadInput(click.ClickException):
 
 # Errors that, raised from a command, mean the user's input was impossible or unreadable, or that a
 # result could not be written (store's WriteError: "cannot write PATH: no space left on device").
+# Anything else is a bug: one line saying so, its traceback in a log file, exit code 1.
 USER_ERRORS = (
     ValueError,
     WriteError,
     FileNotFoundError,
     IsADirectoryError,
+    NotADirectoryError,
     PermissionError,
-    KeyError,
-    OSError,
 )
+
+
+def bug_log(error: BaseException) -> Path:
+    """Write the traceback of `error` to a fresh file in the temporary folder; its path."""
+    import tempfile
+    import traceback
+
+    fd, name = tempfile.mkstemp(prefix="benign-bug-", suffix=".log")
+    with os.fdopen(fd, "w") as f:
+        f.write(f"benign {' '.join(sys.argv[1:])}\n\n")
+        f.write("".join(traceback.format_exception(error)))
+    return Path(name)
 
 
 class OneLineErrors(TyperGroup):
@@ -70,4 +83,13 @@ class OneLineErrors(TyperGroup):
             msg = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
             click.echo(f"error: {msg}", err=True)
             code = 2
+        except Exception as e:  # a bug: not the user's input
+            if debug:
+                raise
+            first = (str(e).strip().splitlines() or [""])[0]
+            click.echo(
+                f"bug: {type(e).__name__}: {first} (a bug in benign, not your input; traceback in {bug_log(e)})",
+                err=True,
+            )
+            code = 1
         sys.exit(code if isinstance(code, int) else 0)
