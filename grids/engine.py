@@ -112,11 +112,13 @@ def _reference_attrs(spec: GridSpec) -> dict:
     if spec.kind == "toy":
         C = spec.params["C"]
         return {} if isinstance(C, list) else {"random_guessing": 1.0 / C}
-    from empirical.datasets import NUM_CLASSES
+    from empirical.datasets import NUM_CLASSES, parse_name
 
     dataset = spec.params["dataset"]
-    name = dataset.lower().replace("_", "-") if isinstance(dataset, str) else None
-    return {"random_guessing": 1.0 / NUM_CLASSES[name]} if name in NUM_CLASSES else {}
+    if not isinstance(dataset, str):
+        return {}
+    name, classes = parse_name(dataset)
+    return {"random_guessing": 1.0 / (NUM_CLASSES[name] if classes is None else classes[1] - classes[0] + 1)}
 
 
 def capacity_dims(spec: GridSpec) -> list[str]:

@@ -172,3 +172,24 @@ def test_the_linear_probe_is_fitted_on_the_knn_reference(tmp_path, monkeypatch):
         assert run_grid(spec, tmp_path / reference, InProcess())["done"] == 1
         assert load_grid(tmp_path / reference).random_label_share.item() == 1.0
     assert fitted == [40, 40, 60000, 60000]  # (trained, at initialisation) per reference
+
+
+def test_transfer_offline_to_held_out_classes_and_digits(tmp_path):
+    """Figure 10 at cpu: trained on Fashion-MNIST's classes 0-4 (5 outputs), probed on its classes
+    5-9 and on scikit-learn's digits, both on every machine."""
+    spec = grid_spec.from_dict(
+        {
+            **TINY,
+            "dataset": "fashion-mnist:0-4",
+            "setting": TINY["setting"][:1],
+            "epochs": 1,
+            "linear_probe": False,
+            "transfer": "fashion-mnist:5-9,digits",
+            "transfer_subset": 200,
+        }
+    )
+    assert run_grid(spec, tmp_path / "grid", InProcess())["done"] == 1
+    ds = load_grid(tmp_path / "grid")
+    assert list(ds.target_name.values) == ["fashion-mnist:5-9", "digits"]
+    assert ds.random_guessing == 0.2  # five classes trained on
+    assert ((ds.knn_transfer > 0.2) & (ds.knn_transfer <= 1)).all()  # a random network beats chance
