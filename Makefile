@@ -41,9 +41,9 @@ demo: venv
 	$(VENV)/bin/benign plot $(DEMO_OUT)/fig14/grid.nc --out $(DEMO_OUT)/fig14.png
 	@echo "results: $(DEMO_OUT)/fig14/grid.nc   pictures: $(DEMO_OUT)/fig14.png, $(DEMO_OUT)/fig14-collapse.png"
 
-# Benchmarks run once each, untimed (--benchmark-disable), so that they are tested too.
+# The benchmarks are not tests: they run in `make bench`.
 test: venv lint data
-	$(PY) -m pytest -q -p no:cacheprovider --hypothesis-profile=ci --benchmark-disable
+	$(PY) -m pytest -q -p no:cacheprovider --hypothesis-profile=ci --ignore=tests/benchmarks
 
 # The peers (FAISS, Kornia: the `bench` extra, which the venv installs) run beside the project.
 bench: venv
