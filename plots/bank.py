@@ -20,6 +20,7 @@ from plots.grid_result import (
     selection_label,
     selections,
     swept_dims,
+    text_colour,
     value_label,
 )
 from plots.heatmap import log_edges
@@ -72,7 +73,8 @@ def _one(ds: xr.Dataset, out: Path, var: str, subtitle: str) -> Path:
         mesh = ax.pcolormesh(xe, np.arange(len(rules) + 1), grid, cmap=cmap, vmin=low)
         for (i, j), v in np.ndenumerate(grid):
             if np.isfinite(v):
-                ax.text(banks[j], i + 0.5, f"{v:.2f}", ha="center", va="center", fontsize=6, color="w")
+                colour = text_colour(mesh.cmap(mesh.norm(v)))
+                ax.text(banks[j], i + 0.5, f"{v:.2f}", ha="center", va="center", fontsize=6, color=colour)
         fig.colorbar(mesh, ax=ax)
         ax.set_xscale("log")
         ax.set_xticks(banks, [f"{b:g}" for b in banks], fontsize=7)

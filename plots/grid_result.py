@@ -147,6 +147,19 @@ def axis_label(ds: xr.Dataset, var: str) -> str:
     return f"{name} ({units})" if units not in ("", "1") else name
 
 
+def relative_luminance(rgb) -> float:
+    """WCAG 2 relative luminance of an sRGB colour with channels in [0, 1]."""
+    lin = [c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4 for c in rgb[:3]]
+    return 0.2126 * lin[0] + 0.7152 * lin[1] + 0.0722 * lin[2]
+
+
+def text_colour(background) -> str:
+    """Black or white, whichever contrasts more with `background` (WCAG contrast ratio), for numbers
+    written on heatmap cells."""
+    lum = relative_luminance(background)
+    return "black" if (lum + 0.05) / 0.05 >= 1.05 / (lum + 0.05) else "white"
+
+
 def save_figure(fig, out: str | Path, ds: xr.Dataset | None = None) -> Path:
     """Write the PNG; with a training grid `ds`, the figure names at its foot the random-label cells
     that are not memorizations (Definition 4.1), so that no picture passes them off as one."""

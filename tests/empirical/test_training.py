@@ -1,4 +1,4 @@
-"""The learning-rate schedule: constant (the paper's), with an optional linear cooldown at the end."""
+"""empirical/training.py: the learning-rate schedule, constant (the paper's) with an optional linear cooldown."""
 
 from hypothesis import given
 from hypothesis import strategies as st
