@@ -117,6 +117,7 @@ def train(
     stem: str = O.STEM,
     projector_width: int = O.PROJECTOR_WIDTH,
     cnn_width: int = O.CNN_WIDTH,
+    image_size: int = typer.Option(T.image_size, help="folder:PATH data: resize every image to this side"),
     labels: str = typer.Option(T.labels, help="clean, random, noise:<f>, classes:<C'>, per-sample"),
     label_seed: int = typer.Option(T.label_seed, help="seed of the random labels"),
     augment: str = typer.Option(T.augment, help="none, simclr, randaugment:<0..30>, simclr+randaugment:<l>"),

@@ -8,7 +8,11 @@ import typer
 from empirical.training import TrainConfig as T
 from theory.devices import DEVICE_HELP, PRECISION_HELP
 
-DATASET = typer.Option(T.dataset, help="cifar10, cifar100, tinyimagenet, stl10, mnist, fashion-mnist")
+DATASET = typer.Option(
+    T.dataset,
+    help="cifar10, cifar100, tinyimagenet, stl10, mnist, fashion-mnist, digits (NAME:a-b: classes a..b), "
+    "folder:PATH (PATH/train/<class>/*, PATH/test/<class>/*) or npz:FILE (x_train, y_train, x_test, y_test)",
+)
 DATA_ROOT = typer.Option(T.data_root, help="data folder (default: data/)")
 DOWNLOAD = typer.Option(T.download, help="download the dataset when absent")
 ARCH = typer.Option(T.arch, help="resnet18, vgg11, small_cnn")

@@ -14,6 +14,16 @@ Formats (the files torchvision's dataset classes download and read):
 `NAME:a-b` keeps the classes a..b of a dataset, relabelled 0..b-a (figure 10 offline: train on
 `fashion-mnist:0-4`, transfer to the held-out `fashion-mnist:5-9`).
 
+Your own data:
+  folder:PATH   PATH/train/<class>/* and PATH/test/<class>/*, any image Pillow reads (grey or RGB);
+                classes are the train folders' names, sorted; one image size, or `image_size` to
+                resize every image to a square of that side
+  npz:FILE      arrays x_train, y_train, x_test, y_test: uint8 images (N, H, W) or (N, H, W, C),
+                integer labels in 0..C-1 (C = the largest training label + 1)
+Their normalisation statistics are their training split's. Bad data (a missing split, an empty class,
+mixed sizes without image_size, a label outside the classes, a file that is no image) is a ValueError
+naming the file.
+
 The files are parsed here rather than through torchvision's classes because those check md5 sums of
 the full archives, which makes small test fixtures in the real formats unreadable; torchvision is
 still what downloads them (`download=True`).
@@ -21,6 +31,7 @@ still what downloads them (`download=True`).
 
 from __future__ import annotations
 
+import functools
 import gzip
 import os
 import pickle
@@ -314,8 +325,104 @@ def _read_digits(train: bool):
     return (x.clamp(0, 1) * 255).round().to(torch.uint8).numpy(), bunch.target[keep].astype(np.int64)
 
 
+OWN_DATA = ("folder:", "npz:")
+
+
+def _read_folder(path: Path, train: bool, image_size: int = 0):
+    """PATH/<split>/<class>/* as uint8 (N, C, H, W) and labels by the sorted train class names."""
+    from PIL import Image, UnidentifiedImageError
+
+    root = Path(path)
+    classes = (
+        sorted(d.name for d in (root / "train").iterdir() if d.is_dir()) if (root / "train").is_dir() else []
+    )
+    split = root / ("train" if train else "test")
+    if not split.is_dir():
+        raise ValueError(
+            f"{split}: no such folder (folder:PATH needs PATH/train/<class>/ and PATH/test/<class>/)"
+        )
+    if not classes:
+        raise ValueError(f"{root / 'train'}: no class folders")
+    unknown = sorted(d.name for d in split.iterdir() if d.is_dir() and d.name not in classes)
+    if unknown:
+        raise ValueError(f"{split / unknown[0]}: a class the training split does not have")
+    images, labels = [], []
+    for label, name in enumerate(classes):
+        files = sorted(f for f in (split / name).glob("*") if f.is_file()) if (split / name).is_dir() else []
+        if not files and train:
+            raise ValueError(f"{split / name}: an empty class")
+        for f in files:
+            try:
+                with Image.open(f) as im:
+                    im.load()
+                    img = im.copy()
+            except (UnidentifiedImageError, OSError):
+                raise ValueError(f"{f}: not an image Pillow can read") from None
+            if image_size:
+                img = img.resize((image_size, image_size), Image.BILINEAR)
+            images.append((f, img))
+            labels.append(label)
+    if not images:
+        raise ValueError(f"{split}: no images")
+    grey = all(img.mode in ("L", "1", "I", "I;16") for _, img in images)
+    first_path, first = images[0][0], images[0][1].size
+    for f, img in images:
+        if img.size != first:
+            raise ValueError(
+                f"{f}: {img.size[0]}x{img.size[1]}, unlike {first_path} ({first[0]}x{first[1]}); "
+                "give an image size to resize every image"
+            )
+    arrays = [np.asarray(img.convert("L" if grey else "RGB"), dtype=np.uint8) for _, img in images]
+    x = np.stack(arrays)
+    x = x[:, None] if grey else x.transpose(0, 3, 1, 2)
+    return np.ascontiguousarray(x), np.asarray(labels, dtype=np.int64), len(classes)
+
+
+def _read_npz(path: Path, train: bool):
+    """x_<split> uint8 (N, H, W[, C]) and y_<split> integers from an .npz file."""
+    path = Path(path)
+    if not path.is_file():
+        raise ValueError(f"{path}: no such file")
+    split = "train" if train else "test"
+    try:
+        with np.load(path, allow_pickle=False) as f:
+            arrays = {k: f[k] for k in f.files}
+    except (OSError, ValueError) as e:
+        raise ValueError(f"{path}: not a readable .npz file ({type(e).__name__})") from None
+    missing = [k for k in ("x_train", "y_train", "x_test", "y_test") if k not in arrays]
+    if missing:
+        raise ValueError(f"{path}: lacks the arrays {', '.join(missing)}")
+    x, y, y_train = arrays[f"x_{split}"], arrays[f"y_{split}"], arrays["y_train"]
+    if x.dtype != np.uint8 or x.ndim not in (3, 4):
+        raise ValueError(
+            f"{path}: x_{split} must be uint8 images (N, H, W) or (N, H, W, C), got {x.dtype} {x.shape}"
+        )
+    if not np.issubdtype(y.dtype, np.integer) or y.shape != (x.shape[0],):
+        raise ValueError(f"{path}: y_{split} must be {x.shape[0]} integer labels, got {y.dtype} {y.shape}")
+    classes = int(y_train.max()) + 1 if y_train.size else 0
+    if y.size and (y.min() < 0 or y.max() >= classes):
+        raise ValueError(f"{path}: y_{split} has a label outside the classes 0..{classes - 1}")
+    x = x[:, None] if x.ndim == 3 else x.transpose(0, 3, 1, 2)
+    return np.ascontiguousarray(x), y.astype(np.int64), classes
+
+
+def _read_own(name: str, train: bool, image_size: int = 0):
+    kind, _, path = name.partition(":")
+    return _read_folder(Path(path), train, image_size) if kind == "folder" else _read_npz(Path(path), train)
+
+
+@functools.lru_cache(maxsize=8)
+def _own_stats(name: str, image_size: int) -> tuple[tuple, tuple]:
+    """Per-channel mean and std in [0, 1] of a dataset's training split."""
+    x = _read_own(name, True, image_size)[0].astype(np.float64) / 255
+    return tuple(x.mean(axis=(0, 2, 3)).tolist()), tuple(np.maximum(x.std(axis=(0, 2, 3)), 1e-6).tolist())
+
+
 def parse_name(name: str) -> tuple[str, tuple[int, int] | None]:
-    """'fashion-mnist:0-4' -> ('fashion-mnist', (0, 4)); the aliases made canonical; ValueError."""
+    """'fashion-mnist:0-4' -> ('fashion-mnist', (0, 4)); the aliases made canonical; ValueError.
+    'folder:PATH' and 'npz:FILE' come back whole."""
+    if name.startswith(OWN_DATA):
+        return name, None
     base, _, classes = name.strip().lower().replace("_", "-").partition(":")
     base = {
         "fashionmnist": "fashion-mnist",
@@ -356,7 +463,7 @@ def _read(name: str, root: Path, train: bool):
 
 
 def load_dataset(
-    name: str, root=None, train: bool = True, device="cpu", download: bool = False
+    name: str, root=None, train: bool = True, device="cpu", download: bool = False, image_size: int = 0
 ) -> ImageDataset:
     """Load a whole split as uint8 (N, C, H, W) and int64 labels on `device`.
 
@@ -364,6 +471,12 @@ def load_dataset(
     ValueError when it is unreadable or the name unknown.
     """
     name, classes = parse_name(name)
+    if name.startswith(OWN_DATA):
+        x, y, num_classes = _read_own(name, train, image_size)
+        mean, std = _own_stats(name, image_size)
+        return ImageDataset(
+            torch.from_numpy(x).to(device), torch.from_numpy(y).to(device), num_classes, name, mean, std
+        )
     root = Path(root) if root is not None else default_root()
     try:
         x, y = _read(name, root, train)

@@ -47,8 +47,9 @@ FORMAT = "benign-train-checkpoint/1"
 
 @dataclass
 class TrainConfig:
-    dataset: str = "fashion-mnist"
+    dataset: str = "fashion-mnist"  # a built-in name (NAME:a-b for classes a..b), folder:PATH or npz:FILE
     data_root: str | None = None
+    image_size: int = 0  # folder:PATH datasets: resize every image to this square side (0: keep)
     download: bool = False
     subset: int = 0  # class-balanced training subset size; 0 = the whole training set
     subset_seed: int = 0
@@ -127,6 +128,7 @@ class TrainConfig:
             (not self.iid or self.subset > 0, "i.i.d. augmentations (table 3) need --subset (e.g. 1000)"),
             (self.projector_width >= 1, "projector width must be positive"),
             (self.cnn_width >= 1, "cnn width must be positive"),
+            (self.image_size >= 0, "the image size cannot be negative"),
             (self.mixup_alpha > 0, "the mixup alpha must be positive"),
             (self.knn_k >= 1, "k must be positive"),
             (
@@ -167,8 +169,8 @@ class RunData:
 
 
 def prepare_data(cfg: TrainConfig, device) -> RunData:
-    full = load_dataset(cfg.dataset, cfg.data_root, train=True, device=device, download=cfg.download)
-    test = load_dataset(cfg.dataset, cfg.data_root, train=False, device=device, download=cfg.download)
+    where = dict(root=cfg.data_root, device=device, download=cfg.download, image_size=cfg.image_size)
+    full, test = (load_dataset(cfg.dataset, train=train, **where) for train in (True, False))
     if cfg.subset:
         idx = subset_indices(full.labels, cfg.subset, cfg.subset_seed, full.num_classes).to(device)
     else:
