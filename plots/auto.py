@@ -29,8 +29,8 @@ PRESET_KINDS = {
     "fig4": ("layers",),
     "fig6": ("heatmap",),
     "fig7": ("curves",),
-    "fig8": ("curves",),
-    "fig9": ("curves",),
+    "fig8": ("lines",),  # the final probe against the projector's width (the paper's figure 8)
+    "fig9": ("lines",),  # ... against the number of random classes
     "fig11": ("curves",),
     "fig12": ("curves",),
     "fig10": ("lines",),

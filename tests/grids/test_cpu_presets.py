@@ -98,6 +98,7 @@ def test_cpu_presets_that_share_cells_train_them_once():
     assert len(fig7) == 4 and keys_of("table1") | keys_of("fig4") == fig7
     assert keys_of("table1").isdisjoint(keys_of("fig4"))
     assert len(keys_of("table3") & keys_of("table2")) == 8 and len(keys_of("table3")) == 12
+    assert len(keys_of("fig8") & keys_of("table2")) == 2  # width 4096: table 2's random + DA
 
 
 def test_every_cpu_claim_has_its_preset():
