@@ -99,6 +99,21 @@ def run(
 
 
 @app.command()
+def show(
+    preset: str = typer.Argument(..., help=f"a preset ({', '.join(grid_spec.PRESETS)})"),
+    scale: str = typer.Option("small", "--scale", help=SCALE_HELP),
+):
+    """Print a preset as the TOML file `grid run` takes: copy it, edit it, run it."""
+    from grids.presets import preset_dict
+
+    raw = preset_dict(preset, scale)
+    typer.echo(
+        grid_spec.to_toml(raw, f"preset {preset} at scale {scale}: benign grid run FILE.toml --out DIR"),
+        nl=False,
+    )
+
+
+@app.command()
 def status(out: Path = typer.Argument(..., help="directory of a grid")):
     """Counts of done, running, failed and to-do cells, and the errors of failed ones."""
     ds = load_grid(out)

@@ -14,6 +14,7 @@ holding the strings.
 from __future__ import annotations
 
 import itertools
+import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -237,6 +238,28 @@ def load_toml(path: str | Path) -> GridSpec:
             {k: as_float(k, v) for k, v in s.items()} if isinstance(s, dict) else s for s in raw[SETTING]
         ]
     return from_dict(raw, name=path.stem)
+
+
+def to_toml(raw: dict, comment: str = "") -> str:
+    """A grid's raw form (a preset's dict: parameters, `seeds`, `setting`) as a TOML file that
+    `load_toml` reads back to the same grid; parameters left at None (their default) are left out."""
+
+    def value(v) -> str:
+        if isinstance(v, bool):
+            return "true" if v else "false"
+        if isinstance(v, (int, float)):
+            return repr(v)
+        if isinstance(v, str):
+            return json.dumps(v)
+        if isinstance(v, list):
+            return "[" + ", ".join(value(x) for x in v) + "]"
+        raise ValueError(f"cannot write {v!r} as TOML")
+
+    lines = [f"# {line}" for line in comment.splitlines()]
+    lines += [f"{k} = {value(v)}" for k, v in raw.items() if k != SETTING and v is not None]
+    for group in raw.get(SETTING, []):
+        lines += ["", f"[[{SETTING}]]", *(f"{k} = {value(v)}" for k, v in group.items() if v is not None)]
+    return "\n".join(lines) + "\n"
 
 
 def _as_float(v):

@@ -170,3 +170,32 @@ def test_fig14k_tiny_runs_with_one_capacity_per_K(tmp_path):
     ds = load_grid(tmp_path)
     assert ds["capacity_lower"].dims == ("K",) and (ds["capacity_lower"] >= 1).all()
     assert (ds["capacity_upper"] > ds["capacity_lower"]).all()
+
+
+@pytest.mark.parametrize("scale", grid_spec.SCALES)
+def test_every_preset_shown_as_toml_reads_back_as_the_same_grid(scale, tmp_path):
+    """`benign grid show PRESET` prints a TOML file that `grid run` runs as the preset itself."""
+    from grids.presets import preset_dict, presets_at
+
+    for name in presets_at(scale):
+        path = tmp_path / f"{name}-{scale}.toml"
+        path.write_text(grid_spec.to_toml(preset_dict(name, scale), "a comment"))
+        again, original = grid_spec.load_toml(path), grid_spec.preset(name, scale)
+        assert (again.params, again.seeds, again.settings, again.kind) == (
+            original.params,
+            original.seeds,
+            original.settings,
+            original.kind,
+        ), name
+
+
+def test_grid_show_prints_the_toml(tmp_path):
+    from typer.testing import CliRunner
+
+    from cli.app import app
+
+    r = CliRunner().invoke(app, ["grid", "show", "fig13", "--scale", "cpu"])
+    assert r.exit_code == 0 and r.output.startswith("# preset fig13 at scale cpu")
+    assert "label_noise = [0.0, 1.0]" in r.output and '[[setting]]\nname = "without augmentations"' in r.output
+    r = CliRunner().invoke(app, ["grid", "show", "fig99"])
+    assert r.exit_code == 2 and "unknown preset 'fig99'" in r.output
