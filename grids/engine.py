@@ -31,6 +31,7 @@ except ImportError:  # pragma: no cover - Windows: no flock, so no refusal of a 
 from grids.spec import GridSpec
 from grids.toy_cells import CAPACITY_VARIABLES, TOY_VARIABLES, run_toy_batch, run_toy_capacity
 from grids.train_cells import (
+    ADDED_LATER,
     NB_CAPACITY_VARIABLES,
     curve_axis,
     nb_capacity,
@@ -126,6 +127,16 @@ def capacity_dims(spec: GridSpec) -> list[str]:
     return [d for d in spec.dims if d not in ("n", "B", "seed")]
 
 
+def same_grid(stored: dict, wanted: dict) -> bool:
+    """The stored spec.json and the wanted spec are one grid: equal, up to parameters added later
+    that the stored one lacks and the wanted one holds at their neutral value (ADDED_LATER)."""
+    stored_params, params = stored.get("params", {}), dict(wanted.get("params", {}))
+    for k, neutral in ADDED_LATER.items():
+        if k not in stored_params and params.get(k) == neutral:
+            params.pop(k, None)
+    return {**stored, "params": stored_params} == {**wanted, "params": params}
+
+
 def open_grid(out_dir: str | Path, spec: GridSpec, command: str | None = None) -> CellGrid:
     """The grid in out_dir, created if absent; ValueError if out_dir holds a different spec."""
     out = Path(out_dir)
@@ -133,7 +144,7 @@ def open_grid(out_dir: str | Path, spec: GridSpec, command: str | None = None) -
         raise ValueError(f"{out} is a file; --out takes a directory")
     wanted = json.loads(json.dumps(spec.to_dict()))
     spec_path = out / SPEC_FILE
-    if spec_path.exists() and json.loads(spec_path.read_text()) != wanted:
+    if spec_path.exists() and not same_grid(json.loads(spec_path.read_text()), wanted):
         raise ValueError(f"{out} holds a different grid (see its {SPEC_FILE}); choose another --out")
     _name_dims_as_spec(out / GRID_FILE, spec)
     variables, extra, labels = _layout(spec)

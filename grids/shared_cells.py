@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from empirical.labels import parse_labels
-from grids.train_cells import curve_axis, train_config
+from grids.train_cells import ADDED_LATER, curve_axis, train_config
 
 # Where a run writes and reads, and how it is checkpointed: not what it computes (torch.compile may
 # change the last bits, so `compile` stays in the key).
@@ -40,6 +40,9 @@ def cell_key(params: dict, seed: int) -> str:
     cfg = dataclasses.asdict(train_config(params, seed=seed, out="-"))
     for name in NOT_DECIDING:
         cfg.pop(name)
+    for name, neutral in ADDED_LATER.items():  # the key of a cell from before them
+        if cfg.get(name) == neutral:
+            cfg.pop(name)
     cfg["labels"] = canonical_labels(cfg["labels"])
     what = {
         "config": cfg,

@@ -48,6 +48,10 @@ TRAIN_DEFAULTS = {
     "transfer": "",
     "transfer_subset": 0,
 }
+# Parameters added after grids were run with this engine: at these values they compute what a grid
+# without them computed, so a grid directory or a shared cell from before them is the same grid or
+# cell (grids/engine.open_grid, grids/shared_cells.cell_key).
+ADDED_LATER = {"cooldown": 0.0, "image_size": 0}
 # Swept budgets would give each cell its own curve axis; the budget is one per grid.
 TRAIN_NOT_SWEPT = ("epochs", "steps", "eval_every", "device", "layer_probes", "linear_probe", "transfer")
 

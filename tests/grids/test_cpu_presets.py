@@ -57,7 +57,9 @@ def test_fig13_at_cpu_is_table2s_cells_and_the_example_grid_adds_noise_one_half(
 
 def test_a_preset_without_a_cpu_version_names_those_with_one():
     assert set(presets.CPU_PRESETS) < set(presets.PRESETS)
-    with pytest.raises(ValueError, match="fig14k has no cpu version; presets with one: table2, table4, fig13"):
+    with pytest.raises(
+        ValueError, match="fig14k has no cpu version; presets with one: table2, table4, fig13"
+    ):
         grid_spec.preset("fig14k", "cpu")
     companions = ["profiles", "memscore", "memscore-mlp"]
     assert presets_at("cpu") == [*presets.CPU_PRESETS, *companions]

@@ -193,3 +193,28 @@ def test_transfer_offline_to_held_out_classes_and_digits(tmp_path):
     assert list(ds.target_name.values) == ["fashion-mnist:5-9", "digits"]
     assert ds.random_guessing == 0.2  # five classes trained on
     assert ((ds.knn_transfer > 0.2) & (ds.knn_transfer <= 1)).all()  # a random network beats chance
+
+
+def test_a_grid_from_before_a_parameter_was_added_is_the_same_grid(tmp_path):
+    """A parameter added later (ADDED_LATER) at its neutral value computes what the grid without it
+    computed: the old directory resumes; at another value it is another grid."""
+    import json
+
+    from grids.engine import SPEC_FILE
+    from grids.shared_cells import cell_key
+
+    spec = grid_spec.from_dict({**TINY, "setting": TINY["setting"][:1], "epochs": 1})
+    open_grid(tmp_path, spec)
+    stored = json.loads((tmp_path / SPEC_FILE).read_text())
+    for name in ("cooldown", "image_size"):
+        del stored["params"][name]
+    (tmp_path / SPEC_FILE).write_text(json.dumps(stored))
+    open_grid(tmp_path, spec)  # the same grid
+    with pytest.raises(ValueError, match="holds a different grid"):
+        open_grid(
+            tmp_path,
+            grid_spec.from_dict({**TINY, "setting": TINY["setting"][:1], "epochs": 1, "cooldown": 0.2}),
+        )
+    params = spec.cell_params({"setting": 0, "seed": 0})
+    assert cell_key(params, 0) == cell_key({**params, "cooldown": 0.0, "image_size": 0}, 0)
+    assert cell_key(params, 0) != cell_key({**params, "cooldown": 0.2}, 0)
