@@ -157,6 +157,7 @@ def open_grid(out_dir: str | Path, spec: GridSpec, command: str | None = None) -
         command,
         extra_coords=extra,
         labels=labels,
+        same_config=same_grid,
     )
     if "error" not in store.ds:
         store.ds["error"] = (store.dims, np.full(store.ds["status"].shape, "", dtype=object), ERROR_ATTRS)

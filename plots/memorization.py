@@ -12,16 +12,19 @@ from theory.memorization_kind import FIT_FOR_MEMORIZATION, memorization_kind
 
 
 def random_label_share(ds: xr.Dataset) -> xr.DataArray | None:
-    """Per cell, the share of training labels drawn at random: the file's `random_label_share`, else
-    read from its configuration (files written before the variable existed); None if unknown."""
-    if "random_label_share" in ds:
-        return ds["random_label_share"]
+    """Per cell, the share of training labels drawn at random: the file's `random_label_share`, read
+    from its configuration where the file lacks it (cells recorded before the variable existed);
+    None if unknown."""
+    recorded = ds["random_label_share"] if "random_label_share" in ds else None
     config = config_of(ds)
     params = config.get("params")
     if not isinstance(params, dict):
-        return None
-    settings = config.get("setting") or []
+        return recorded
+    from_config = _share_from_config(ds, params, config.get("setting") or [])
+    return from_config if recorded is None else recorded.fillna(from_config)
 
+
+def _share_from_config(ds: xr.Dataset, params: dict, settings: list) -> xr.DataArray:
     def share(labels, noise, classes) -> float:
         if noise is not None:
             return float(noise)

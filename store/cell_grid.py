@@ -46,7 +46,10 @@ class CellGrid:
         command: str | None = None,
         extra_coords: dict[str, list] | None = None,
         labels: dict[str, list[str]] | None = None,
+        same_config=None,
     ):
+        """same_config(stored, wanted) -> bool: whether a file's configuration is this grid's (default:
+        equal). Variables the file lacks (recorded by a later version) are added, NaN until recorded."""
         self.path = Path(path)
         self.dims = list(coords)
         self.title = title
@@ -54,12 +57,20 @@ class CellGrid:
         if self.path.exists():
             ds = load_result(self.path, require_title=title)
             old = config_of(ds.attrs)
-            if old != _jsonable(config) or any(
+            same = same_config or (lambda stored, wanted: stored == wanted)
+            if not same(old, _jsonable(config)) or any(
                 not np.array_equal(ds[d].values, np.asarray(v)) for d, v in coords.items()
             ):
                 raise ValueError(
                     f"{self.path} holds a different grid; rerun with its own parameters or choose another --out"
                 )
+            for name, attrs in variables.items():
+                if name not in ds:
+                    attrs = dict(attrs)
+                    extra = tuple(attrs.pop("dims", ()))
+                    dtype, fill = attrs.pop("dtype", float), attrs.pop("fill", np.nan)
+                    shape = tuple(ds.sizes[d] for d in (*self.dims, *extra))
+                    ds[name] = ((*self.dims, *extra), np.full(shape, fill, dtype=dtype), attrs)
             self.ds = ds
         else:
             extra_coords = extra_coords or {}

@@ -215,6 +215,17 @@ def test_a_grid_from_before_a_parameter_was_added_is_the_same_grid(tmp_path):
             tmp_path,
             grid_spec.from_dict({**TINY, "setting": TINY["setting"][:1], "epochs": 1, "cooldown": 0.2}),
         )
+    import xarray as xr
+
+    from grids.engine import GRID_FILE
+    from plots.memorization import random_label_share
+
+    ds = xr.load_dataset(tmp_path / GRID_FILE).drop_vars("random_label_share")  # written before it existed
+    ds.attrs["config_json"] = json.dumps(stored)
+    ds.to_netcdf(tmp_path / GRID_FILE)
+    store = open_grid(tmp_path, spec)  # the same grid, the variable added for the cells still to record
+    assert store.ds.random_label_share.isnull().all()
+    assert random_label_share(store.ds).values.tolist() == [[1.0]]  # read from the configuration meanwhile
     params = spec.cell_params({"setting": 0, "seed": 0})
     assert cell_key(params, 0) == cell_key({**params, "cooldown": 0.0, "image_size": 0}, 0)
     assert cell_key(params, 0) != cell_key({**params, "cooldown": 0.2}, 0)
