@@ -88,7 +88,24 @@ def read_source(results: Path, stem: str, scale: str) -> tuple[xr.Dataset | None
         return None, f"{path.name} is not a {title!r} file"
     if title == "benign grid" and str(ds.attrs.get("grid_name", "")) != stem:
         return None, f"{path.name} holds grid {ds.attrs.get('grid_name')!r}, not {stem}"
+    if title == "benign grid" and not is_current(ds, stem, scale):
+        return None, f"{path.name} was run with other parameters than the {scale} preset {stem} has now"
     return ds, ""
+
+
+def is_current(ds: xr.Dataset, stem: str, scale: str) -> bool:
+    """Whether a preset's file holds the grid the preset makes at `scale` today."""
+    import json
+
+    from grids import spec as grid_spec
+    from grids.engine import same_grid
+
+    try:
+        stored = json.loads(ds.attrs.get("config_json", "{}"))
+        wanted = json.loads(json.dumps(grid_spec.preset(stem, scale).to_dict()))
+    except ValueError:  # no such preset at this scale, or no configuration recorded
+        return False
+    return same_grid(stored, wanted)
 
 
 # --- helpers on a training grid ----------------------------------------------------------------------

@@ -1,5 +1,7 @@
 """The claims scoreboard on grid files it can and cannot judge; `benign claims` on bad folders."""
 
+import json
+
 import numpy as np
 import pytest
 import xarray as xr
@@ -7,9 +9,11 @@ from typer.testing import CliRunner
 
 from cli.app import app
 from cli.claims import SHIPPED as CLAIMS_DIR
+from grids import spec as grid_spec
 from grids.claims import CLAIMS, IDS, VERDICTS, ClaimsError, scoreboard
 
 SETTINGS = ["random", "random+DA", "clean", "clean+DA"]
+CPU_TABLE2 = json.dumps(grid_spec.preset("table2", "cpu").to_dict())
 
 
 def table2(knn: list[float], fit: list[float], init: float = 0.8, seeds: int = 2) -> xr.Dataset:
@@ -27,7 +31,7 @@ def table2(knn: list[float], fit: list[float], init: float = 0.8, seeds: int = 2
             "status": (("setting", "seed"), np.ones(shape, np.int8)),
         },
         coords=coords,
-        attrs={"title": "benign grid", "grid_name": "table2"},
+        attrs={"title": "benign grid", "grid_name": "table2", "config_json": CPU_TABLE2},
     )
 
 
@@ -120,3 +124,14 @@ def test_readme_option_rewrites_only_the_block(tmp_path):
     page.write_text("no block")
     r = CliRunner().invoke(app, ["claims", "--results", str(tmp_path), "--readme", str(page)])
     assert r.exit_code == 2 and "no <!-- claims:begin -->" in r.output
+
+
+def test_a_file_from_another_setting_of_the_preset_is_not_judged(tmp_path):
+    """The scoreboard judges the presets as they are: a file run with other parameters is not run."""
+    old = json.loads(CPU_TABLE2)
+    old["params"]["subset"] = 1000
+    table2([0.6, 0.85, 0.84, 0.9], [1, 1, 1, 1]).assign_attrs(config_json=json.dumps(old)).to_netcdf(
+        tmp_path / "table2-cpu.nc"
+    )
+    r = row(scoreboard(tmp_path, "cpu"), "T2")
+    assert r.verdict == "not run" and "other parameters than the cpu preset table2" in r.why

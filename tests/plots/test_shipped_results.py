@@ -1,6 +1,6 @@
 """The result files shipped in docs/results/ load with the current code and say what the README says
-of them: at cpu, table 2, figure 13, figure 6 and the n x B grid (C_t, and which cells beat
-initialisation)."""
+of them: at cpu, table 2, figure 13 and the n x B grid (C_t, and which cells beat initialisation).
+The scoreboard of all of them is tests/grids/test_claims.py's."""
 
 from pathlib import Path
 
@@ -24,38 +24,33 @@ def test_the_nb_grid_at_cpu():
     assert pick_kinds(ds) == ("heatmap",)
 
 
-def test_figure_6_at_cpu():
-    ds = load_result(RESULTS / "fig6-cpu.nc")
-    assert ds.attrs["grid_name"] == "fig6" and (ds.status == 1).all() and list(ds.bank.values) == [1, 8, 64]
-    image, random = (list(ds.bank_labels_name.values).index(k) for k in ("image", "random"))
-    fit = ds.bank_fit.isel(bank_labels=random)
-    assert (fit.diff("bank") < 0).all()  # a random label per view: fewer fitted as B grows, every seed
-    knn = ds.knn_final.isel(bank_labels=image)
-    assert (knn.diff("bank") > 0).all()  # labels per image: the probe rises with B
-    assert (knn.sel(bank=64) > ds.knn_init.isel(bank_labels=image, bank=0)).all()  # and crosses init
-    assert (knn.sel(bank=1) < ds.knn_init.isel(bank_labels=image, bank=0)).all()
-
-
 def _setting(ds, name: str):
     return ds.sel(setting=list(ds.setting_name.values).index(name))
 
 
 def test_table_2_at_cpu():
-    """Table 2 at cpu, for each seed: random labels without DA all fitted and
-    probing below initialisation; with DA above it by 0.04; clean + DA at least as high."""
+    """Table 2 at cpu, for each seed, under Definition 4.1: random labels without DA all fitted and
+    probing below initialisation (malign); with DA all fitted and 0.05 above it (benign); clean + DA
+    highest. Its linear probes (table 4) are fitted on the whole clean training split."""
     ds = load_result(RESULTS / "table2-cpu.nc")
     assert ds.attrs["grid_name"] == "table2" and ds.attrs["complete"] == "true" and (ds.status == 1).all()
     random, random_da, clean_da = (_setting(ds, k) for k in ("random", "random+DA", "clean+DA"))
     assert (random.train_accuracy_final >= 0.99).all() and (random.knn_final < random.knn_init).all()
-    assert ((random_da.knn_final - random_da.knn_init) >= 0.04).all()
-    assert (clean_da.knn_final >= random_da.knn_final).all()
-    assert np.isclose(float(ds.knn_init.mean()), 0.797, atol=5e-4)  # the init probe of nb and fig6
+    assert (random_da.train_accuracy_final >= 0.99).all()
+    assert ((random_da.knn_final - random_da.knn_init) >= 0.05).all()
+    assert (clean_da.knn_final >= ds.knn_final.max("setting")).all()
+    assert (random.linear_final < random.linear_init).all() and (
+        random_da.linear_final > random_da.linear_init
+    ).all()
+    assert np.isclose(float(ds.knn_init.mean()), 0.797, atol=5e-4)  # the init probe of nb
 
 
 def test_figure_13_at_cpu():
-    """At 100% label noise the run with augmentation probes above initialisation, the run without below."""
+    """At 100% label noise the run with augmentation probes above initialisation, the run without below;
+    both fit every random label (table 2's cells)."""
     ds = load_result(RESULTS / "fig13-cpu.nc")
     assert ds.attrs["grid_name"] == "fig13" and (ds.status == 1).all()
     without, with_da = (ds.sel(label_noise=1.0, setting=i) for i in (0, 1))
     assert list(ds.setting_name.values) == ["without augmentations", "with augmentations"]
     assert (with_da.knn_final > with_da.knn_init).all() and (without.knn_final < without.knn_init).all()
+    assert (ds.train_accuracy_final.sel(label_noise=1.0) >= 0.99).all()
