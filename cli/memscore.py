@@ -37,9 +37,9 @@ def run_cmd(
     allow_true_label: bool = typer.Option(
         False, help="a random label may equal the true one (default: never)"
     ),
-    epochs: int | None = typer.Option(None),
+    epochs: int | None = typer.Option(None, help="training epochs (default: the preset's)"),
     lr: float | None = typer.Option(None, help="SGD learning rate"),
-    momentum: float | None = typer.Option(None),
+    momentum: float | None = typer.Option(None, help="SGD momentum (default: the preset's)"),
     milestones: str | None = typer.Option(None, help="comma-separated epochs where lr is divided by 10"),
     batch_size: int | None = typer.Option(
         None, help="mini-batch size (preset: 256; 64 for the small VGG-11)"
@@ -75,7 +75,7 @@ def run_cmd(
     subset_fraction: float = typer.Option(
         R.subset_fraction, help="size of the easy and difficult subsets (share of the pool)"
     ),
-    seed: int = typer.Option(R.seed),
+    seed: int = typer.Option(R.seed, help="seed of the network, the masks and the corruption"),
     device: str = typer.Option("auto", help=DEVICE_HELP),
 ):
     """Train with turn-over dropout, then store every example's memorization score (and more) as netCDF."""

@@ -13,7 +13,7 @@ from theory.devices import DEVICE_HELP
 def probe(
     checkpoint: Path = typer.Argument(..., help="a checkpoint.pt written by `benign train` (or its folder)"),
     out: Path | None = typer.Option(None, help="netCDF to write (default: probe.nc next to the checkpoint)"),
-    k: int = typer.Option(20, help="neighbours of the k-NN probes"),
+    knn_k: int = typer.Option(20, help="neighbours of the k-NN probes"),
     linear: bool = typer.Option(True, help="also fit linear probes (--no-linear: no linear columns)"),
     device: str = typer.Option("auto", help=DEVICE_HELP),
     data_root: str | None = typer.Option(None, help="data folder, if not the one the run used"),
@@ -30,7 +30,7 @@ def probe(
     ds = probe_checkpoint(
         checkpoint,
         device=device,
-        k=k,
+        k=knn_k,
         linear=linear,
         data_root=data_root,
         invariance_images=invariance_images,

@@ -32,7 +32,7 @@ def run_cmd(
     methods: str = typer.Option(",".join(P().methods), help="comma-separated training modes"),
     networks: int | None = typer.Option(None, help="N: networks (seeds) per method"),
     augmentations: int | None = typer.Option(None, help="M: fixed augmentations per profiled image"),
-    epochs: int | None = typer.Option(None),
+    epochs: int | None = typer.Option(None, help="training epochs (default: the preset's)"),
     examples: int | None = typer.Option(None, help="K: profiled training images (class-balanced)"),
     train_size: int | None = typer.Option(None, help="training images, class-balanced (0: whole split)"),
     dataset: str | None = typer.Option(None, help="fashion-mnist, cifar10, ... or synthetic (tests)"),

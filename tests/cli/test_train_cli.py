@@ -56,7 +56,7 @@ def test_train_then_probe(fmnist, tmp_path):
         [
             "probe",
             str(out / "checkpoint.pt"),
-            "--k",
+            "--knn-k",
             "3",
             "--invariance-images",
             "8",
