@@ -103,8 +103,10 @@ def plot_heatmap(
         if lo is not None:
             b = np.geomspace(xe[0], xe[-1], 200)
             bracket = f"in [{lo:.0f}, {hi:.0f}]" if np.isfinite(hi) else f">= {lo:.0f}"
-            ax.plot(b, lo / b, "w--", lw=1.5, label=f"n = C_t / B, C_t {bracket}")
-            ax.fill_between(b, lo / b, hi / b if np.isfinite(hi) else lo / b, color="w", alpha=0.25, lw=0)
+            # white on viridis, black on the diverging gain map (white at 0, where the line often runs)
+            colour = "black" if label.startswith("gain") else "white"
+            ax.plot(b, lo / b, "--", color=colour, lw=1.5, label=f"n = C_t / B, C_t {bracket}")
+            ax.fill_between(b, lo / b, hi / b if np.isfinite(hi) else lo / b, color=colour, alpha=0.2, lw=0)
             ax.legend(loc="upper right", fontsize=7, framealpha=0.6)
     done = ds["status"] == 1 if "status" in ds else xr.ones_like(ds[var], dtype=bool)
     seeds = ds.sizes.get("seed", 1)
