@@ -104,11 +104,15 @@ def show(
     scale: str = typer.Option("small", "--scale", help=SCALE_HELP),
 ):
     """Print a preset as the TOML file `grid run` takes: copy it, edit it, run it."""
-    from grids.presets import preset_dict
+    import textwrap
+
+    from grids.presets import SCALE_NOTES, preset_dict
 
     raw = preset_dict(preset, scale)
+    head = f"preset {preset} at scale {scale}: benign grid run FILE.toml --out DIR\n"
+    head += textwrap.fill(f"{scale}: {SCALE_NOTES[scale]}", 98)
     typer.echo(
-        grid_spec.to_toml(raw, f"preset {preset} at scale {scale}: benign grid run FILE.toml --out DIR"),
+        grid_spec.to_toml(raw, head),
         nl=False,
     )
 

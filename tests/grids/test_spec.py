@@ -196,6 +196,7 @@ def test_grid_show_prints_the_toml(tmp_path):
 
     r = CliRunner().invoke(app, ["grid", "show", "fig13", "--scale", "cpu"])
     assert r.exit_code == 0 and r.output.startswith("# preset fig13 at scale cpu")
+    assert "Departs from table 6" in r.output  # where the scale leaves the paper's protocol
     assert (
         "label_noise = [0.0, 1.0]" in r.output and '[[setting]]\nname = "without augmentations"' in r.output
     )
