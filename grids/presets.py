@@ -46,7 +46,7 @@ FIG14 = {
 # prototype can settle on a training point of its label, and C_t grows roughly in proportion to K
 # instead of being the encoder's share (about d). The encoder learns at lr 0.001 and the prototypes
 # 10x faster (0.01): the prototypes memorise and the slow encoder loses the noise coordinates
-# without bending the signal ones as much. Measured on this grid (README, "Figure 14 over K"):
+# without bending the signal ones as much. Measured on this grid (docs/toy.md, "Figure 14 over K"):
 # C_t = 17, 28, 53 for K = 20, 40, 80; cells with n*B > 10 C_t gain +0.12..+0.17 over
 # initialisation, every one of the 8 seeds > 0 and each K > 5 s.e. In d = 8 the same rates give
 # C_t = 14, 24, 51 but a seed whose initial probe is near the probe of W without its noise columns
@@ -112,7 +112,7 @@ BASE = {
     },
     # Definition 4.1 met on every seed (theory/memorization_kind.py): 250 balanced images, so that one
     # batch (256) is the whole subset and an epoch is one Adam step; the authors' probe (20-NN on the
-    # whole clean training split). Chosen from learning curves on 2 seeds (README, "The cpu scale"):
+    # whole clean training split). Chosen from learning curves on 2 seeds (docs/cpu-scale.md):
     # random + DA fits 0.99 of its random labels by step 2000 and probes +0.056..+0.070 over
     # initialisation; with 1000 images it fitted half its labels in 2000 steps (no memorization).
     # At a constant rate a few labels keep flipping (seed 1: 1.000 at step 2500, 0.988 at 3000); a

@@ -126,7 +126,7 @@ def hard_projector_capacity_bound(K: int, d: int, C: int) -> int:
 
     It counts the realisable labellings of any n points, so it also bounds the capacity of points in
     general position; it ignores that a_i and b_i are tied through V (and, with V fixed, that only
-    the d^2 entries of W are free), so it is loose, mostly by large factors (README, capacity).
+    the d^2 entries of W are free), so it is loose, mostly by large factors (docs/toy.md, capacity).
     """
     if K < 1 or d < 1 or C < 2:
         raise ValueError("need K >= 1, d >= 1, C >= 2")

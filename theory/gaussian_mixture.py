@@ -29,7 +29,7 @@ BANK_BLOCK = 64
 class GaussianMixture:
     C: int = 5  # classes (figure 14: 5, random guessing 0.2)
     d: int = 40  # input dimension
-    d1: int = 4  # signal coordinates; d1 <= C - 1 so the C centres span them all (README, "knobs")
+    d1: int = 4  # signal coordinates; d1 <= C - 1 so the C centres span them all (docs/toy.md)
     sigma: float = 1.0  # noise scale: Sigma2 = Sigma3 = sigma^2 I, Sigma1 = sigma^2/10 I
     centre_scale: float = (
         1.0  # mu_k ~ N(0, centre_scale^2 I_d1): k-NN at initialisation ~0.5, after invariance ~0.9

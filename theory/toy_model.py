@@ -34,18 +34,18 @@ class ToyTraining:
     # encoder sets it: a linear W puts any n <= d points on prototypes of their labels, and more
     # fixed prototypes make the inverse-distance projector harder, not easier, to fit exactly, so
     # C_t falls with K
-    # (README, "Capacity: when K sets it and when d does"; theory.capacity bounds the hard limit).
+    # (docs/toy.md, "Capacity: when K sets it and when d does"; theory.capacity bounds the hard limit).
     K: int = 32
     steps: int = 1000  # the budget t of appendix D.1
     lr: float = 0.01  # Adam, betas (0.9, 0.999) as in table 6
     # The trained prototypes' learning rate is lr * prototype_lr_ratio (the encoder's stays lr). With
     # prototypes 10x faster than W the prototypes do the memorising and the slow encoder mostly loses
     # the noise coordinates, instead of bending the signal ones to fit the random labels: the benign
-    # side of figure 14 with K setting C_t (README, "Figure 14 over K"; the fig14k preset).
+    # side of figure 14 with K setting C_t (docs/toy.md, "Figure 14 over K"; the fig14k preset).
     prototype_lr_ratio: float = 1.0
     batch_size: int = 256  # (point, augmentation) pairs per cell and step
     # Fixed prototypes leave all learning to the encoder W; trained ones let V chase the random
-    # labels and W bend the signal subspace, which hides the benign effect (README, "knobs").
+    # labels and W bend the signal subspace, which hides the benign effect (docs/toy.md).
     train_prototypes: bool = False
     label_classes: int | None = None  # C' random classes; None = C
     label_noise: float = 1.0  # fraction of labels replaced by random ones (1 = all random)

@@ -47,7 +47,7 @@ PRESETS = {
 # (--workers 2 --max-batch 2), N = 4 networks (N*M = 16 trials per image). Measured with this
 # preset at 160 epochs (10 min): random_aug reached mean p_t 0.75 at epoch 100, SimCLR only 0.39
 # (0.23 at 40, 0.31 at 80). 500 epochs (4000 steps, 20 min) take the three other modes to 0.75 and
-# SimCLR to 0.54 (0.5 at epoch 317); its 0.75 is out of an hour's reach (the README extrapolates
+# SimCLR to 0.54 (0.5 at epoch 317); its 0.75 is out of an hour's reach (docs/companions.md extrapolates
 # the budget it would need).
 PRESETS["cpu"] = {**PRESETS["small"], "networks": 4, "epochs": 500}
 # tiny: seconds (tests of the report that runs the companions)
