@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import typer
 
-from cli import capacity as capacity_cmd
-from cli import claims as claims_cmd
-from cli import grid, memscore, plot, profiles, toy
-from cli import probe as probe_cmd
-from cli import report as report_cmd
-from cli import train as train_cmd
-from cli.errors import OneLineErrors
+from benign.cli import capacity as capacity_cmd
+from benign.cli import claims as claims_cmd
+from benign.cli import grid, memscore, plot, profiles, toy
+from benign.cli import probe as probe_cmd
+from benign.cli import report as report_cmd
+from benign.cli import train as train_cmd
+from benign.cli.errors import OneLineErrors
 
 app = typer.Typer(
     cls=OneLineErrors,

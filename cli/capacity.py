@@ -8,10 +8,10 @@ from pathlib import Path
 
 import typer
 
-from cli import train_options as O
-from cli.errors import BadInput
-from empirical.network_capacity import CapacitySearch as S
-from empirical.training import TrainConfig as T
+from benign.cli import train_options as O
+from benign.cli.errors import BadInput
+from benign.empirical.network_capacity import CapacitySearch as S
+from benign.empirical.training import TrainConfig as T
 
 
 def capacity(
@@ -46,8 +46,8 @@ def capacity(
     """Bracket the capacity C_t of a network; prints the bracket and the success rate per n."""
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
-    from empirical.network_capacity import capacity_dataset, check_search, network_capacity
-    from store.netcdf import save_atomic
+    from benign.empirical.network_capacity import capacity_dataset, check_search, network_capacity
+    from benign.store.netcdf import save_atomic
 
     if steps < 1:
         raise BadInput(f"--steps must be at least 1, got {steps}")

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import typer
 
-from grids.claims import README_MARKERS, ClaimsError, markdown, scoreboard, with_readme_block
-from store.atomic import write_text_atomic
+from benign.grids.claims import README_MARKERS, ClaimsError, markdown, scoreboard, with_readme_block
+from benign.store.atomic import write_text_atomic
 
 SHIPPED = Path(__file__).resolve().parent.parent / "docs" / "results"
 

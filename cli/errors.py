@@ -10,7 +10,7 @@ import click
 import typer
 from typer.core import TyperGroup
 
-from store.atomic import WriteError
+from benign.store.atomic import WriteError
 
 try:  # typer >= 0.29 parses with its own copy of click, whose exceptions are other classes
     from typer import _click as typer_click

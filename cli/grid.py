@@ -18,10 +18,10 @@ from rich.progress import (
 )
 from rich.table import Table
 
-from cli.errors import BadInput
-from cli.options import SCALE_HELP
-from grids import spec as grid_spec
-from grids.engine import (
+from benign.cli.errors import BadInput
+from benign.cli.options import SCALE_HELP
+from benign.grids import spec as grid_spec
+from benign.grids.engine import (
     GRID_FILE,
     DriverLock,
     collect_grid,
@@ -32,10 +32,10 @@ from grids.engine import (
     open_grid,
     run_grid,
 )
-from grids.executors import make_executor
-from store.cell_grid import DONE, FAILED, RUNNING, TODO
-from store.netcdf import save_atomic
-from store.provenance import command_line
+from benign.grids.executors import make_executor
+from benign.store.cell_grid import DONE, FAILED, RUNNING, TODO
+from benign.store.netcdf import save_atomic
+from benign.store.provenance import command_line
 
 app = typer.Typer(
     help="Grids of runs from a preset or a TOML file: resumable, on local processes or Dask.",
@@ -106,7 +106,7 @@ def show(
     """Print a preset as the TOML file `grid run` takes: copy it, edit it, run it."""
     import textwrap
 
-    from grids.presets import SCALE_NOTES, preset_dict
+    from benign.grids.presets import SCALE_NOTES, preset_dict
 
     raw = preset_dict(preset, scale)
     head = f"preset {preset} at scale {scale}: benign grid run FILE.toml --out DIR\n"
@@ -145,8 +145,8 @@ def _running_training_cells(out: Path, ds) -> list[str]:
     """Training cells in progress: epochs done and the last k-NN probe, from each cell's history.nc."""
     if ds.attrs.get("grid_kind") != "train":
         return []
-    from grids.engine import CELLS_DIR
-    from grids.train_cells import cell_folder
+    from benign.grids.engine import CELLS_DIR
+    from benign.grids.train_cells import cell_folder
 
     lines = []
     running = ds["status"].where(ds["status"] == RUNNING).to_dataframe().dropna().index

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import typer
 
-from empirical.memscore.experiment import RunConfig as R
-from empirical.memscore.presets import PRESETS
-from theory.devices import DEVICE_HELP, resolve_device
+from benign.empirical.memscore.experiment import RunConfig as R
+from benign.empirical.memscore.presets import PRESETS
+from benign.theory.devices import DEVICE_HELP, resolve_device
 
 app = typer.Typer(
     help="Memorization scores by turn-over dropout and per-example gradient statistics (companion paper 3).",
@@ -81,9 +81,9 @@ def run_cmd(
     """Train with turn-over dropout, then store every example's memorization score (and more) as netCDF."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-    from empirical.memscore.experiment import TITLE, config_dict, run
-    from store.netcdf import save_atomic
-    from store.provenance import provenance_attrs
+    from benign.empirical.memscore.experiment import TITLE, config_dict, run
+    from benign.store.netcdf import save_atomic
+    from benign.store.provenance import provenance_attrs
 
     if (scale, model) not in PRESETS:
         scales = ", ".join(dict.fromkeys(s for s, _ in PRESETS))
@@ -178,9 +178,9 @@ def plot_cmd(
     ),
 ):
     """Figures 2-6 and 9 and the appendix-C image grids of a run."""
-    from empirical.memscore.experiment import TITLE
-    from empirical.memscore.plots import plot_all
-    from store.netcdf import load_result
+    from benign.empirical.memscore.experiment import TITLE
+    from benign.empirical.memscore.plots import plot_all
+    from benign.store.netcdf import load_result
 
     ds = load_result(result, require_title=TITLE, require_vars=("score", "correct_seen", "showcase_image"))
     if out.exists() and not out.is_dir():

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from grids.presets import CPU_PRESETS
+from benign.grids.presets import CPU_PRESETS
 
 # --scale of `benign grid run` and `benign report`
 SCALE_HELP = (

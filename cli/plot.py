@@ -6,8 +6,8 @@ from pathlib import Path
 
 import typer
 
-from plots.auto import KINDS
-from store.netcdf import load_result
+from benign.plots.auto import KINDS
+from benign.store.netcdf import load_result
 
 app = typer.Typer(
     help="Pictures and tables of result files.",
@@ -29,13 +29,13 @@ def plot(
     final accuracy against label noise (figures 10, 13), Markdown tables (tables 2-4) and the scaling
     collapse of a toy grid against n*B / C_t, the capacity C_t against K or t (`benign toy capacity`);
     `auto` picks from the file's preset and dimensions."""
-    from plots.auto import plot_result
+    from benign.plots.auto import plot_result
 
     ds = load_result(file)
     for path in plot_result(ds, out or file.with_suffix(".png"), kind=kind, var=var):
         typer.echo(f"wrote {path}")
     if {"knn_acc_init", "mem_frac", "capacity_lower"} <= set(ds.variables) and {"n", "B"} <= set(ds.dims):
-        from plots.benign_gain import gains_table
+        from benign.plots.benign_gain import gains_table
 
         typer.echo("mean gain over the probe at initialisation (memorised B = 1 cells; n*B > 10 C_t):")
         typer.echo(gains_table(ds))

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import typer
 
-from theory.devices import DEVICE_HELP
+from benign.theory.devices import DEVICE_HELP
 
 
 def probe(
@@ -24,8 +24,8 @@ def probe(
     pool: str | None = typer.Option(None, help="layer maps flatten(ed) or avg(-pooled) (default: the run's)"),
 ):
     """Probe every named representation of a trained network and of the same network at initialisation."""
-    from empirical.probing import probe_checkpoint
-    from store.netcdf import save_atomic
+    from benign.empirical.probing import probe_checkpoint
+    from benign.store.netcdf import save_atomic
 
     ds = probe_checkpoint(
         checkpoint,

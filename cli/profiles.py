@@ -8,9 +8,9 @@ from pathlib import Path
 
 import typer
 
-from empirical.profiles.presets import PRESETS
-from empirical.profiles.run import ProfileConfig as P
-from theory.devices import DEVICE_HELP, resolve_device
+from benign.empirical.profiles.presets import PRESETS
+from benign.empirical.profiles.run import ProfileConfig as P
+from benign.theory.devices import DEVICE_HELP, resolve_device
 
 app = typer.Typer(
     help="Memorization profiles: N networks x M augmentations, compared with binomial noise "
@@ -75,10 +75,10 @@ def run_cmd(
 
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-    from empirical.profiles.modes import parse_modes
-    from empirical.profiles.run import TasksFailed, run, steps_per_network
-    from empirical.profiles.summary import format_alignment, format_table, mae_table
-    from grids.executors import make_executor
+    from benign.empirical.profiles.modes import parse_modes
+    from benign.empirical.profiles.run import TasksFailed, run, steps_per_network
+    from benign.empirical.profiles.summary import format_alignment, format_table, mae_table
+    from benign.grids.executors import make_executor
 
     if scale not in PRESETS:
         raise ValueError(f"--scale must be one of {', '.join(PRESETS)}, got {scale!r}")
@@ -157,10 +157,10 @@ def plot_cmd(
     out: Path = typer.Option(..., "--out", help="folder for the PNG files and mae_table.txt"),
 ):
     """Figures 1-4, the t-SNE map and activation-maximisation images; the MAE table as text."""
-    from empirical.profiles.plots import plot_all
-    from empirical.profiles.run import TITLE
-    from empirical.profiles.summary import format_alignment, format_table, mae_table
-    from store.netcdf import load_result
+    from benign.empirical.profiles.plots import plot_all
+    from benign.empirical.profiles.run import TITLE
+    from benign.empirical.profiles.summary import format_alignment, format_table, mae_table
+    from benign.store.netcdf import load_result
 
     ds = load_result(result, require_title=TITLE, require_vars=("recognised", "status"))
     if out.exists() and not out.is_dir():
@@ -190,9 +190,9 @@ def calibrate_cmd(
     import xarray as xr
     from scipy import stats
 
-    from empirical.profiles.binomial import calibration
-    from store.netcdf import save_atomic
-    from store.provenance import command_line, provenance_attrs
+    from benign.empirical.profiles.binomial import calibration
+    from benign.store.netcdf import save_atomic
+    from benign.store.provenance import command_line, provenance_attrs
 
     res = calibration(networks, augmentations, examples, replicates, p, seed=seed)
     typer.echo(

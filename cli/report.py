@@ -15,9 +15,9 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 
-from cli.options import SCALE_HELP
-from grids.executors import make_executor
-from store.provenance import command_line
+from benign.cli.options import SCALE_HELP
+from benign.grids.executors import make_executor
+from benign.store.provenance import command_line
 
 
 def report(
@@ -37,7 +37,7 @@ def report(
     dask_local: int = typer.Option(None, "--dask-local", help="start a Dask LocalCluster of N workers"),
 ):
     """Run the presets' grids (resumably), collect and draw each, and write OUT/report.md."""
-    from grids.report import presets_at, report_specs, run_report
+    from benign.grids.report import presets_at, report_specs, run_report
 
     names = [p.strip() for p in presets.split(",") if p.strip()] or presets_at(scale)
     specs = report_specs(names, scale)

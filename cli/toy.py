@@ -21,11 +21,11 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 
-from cli.options import csv, int_list
-from grids.engine import MAX_BATCH
-from store.cell_grid import CellGrid
-from theory.devices import DEVICE_HELP, resolve_device
-from theory.toy_settings import CapacitySweep, ToySettings
+from benign.cli.options import csv, int_list
+from benign.grids.engine import MAX_BATCH
+from benign.store.cell_grid import CellGrid
+from benign.theory.devices import DEVICE_HELP, resolve_device
+from benign.theory.toy_settings import CapacitySweep, ToySettings
 
 app = typer.Typer(
     help="The Gaussian-mixture toy of appendix E: figure 14 and the capacity C_t.", no_args_is_help=True
@@ -111,11 +111,11 @@ def grid(
 
     The grid engine's `fig14` grid with these values: `benign grid run` and `benign grid status` work
     on the same directory; `benign plot DIR/grid.nc` draws it."""
-    from grids import spec as grid_spec
-    from grids.engine import GRID_FILE, load_grid, open_grid, run_grid
-    from grids.executors import make_executor
-    from grids.in_process import InProcess
-    from store.provenance import command_line
+    from benign.grids import spec as grid_spec
+    from benign.grids.engine import GRID_FILE, load_grid, open_grid, run_grid
+    from benign.grids.executors import make_executor
+    from benign.grids.in_process import InProcess
+    from benign.store.provenance import command_line
 
     if out.suffix == ".nc":
         raise ValueError(f"--out names the grid's directory (it writes DIR/{GRID_FILE}); got {out}")
@@ -210,7 +210,12 @@ def capacity_cmd(
     out: str = typer.Option("results/toy_capacity.nc", "--out", help="netCDF file; rerunning resumes it"),
 ):
     """Capacity C_t (appendix D.1) against K and t: doubling then bisection over n, R labellings each."""
-    from theory.capacity import capacity_bracket, hard_projector_capacity_bound, repeat_seed_offset, toy_trial
+    from benign.theory.capacity import (
+        capacity_bracket,
+        hard_projector_capacity_bound,
+        repeat_seed_offset,
+        toy_trial,
+    )
 
     sweep = CapacitySweep(
         K=int_list(K, "K"),

@@ -23,10 +23,10 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 
-from cli import train_options as O
-from empirical.presets import PRESETS as PAPER_PRESETS
-from empirical.training import TrainConfig as T
-from grids.presets import SCALES
+from benign.cli import train_options as O
+from benign.empirical.presets import PRESETS as PAPER_PRESETS
+from benign.empirical.training import TrainConfig as T
+from benign.grids.presets import SCALES
 
 TABLE2 = "table2"
 TABLE2_PRESETS = tuple(f"{TABLE2}-{scale}" for scale in SCALES)
@@ -46,7 +46,7 @@ def _progress():
 
 def run_with_progress(cfg, resume: bool, label: str = "train", stop_at_step=None):
     """Train with a rich progress bar, shown from the first step on (errors before it stay one line)."""
-    from empirical.training import train as train_run
+    from benign.empirical.training import train as train_run
 
     state = {}
 
@@ -91,7 +91,7 @@ def _overrides(ctx: typer.Context, config: Path | None, given: dict) -> dict:
 
 
 def _single_run_config(preset: str | None, overrides: dict) -> T:
-    from empirical.presets import preset as get_preset
+    from benign.empirical.presets import preset as get_preset
 
     cfg = dataclasses.replace(get_preset(preset) if preset else T(), **overrides)
     cfg.validate()
@@ -179,8 +179,8 @@ NOT_FOR_GRIDS = ("data_root", "download", "compile", "checkpoint_every", "steps"
 def table2_spec(scale: str, overrides: dict):
     """The grid preset table2 at `scale`, with the given options as its parameters (--seed: the one
     seed); ValueError on an option a grid does not take."""
-    from grids import spec as grid_spec
-    from grids.presets import preset_dict
+    from benign.grids import spec as grid_spec
+    from benign.grids.presets import preset_dict
 
     overrides = dict(overrides)
     overrides.pop("out", None)
@@ -198,10 +198,10 @@ def table2_spec(scale: str, overrides: dict):
 def run_table2(scale: str, overrides: dict) -> None:
     """Table 2 (random, random+DA, clean, clean+DA, and initialisation) as the grid preset `table2`
     at `scale`, run in this process on the grid engine into --out; prints the Markdown table."""
-    from grids.engine import GRID_FILE, load_grid, run_grid
-    from grids.in_process import InProcess
-    from plots.tables import markdown_table
-    from store.provenance import command_line
+    from benign.grids.engine import GRID_FILE, load_grid, run_grid
+    from benign.grids.in_process import InProcess
+    from benign.plots.tables import markdown_table
+    from benign.store.provenance import command_line
 
     spec = table2_spec(scale, overrides)
     out = Path(overrides.get("out", f"results/{TABLE2}-{scale}"))

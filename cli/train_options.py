@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import typer
 
-from empirical.training import TrainConfig as T
-from theory.devices import DEVICE_HELP, PRECISION_HELP
+from benign.empirical.training import TrainConfig as T
+from benign.theory.devices import DEVICE_HELP, PRECISION_HELP
 
 DATASET = typer.Option(
     T.dataset,

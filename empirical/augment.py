@@ -22,7 +22,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from theory.counter_random import uniform as keyed_uniform
+from benign.theory.counter_random import uniform as keyed_uniform
 
 # --- random parameter sources ----------------------------------------------------------------------
 

@@ -43,8 +43,8 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from store.atomic import atomic_write
-from theory.counter_random import uniform
+from benign.store.atomic import atomic_write
+from benign.theory.counter_random import uniform
 
 DEBIAN_FASHION_MNIST = Path("/usr/share/datasets/fashion-mnist")
 NAMES = ("cifar10", "cifar100", "tinyimagenet", "stl10", "mnist", "fashion-mnist", "digits")

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor
 
-from theory.counter_random import integers, uniform
+from benign.theory.counter_random import integers, uniform
 
 _LABEL_STREAM, _NOISE_STREAM, _AUG_LABEL_STREAM = 0x1AB, 0x2AB, 0x3AB
 

@@ -19,12 +19,12 @@ import numpy as np
 import torch
 import xarray as xr
 
-from empirical.datasets import load_dataset
-from empirical.labels import augmentation_labels, make_labels
-from empirical.training import TrainConfig, prepare_data, resolve_device
-from empirical.wide_training import memorised_share, train_wide
-from store.provenance import provenance_attrs
-from theory.capacity import CapacityBracket, capacity_bracket
+from benign.empirical.datasets import load_dataset
+from benign.empirical.labels import augmentation_labels, make_labels
+from benign.empirical.training import TrainConfig, prepare_data, resolve_device
+from benign.empirical.wide_training import memorised_share, train_wide
+from benign.store.provenance import provenance_attrs
+from benign.theory.capacity import CapacityBracket, capacity_bracket
 
 
 def trial_configs(base: TrainConfig, n: int, R: int, steps: int, label_seed_offset: int = 0):

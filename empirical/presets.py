@@ -8,7 +8,7 @@ scale, are the grid preset `table2`: `benign train --preset table2-<scale>` runs
 
 from __future__ import annotations
 
-from empirical.training import TrainConfig
+from benign.empirical.training import TrainConfig
 
 
 def paper_preset(name: str) -> TrainConfig:

@@ -28,10 +28,10 @@ import numpy as np
 import torch
 import xarray as xr
 
-from empirical.augment import Augmentation, parse_augmentation
-from empirical.datasets import ImageDataset, normalize
-from empirical.networks import LAYERS
-from empirical.training import (
+from benign.empirical.augment import Augmentation, parse_augmentation
+from benign.empirical.datasets import ImageDataset, normalize
+from benign.empirical.networks import LAYERS
+from benign.empirical.training import (
     build_model,
     config_from_checkpoint,
     embed_all,
@@ -39,9 +39,9 @@ from empirical.training import (
     prepare_data,
     resolve_device,
 )
-from store.provenance import provenance_attrs
-from theory.invariance import normalized_invariance
-from theory.probes import LinearProbe, knn_accuracy
+from benign.store.provenance import provenance_attrs
+from benign.theory.invariance import normalized_invariance
+from benign.theory.probes import LinearProbe, knn_accuracy
 
 
 def knn_leave_one_out(features: torch.Tensor, labels: torch.Tensor, num_classes: int, k: int = 20) -> float:

@@ -25,16 +25,16 @@ import torch
 import torch.nn.functional as F
 import xarray as xr
 
-from empirical.augment import BankDraws, iid_bank, mixup, parse_augmentation
-from empirical.datasets import ImageDataset, load_dataset, normalize, subset_indices
-from empirical.labels import augmentation_labels, make_labels, num_label_classes, parse_labels
-from empirical.networks import ARCHS, INITS, POOLS, build_network, fold_batchnorm
-from store.atomic import atomic_write, write_text_atomic
-from store.netcdf import save_atomic
-from store.provenance import provenance_attrs
-from theory.counter_random import hash_keys
-from theory.devices import autocast_dtype, resolve_device
-from theory.probes import knn_accuracy
+from benign.empirical.augment import BankDraws, iid_bank, mixup, parse_augmentation
+from benign.empirical.datasets import ImageDataset, load_dataset, normalize, subset_indices
+from benign.empirical.labels import augmentation_labels, make_labels, num_label_classes, parse_labels
+from benign.empirical.networks import ARCHS, INITS, POOLS, build_network, fold_batchnorm
+from benign.store.atomic import atomic_write, write_text_atomic
+from benign.store.netcdf import save_atomic
+from benign.store.provenance import provenance_attrs
+from benign.theory.counter_random import hash_keys
+from benign.theory.devices import autocast_dtype, resolve_device
+from benign.theory.probes import knn_accuracy
 
 CHECKPOINT = "checkpoint.pt"
 # A checkpoint every checkpoint_every epochs, but not more often than this: with one step an epoch

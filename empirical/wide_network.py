@@ -22,7 +22,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 from torch import Tensor
 
-from empirical.networks import LAYERS, POOLS, EncoderProjector
+from benign.empirical.networks import LAYERS, POOLS, EncoderProjector
 
 BLOCKS = ("layer1", "layer2", "layer3", "layer4")
 _ELEMENTWISE = (nn.ReLU, nn.MaxPool2d, nn.AvgPool2d, nn.Identity, nn.Sequential)

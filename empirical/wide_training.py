@@ -17,9 +17,9 @@ from collections.abc import Callable
 import torch
 import torch.nn.functional as F
 
-from empirical.augment import BankDraws, parse_augmentation
-from empirical.datasets import normalize
-from empirical.training import (
+from benign.empirical.augment import BankDraws, parse_augmentation
+from benign.empirical.datasets import normalize
+from benign.empirical.training import (
     RunData,
     TrainConfig,
     build_model,
@@ -28,9 +28,9 @@ from empirical.training import (
     prepare_data,
     resolve_device,
 )
-from empirical.wide_network import WideNetwork
-from theory.devices import autocast_dtype
-from theory.probes import knn_accuracy
+from benign.empirical.wide_network import WideNetwork
+from benign.theory.devices import autocast_dtype
+from benign.theory.probes import knn_accuracy
 
 SHARED = (
     "dataset",

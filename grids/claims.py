@@ -21,8 +21,8 @@ from pathlib import Path
 import numpy as np
 import xarray as xr
 
-from store.netcdf import load_result
-from theory.memorization_kind import FIT_FOR_MEMORIZATION
+from benign.store.netcdf import load_result
+from benign.theory.memorization_kind import FIT_FOR_MEMORIZATION
 
 VERDICTS = ("holds", "fails", "not run")
 MARGIN = 0.03  # T2's benign margin: random + DA probes at least 3 points above initialisation
@@ -97,8 +97,8 @@ def is_current(ds: xr.Dataset, stem: str, scale: str) -> bool:
     """Whether a preset's file holds the grid the preset makes at `scale` today."""
     import json
 
-    from grids import spec as grid_spec
-    from grids.engine import same_grid
+    from benign.grids import spec as grid_spec
+    from benign.grids.engine import same_grid
 
     try:
         stored = json.loads(ds.attrs.get("config_json", "{}"))
@@ -122,7 +122,7 @@ def setting(ds: xr.Dataset, var: str, name: str) -> xr.DataArray:
 
 
 def per_seed(values: xr.DataArray, fmt: str = "{:.3f}") -> str:
-    flat = np.atleast_1d(values.values.astype(float))
+    flat = np.ravel(values.values.astype(float))
     return " / ".join("–" if np.isnan(v) else fmt.format(v) for v in flat)
 
 
@@ -132,8 +132,11 @@ def all_seeds(mask: xr.DataArray) -> bool:
 
 
 def seeds_failing(mask: xr.DataArray) -> str:
-    seeds = mask["seed"].values if "seed" in mask.dims else [0]
-    bad = [str(s) for s, ok in zip(seeds, np.atleast_1d(mask.values)) if not ok]
+    """'seed 1' for the seeds where the criterion fails anywhere (over the other dimensions)."""
+    if "seed" not in mask.dims:
+        return "" if bool(np.all(mask.values)) else "failed"
+    per_seed_ok = mask.all([d for d in mask.dims if d != "seed"]) if mask.ndim > 1 else mask
+    bad = [str(s) for s, ok in zip(mask["seed"].values, per_seed_ok.values) if not ok]
     return f"seed {', '.join(bad)}" if bad else ""
 
 
@@ -342,7 +345,7 @@ def judge_f13(ds: xr.Dataset) -> Judgement:
 
 
 def judge_f14(ds: xr.Dataset) -> Judgement:
-    from plots.benign_gain import benign_gains
+    from benign.plots.benign_gain import benign_gains
 
     g = benign_gains(ds)
     mem, beyond = g["memorised_B1"], g["beyond_capacity"]
@@ -365,7 +368,7 @@ def judge_nb(ds: xr.Dataset) -> Judgement:
 
 
 def judge_p2(ds: xr.Dataset) -> Judgement:
-    from empirical.profiles.summary import mae_table
+    from benign.empirical.profiles.summary import mae_table
 
     rows = [r for r in mae_table(ds) if r["at"] == "mean~0.5" and np.isfinite(r["mae_nm"])]
     ratio = {r["method"]: r["mae_nm"] / r["floor_nm"] for r in rows}

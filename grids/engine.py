@@ -28,9 +28,9 @@ try:
 except ImportError:  # pragma: no cover - Windows: no flock, so no refusal of a second driver
     fcntl = None
 
-from grids.spec import GridSpec
-from grids.toy_cells import CAPACITY_VARIABLES, TOY_VARIABLES, run_toy_batch, run_toy_capacity
-from grids.train_cells import (
+from benign.grids.spec import GridSpec
+from benign.grids.toy_cells import CAPACITY_VARIABLES, TOY_VARIABLES, run_toy_batch, run_toy_capacity
+from benign.grids.train_cells import (
     ADDED_LATER,
     NB_CAPACITY_VARIABLES,
     curve_axis,
@@ -38,10 +38,10 @@ from grids.train_cells import (
     run_train_cell,
     transfer_targets,
 )
-from grids.train_cells import variables as train_variables
-from store.atomic import write_text_atomic
-from store.cell_grid import DONE, FAILED, RUNNING, TODO, CellGrid
-from store.netcdf import load_result, save_atomic
+from benign.grids.train_cells import variables as train_variables
+from benign.store.atomic import write_text_atomic
+from benign.store.cell_grid import DONE, FAILED, RUNNING, TODO, CellGrid
+from benign.store.netcdf import load_result, save_atomic
 
 TITLE = "benign grid"
 GRID_FILE, SPEC_FILE, DRIVER_FILE, CELLS_DIR = "grid.nc", "spec.json", "driver.json", "cells"
@@ -93,7 +93,7 @@ def _layout(spec: GridSpec) -> tuple[dict, dict, dict]:
     """(variables, extra coordinates, labels) of the grid file."""
     if spec.kind == "toy":
         return dict(TOY_VARIABLES), {}, dict(spec.labels)
-    from empirical.networks import LAYERS
+    from benign.empirical.networks import LAYERS
 
     params = spec.params
     extra = dict([curve_axis(params)])
@@ -113,7 +113,7 @@ def _reference_attrs(spec: GridSpec) -> dict:
     if spec.kind == "toy":
         C = spec.params["C"]
         return {} if isinstance(C, list) else {"random_guessing": 1.0 / C}
-    from empirical.datasets import NUM_CLASSES, parse_name
+    from benign.empirical.datasets import NUM_CLASSES, parse_name
 
     dataset = spec.params["dataset"]
     if not isinstance(dataset, str):
@@ -245,7 +245,7 @@ def plan(
     shared: str | Path | None = None,
 ) -> list[Task]:
     """The tasks still to do: toy batches or training cells, then the capacity brackets not measured."""
-    from grids.train_cells import cell_folder
+    from benign.grids.train_cells import cell_folder
 
     init_probes = str(Path(shared or out_dir) / INIT_PROBES_DIR)
 
@@ -289,7 +289,7 @@ def run_grid(
     resumed, found, trained = store.counts()["done"], [], 0
     keys = {}
     if shared is not None and spec.kind == "train":
-        from grids.shared_cells import cell_key, load_cell
+        from benign.grids.shared_cells import cell_key, load_cell
 
         todo = store.todo()
         keys = {_cell_id(c): cell_key(spec.cell_params(c), c["seed"]) for c in todo}
@@ -328,7 +328,7 @@ def run_grid(
                     store.record(list(zip(cells, results)))
                     trained += len(cells)
                     if keys:
-                        from grids.shared_cells import save_cell
+                        from benign.grids.shared_cells import save_cell
 
                         for cell, result in zip(cells, results):
                             save_cell(shared, keys[_cell_id(cell)], result)
@@ -449,8 +449,8 @@ def missing_data(spec) -> str | None:
     """Why a training grid cannot run here (a dataset it needs is not on disk), or None."""
     if spec.kind != "train":
         return None
-    from empirical.datasets import load_dataset
-    from grids.train_cells import transfer_targets
+    from benign.empirical.datasets import load_dataset
+    from benign.grids.train_cells import transfer_targets
 
     datasets = (
         spec.params["dataset"] if isinstance(spec.params["dataset"], list) else [spec.params["dataset"]]

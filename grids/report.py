@@ -18,13 +18,13 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from grids import presets
-from grids import spec as grid_spec
-from grids.companions import FILES, companions_at, run_companion
-from grids.engine import collect_grid, failed_cells, missing_data, run_grid
-from store.atomic import write_text_atomic
-from store.netcdf import save_atomic
-from theory.devices import resolve_device
+from benign.grids import presets
+from benign.grids import spec as grid_spec
+from benign.grids.companions import FILES, companions_at, run_companion
+from benign.grids.engine import collect_grid, failed_cells, missing_data, run_grid
+from benign.store.atomic import write_text_atomic
+from benign.store.netcdf import save_atomic
+from benign.theory.devices import resolve_device
 
 WHAT = {
     "table1": "Layer-wise k-NN probing of a random-label run without augmentation, at initialisation and "
@@ -90,7 +90,7 @@ def run_report(
 ) -> tuple[Path, list[str]]:
     """Run, collect and draw each preset; returns the path of report.md (rewritten after every preset)
     and what went wrong: one line per preset skipped for missing data and per failed cell."""
-    from plots.auto import plot_result
+    from benign.plots.auto import plot_result
 
     out = Path(out)
     specs = report_specs(names or presets_at(scale), scale)
@@ -144,13 +144,13 @@ def run_report(
 
 
 def plot_companion(name: str, path: Path, folder: Path) -> list:
-    from store.netcdf import load_result
+    from benign.store.netcdf import load_result
 
     ds = load_result(path)
     if name == "profiles":
-        from empirical.profiles.plots import plot_all
+        from benign.empirical.profiles.plots import plot_all
     else:
-        from empirical.memscore.plots import plot_all
+        from benign.empirical.memscore.plots import plot_all
     return list(plot_all(ds, folder))
 
 
@@ -189,8 +189,8 @@ def _section(name, spec, counts, wall, files, out: Path, note: str) -> str:
 
 def _write(out: Path, scale: str, sections: list[str], rows: dict, total: float, command: str | None) -> None:
     """report.md, and claims.md: the scoreboard of the files the report holds so far (grids/claims.py)."""
-    from grids.claims import markdown, scoreboard
-    from store.provenance import git_commit
+    from benign.grids.claims import markdown, scoreboard
+    from benign.store.provenance import git_commit
 
     claims = markdown(scoreboard(out, scale))
     head = [

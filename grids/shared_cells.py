@@ -18,8 +18,8 @@ from pathlib import Path
 
 import numpy as np
 
-from empirical.labels import parse_labels
-from grids.train_cells import ADDED_LATER, curve_axis, train_config
+from benign.empirical.labels import parse_labels
+from benign.grids.train_cells import ADDED_LATER, curve_axis, train_config
 
 # Where a run writes and reads, and how it is checkpointed: not what it computes (torch.compile may
 # change the last bits, so `compile` stays in the key).
@@ -62,7 +62,7 @@ def load_cell(folder: Path, key: str) -> dict | None:
 
 
 def save_cell(folder: Path, key: str, results: dict) -> None:
-    from store.atomic import atomic_write
+    from benign.store.atomic import atomic_write
 
     buffer = io.BytesIO()
     np.savez(buffer, **{k: np.asarray(v, dtype=float) for k, v in results.items()})

@@ -20,9 +20,9 @@ from pathlib import Path
 
 import tomllib
 
-from grids import presets
-from grids.toy_cells import TOY_CELL_DIMS, TOY_DEFAULTS, TOY_NOT_SWEPT, toy_models
-from grids.train_cells import TRAIN_DEFAULTS, TRAIN_NOT_SWEPT, train_config
+from benign.grids import presets
+from benign.grids.toy_cells import TOY_CELL_DIMS, TOY_DEFAULTS, TOY_NOT_SWEPT, toy_models
+from benign.grids.train_cells import TRAIN_DEFAULTS, TRAIN_NOT_SWEPT, train_config
 
 KINDS = {"toy": TOY_DEFAULTS, "train": TRAIN_DEFAULTS}
 PRESETS, SCALES = presets.PRESETS, presets.SCALES

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from theory.devices import resolve_device
-from theory.gaussian_mixture import GaussianMixture
-from theory.toy_grid import VARIABLES, ProbeSetup, run_toy_cells
-from theory.toy_model import ToyTraining
-from theory.toy_settings import ToySettings
+from benign.theory.devices import resolve_device
+from benign.theory.gaussian_mixture import GaussianMixture
+from benign.theory.toy_grid import VARIABLES, ProbeSetup, run_toy_cells
+from benign.theory.toy_model import ToyTraining
+from benign.theory.toy_settings import ToySettings
 
 # The toy run's parameters and their defaults (those of `benign toy grid`): theory.toy_settings.
 TOY_DEFAULTS = {k: v for k, v in ToySettings().to_dict().items() if k != "seeds"}
@@ -42,7 +42,7 @@ def run_toy_capacity(params: dict) -> dict:
     """Worker side: the capacity bracket C_t at the grid's step budget (appendix D.1: one set of points,
     capacity_R labellings of it), for the line n = C_t / B of figure 14 and the scaling collapse.
     It is the first repeat of `benign toy capacity` with the same parameters."""
-    from theory.capacity import capacity_bracket, toy_trial
+    from benign.theory.capacity import capacity_bracket, toy_trial
 
     mixture, training, _ = toy_models(params)
     bracket = capacity_bracket(

@@ -26,8 +26,8 @@ import re
 import numpy as np
 import xarray as xr
 
-from empirical.training import TrainConfig
-from store.cell_grid import DONE
+from benign.empirical.training import TrainConfig
+from benign.store.cell_grid import DONE
 
 RUNTIME_FIELDS = (
     "out",
@@ -152,7 +152,7 @@ def train_config(params: dict, seed: int, out: str) -> TrainConfig:
         p["labels"] = "per-sample" if c == 0 else f"classes:{c}"
     if p.get("randaugment") is not None:
         p["augment"] = f"randaugment:{int(p['randaugment'])}"
-    from empirical.datasets import parse_name
+    from benign.empirical.datasets import parse_name
 
     for target in transfer_targets(p):
         try:
@@ -246,12 +246,12 @@ def cell_folder(cell: dict) -> str:
 def run_train_cell(params: dict, cell: dict, folder: str, init_probes: str = "") -> dict:
     """Worker side: train (or resume) one cell in `folder`; its variables as arrays. init_probes: the
     folder of k-NN probes at initialisation that the grid's cells share (empirical.training.evaluate)."""
-    from empirical.augment import parse_augmentation
-    from empirical.labels import random_share
-    from empirical.networks import LAYERS
-    from empirical.probing import probe_model
-    from empirical.training import build_model, embed_all, train
-    from theory.probes import LinearProbe
+    from benign.empirical.augment import parse_augmentation
+    from benign.empirical.labels import random_share
+    from benign.empirical.networks import LAYERS
+    from benign.empirical.probing import probe_model
+    from benign.empirical.training import build_model, embed_all, train
+    from benign.theory.probes import LinearProbe
 
     cfg = train_config(params, seed=cell["seed"], out=folder)
 
@@ -301,7 +301,7 @@ def run_train_cell(params: dict, cell: dict, folder: str, init_probes: str = "")
         linear_init=np.nan,
     )
     if has_bank(params):
-        from empirical.wide_training import memorised_share_of
+        from benign.empirical.wide_training import memorised_share_of
 
         out["bank_fit"] = memorised_share_of(model, cfg, data)
     device = data.train.images.device
@@ -329,9 +329,9 @@ def run_train_cell(params: dict, cell: dict, folder: str, init_probes: str = "")
 
 def transfer_knn(model, data, cfg: TrainConfig, target: str, reference_size: int) -> float:
     """k-NN probe of the embedding on another dataset (figure 10), under the training data's normalisation."""
-    from empirical.datasets import load_dataset
-    from empirical.training import embed_all
-    from theory.probes import knn_accuracy
+    from benign.empirical.datasets import load_dataset
+    from benign.empirical.training import embed_all
+    from benign.theory.probes import knn_accuracy
 
     device = data.train.images.device
     ref, test = (
@@ -354,7 +354,7 @@ def transfer_knn(model, data, cfg: TrainConfig, target: str, reference_size: int
 
 def _balanced(split, size: int, seed: int):
     """A class-balanced subset of `size` images of a split (all of it for 0)."""
-    from empirical.datasets import subset_indices
+    from benign.empirical.datasets import subset_indices
 
     if not size or size >= len(split):
         return split

@@ -18,8 +18,8 @@ from pathlib import Path
 
 import xarray as xr
 
-from plots.capacity import is_capacity_sweep, plot_capacity
-from plots.grid_result import preset_of
+from benign.plots.capacity import is_capacity_sweep, plot_capacity
+from benign.plots.grid_result import preset_of
 
 KINDS = ("auto", "heatmap", "curves", "layers", "lines", "table", "collapse", "capacity")
 
@@ -58,7 +58,7 @@ def pick_kinds(ds: xr.Dataset) -> tuple[str, ...]:
         return ("heatmap", "collapse") if has_capacity(ds) else ("heatmap",)
     if is_capacity_sweep(ds):
         return ("capacity",)
-    from plots.nb import is_nb
+    from benign.plots.nb import is_nb
 
     if is_nb(ds):
         return ("heatmap",)
@@ -92,29 +92,29 @@ def _suffixed(out: Path, suffix: str) -> Path:
 def draw(ds: xr.Dataset, out: Path, kind: str, var: str | None = None) -> list[Path]:
     """One kind of picture at `out` (a .png; a table goes to the .md next to it)."""
     if kind == "heatmap":
-        from plots.nb import is_nb, plot_nb_heatmaps
+        from benign.plots.nb import is_nb, plot_nb_heatmaps
 
         if is_nb(ds):
             return plot_nb_heatmaps(ds, out, var)
         if "bank" in ds.dims and not is_toy(ds):
-            from plots.bank import plot_bank_heatmaps
+            from benign.plots.bank import plot_bank_heatmaps
 
             return plot_bank_heatmaps(ds, out, var or "knn_final")
-        from plots.heatmap import plot_heatmaps
+        from benign.plots.heatmap import plot_heatmaps
 
         return plot_heatmaps(ds, out, var or "knn_acc")
     if kind == "capacity":
         return [plot_capacity(ds, out)]
     if kind == "collapse":
-        from plots.collapse import plot_collapse
+        from benign.plots.collapse import plot_collapse
 
         return [plot_collapse(ds, out, var or "knn_acc")]
     if kind == "curves":
         if var == "invariance" or (var is None and preset_of(ds) == "fig7"):
-            from plots.invariance import plot_invariance
+            from benign.plots.invariance import plot_invariance
 
             return [plot_invariance(ds, out)]
-        from plots.curves import plot_curves
+        from benign.plots.curves import plot_curves
 
         if var is None and preset_of(ds) == "fig3":  # the training loss, and the labels fitted beside it
             return [
@@ -123,15 +123,15 @@ def draw(ds: xr.Dataset, out: Path, kind: str, var: str | None = None) -> list[P
             ]
         return [plot_curves(ds, out, var or "knn_accuracy")]
     if kind == "layers":
-        from plots.layers import plot_layers
+        from benign.plots.layers import plot_layers
 
         return [plot_layers(ds, out)]
     if kind == "lines":
-        from plots.final_lines import plot_final_lines
+        from benign.plots.final_lines import plot_final_lines
 
         return [plot_final_lines(ds, out, var)]
     if kind == "table":
-        from plots.tables import write_table
+        from benign.plots.tables import write_table
 
         return [write_table(ds, out, var)]
     raise ValueError(f"unknown kind {kind!r}; valid: {', '.join(KINDS)}")

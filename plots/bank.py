@@ -10,7 +10,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import xarray as xr
 
-from plots.grid_result import (
+from benign.plots.grid_result import (
     CURVE_DIMS,
     axis_label,
     chance_level,
@@ -23,7 +23,7 @@ from plots.grid_result import (
     text_colour,
     value_label,
 )
-from plots.heatmap import log_edges
+from benign.plots.heatmap import log_edges
 
 BANK, RULE = "bank", "bank_labels"
 

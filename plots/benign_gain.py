@@ -14,7 +14,7 @@ from __future__ import annotations
 import numpy as np
 import xarray as xr
 
-from plots.grid_result import done_only, require
+from benign.plots.grid_result import done_only, require
 
 
 def benign_gains(ds: xr.Dataset, factor: float = 10.0, var: str = "knn_acc") -> xr.Dataset:

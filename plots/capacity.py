@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import xarray as xr
 
-from plots.grid_result import done_only, require, save_figure
+from benign.plots.grid_result import done_only, require, save_figure
 
 CAPACITY_TITLE = "benign toy capacity"
 

@@ -47,7 +47,7 @@ import xarray as xr
 from matplotlib.colors import LogNorm
 from scipy.optimize import isotonic_regression
 
-from plots.grid_result import chance_level, done_only, require, save_figure
+from benign.plots.grid_result import chance_level, done_only, require, save_figure
 
 FAMILIES = ("power", "saturating", "threshold")  # the fitted candidates
 POWER_GRID = np.round(np.linspace(0.0, 2.0, 41), 3)  # exponents a, b tried

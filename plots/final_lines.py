@@ -11,7 +11,7 @@ from pathlib import Path
 import matplotlib.pyplot as plt
 import xarray as xr
 
-from plots.grid_result import (
+from benign.plots.grid_result import (
     CURVE_DIMS,
     axis_label,
     chance_level,

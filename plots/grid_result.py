@@ -166,7 +166,7 @@ def save_figure(fig, out: str | Path, ds: xr.Dataset | None = None) -> Path:
     import matplotlib.pyplot as plt
 
     if ds is not None:
-        from plots.memorization import note
+        from benign.plots.memorization import note
 
         text = note(ds)
         if text:

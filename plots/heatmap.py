@@ -11,7 +11,7 @@ import numpy as np
 import xarray as xr
 from matplotlib.colors import TwoSlopeNorm
 
-from plots.grid_result import (
+from benign.plots.grid_result import (
     chance_level,
     done_only,
     require,

@@ -10,7 +10,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import xarray as xr
 
-from plots.grid_result import (
+from benign.plots.grid_result import (
     done_only,
     require,
     save_figure,
@@ -19,7 +19,7 @@ from plots.grid_result import (
     selections,
     swept_dims,
 )
-from plots.layers import layer_names
+from benign.plots.layers import layer_names
 
 
 def plot_invariance(ds: xr.Dataset, out: str | Path) -> Path:

@@ -12,7 +12,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import xarray as xr
 
-from plots.grid_result import (
+from benign.plots.grid_result import (
     axis_label,
     chance_level,
     done_only,

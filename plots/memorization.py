@@ -7,8 +7,8 @@ from __future__ import annotations
 import numpy as np
 import xarray as xr
 
-from plots.grid_result import config_of, selection_label, selections, swept_dims
-from theory.memorization_kind import FIT_FOR_MEMORIZATION, memorization_kind
+from benign.plots.grid_result import config_of, selection_label, selections, swept_dims
+from benign.theory.memorization_kind import FIT_FOR_MEMORIZATION, memorization_kind
 
 
 def random_label_share(ds: xr.Dataset) -> xr.DataArray | None:

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import xarray as xr
 
-from plots.grid_result import require
+from benign.plots.grid_result import require
 
 OLD_DIMS = {"subset": "n", "bank": "B"}  # files written before the grid named its dimensions n and B
 
@@ -43,7 +43,7 @@ def as_heatmap(ds: xr.Dataset) -> xr.Dataset:
 
 
 def plot_nb_heatmaps(ds: xr.Dataset, out: str | Path, var: str | None = None) -> list[Path]:
-    from plots.heatmap import plot_heatmaps
+    from benign.plots.heatmap import plot_heatmaps
 
     heat = as_heatmap(ds)
     name = {None: "knn_acc", "knn_final": "knn_acc"}.get(var, var)

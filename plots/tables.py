@@ -9,7 +9,7 @@ from pathlib import Path
 
 import xarray as xr
 
-from plots.grid_result import (
+from benign.plots.grid_result import (
     CURVE_DIMS,
     done_only,
     mean_std_over_seeds,
@@ -19,8 +19,8 @@ from plots.grid_result import (
     selections,
     swept_dims,
 )
-from plots.memorization import cell_kinds, table_suffix
-from theory.memorization_kind import FIT_FOR_MEMORIZATION
+from benign.plots.memorization import cell_kinds, table_suffix
+from benign.theory.memorization_kind import FIT_FOR_MEMORIZATION
 
 PROBE_OF = {"table2": "knn", "table3": "knn", "table4": "linear"}
 PROBE_NAME = {"knn": "k-NN", "linear": "linear"}

@@ -14,8 +14,8 @@ from pathlib import Path
 import numpy as np
 import xarray as xr
 
-from store.netcdf import load_result, save_atomic
-from store.provenance import config_of, provenance_attrs
+from benign.store.netcdf import load_result, save_atomic
+from benign.store.provenance import config_of, provenance_attrs
 
 TODO, DONE, FAILED, RUNNING = 0, 1, 2, 3
 STATUS_ATTRS = {

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import xarray as xr
 
-from store.atomic import atomic_write
-from store.provenance import encode_attr
+from benign.store.atomic import atomic_write
+from benign.store.provenance import encode_attr
 
 
 def save_atomic(ds: xr.Dataset, path: str | os.PathLike) -> Path:

@@ -14,7 +14,7 @@ import sys
 from importlib import metadata
 from pathlib import Path
 
-from store.machine import cpu_bfloat16_units, cpu_model
+from benign.store.machine import cpu_bfloat16_units, cpu_model
 
 
 def package_version() -> str:

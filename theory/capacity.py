@@ -173,7 +173,7 @@ def toy_trial(
     the n points and their augmentation bank are those of `seed_offset` for every r: one set of points
     (in general position almost surely), R labellings of it. Without, each labelling also redraws
     the points, and a failure may come from a hard point set rather than a hard labelling."""
-    from theory.toy_model import BatchedToy
+    from benign.theory.toy_model import BatchedToy
 
     def trial(ns: Sequence[int], R: int) -> np.ndarray:
         n = [m for m in ns for _ in range(R)]

@@ -6,7 +6,7 @@ import re
 
 import torch
 
-from store.machine import cpu_bfloat16_units
+from benign.store.machine import cpu_bfloat16_units
 
 DEVICE_HELP = "auto (CUDA when there is one), cpu, cuda or cuda:<i>"
 

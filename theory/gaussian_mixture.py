@@ -18,7 +18,7 @@ from dataclasses import asdict, dataclass
 import torch
 from torch import Tensor
 
-from theory import counter_random as cr
+from benign.theory import counter_random as cr
 
 # Streams keep the draws of different roles independent.
 TRAIN, PROBE, TEST, AUGMENT, LABEL, CENTRE, MODEL = range(1, 8)

@@ -14,7 +14,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
-from theory import counter_random as cr
+from benign.theory import counter_random as cr
 
 
 def squared_distances(h: Tensor, prototypes: Tensor) -> Tensor:

@@ -13,7 +13,7 @@ from typing import Literal
 import torch
 from torch import Tensor
 
-from theory.knn_search import Method, SearchStats, nearest
+from benign.theory.knn_search import Method, SearchStats, nearest
 
 Vote = Literal["uniform", "cosine"]
 

@@ -16,11 +16,11 @@ from dataclasses import asdict, dataclass
 
 import torch
 
-from theory import counter_random as cr
-from theory.gaussian_mixture import PROBE, TEST, GaussianMixture
-from theory.invariance import invariance_from_embeddings
-from theory.probes import knn_accuracy
-from theory.toy_model import BatchedToy, ToyTraining
+from benign.theory import counter_random as cr
+from benign.theory.gaussian_mixture import PROBE, TEST, GaussianMixture
+from benign.theory.invariance import invariance_from_embeddings
+from benign.theory.probes import knn_accuracy
+from benign.theory.toy_model import BatchedToy, ToyTraining
 
 VARIABLES = {
     "knn_acc": {

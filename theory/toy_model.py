@@ -17,9 +17,9 @@ from dataclasses import asdict, dataclass
 import torch
 from torch import Tensor
 
-from theory import counter_random as cr
-from theory.gaussian_mixture import MODEL, GaussianMixture
-from theory.kernel_projector import balanced_prototype_labels, kernel_projector, squared_distances
+from benign.theory import counter_random as cr
+from benign.theory.gaussian_mixture import MODEL, GaussianMixture
+from benign.theory.kernel_projector import balanced_prototype_labels, kernel_projector, squared_distances
 
 _STEP_STREAM = 0x57E9
 

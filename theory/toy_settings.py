@@ -11,10 +11,10 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, fields
 
-from theory.devices import check_device
-from theory.gaussian_mixture import GaussianMixture
-from theory.toy_grid import ProbeSetup
-from theory.toy_model import ToyTraining
+from benign.theory.devices import check_device
+from benign.theory.gaussian_mixture import GaussianMixture
+from benign.theory.toy_grid import ProbeSetup
+from benign.theory.toy_model import ToyTraining
 
 # Figure 14's axes, thinned to 12 x 12 so that 3 seeds run in minutes on a 2-core CPU.
 FIG14_N = (5, 10, 15, 20, 30, 40, 50, 70, 100, 125, 150, 200)

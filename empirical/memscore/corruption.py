@@ -12,7 +12,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
-from theory.counter_random import integers, uniform
+from benign.theory.counter_random import integers, uniform
 
 
 def corrupt_labels(

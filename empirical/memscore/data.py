@@ -7,14 +7,14 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
-from theory.counter_random import integers, normal
+from benign.theory.counter_random import integers, normal
 
 SYNTHETIC = "synthetic"
 
 
 def synthetic(n: int, seed: int, train: bool, num_classes: int = 4, size: int = 8):
     """uint8 (n, 1, size, size) images: a fixed random prototype per class plus noise."""
-    from empirical.datasets import ImageDataset
+    from benign.empirical.datasets import ImageDataset
 
     pix = torch.arange(size * size)
     protos = normal(seed, 0x5A, torch.arange(num_classes)[:, None], pix[None, :])
@@ -37,7 +37,7 @@ def load_pool(name: str, root, n: int, seed: int, train: bool):
         return ds, torch.arange(n)
     from dataclasses import replace
 
-    from empirical.datasets import load_dataset, subset_indices
+    from benign.empirical.datasets import load_dataset, subset_indices
 
     ds = load_dataset(name, root=root, train=train, device="cpu")
     if n <= 0 or n >= len(ds):

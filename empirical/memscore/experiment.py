@@ -22,12 +22,12 @@ import numpy as np
 import torch
 import xarray as xr
 
-from empirical.memscore.corruption import corrupt_labels
-from empirical.memscore.data import load_pool
-from empirical.memscore.models import build_model
-from empirical.memscore.scores import influence, split_by_score
-from empirical.memscore.training import TrainConfig, train_turnover
-from empirical.memscore.turnover_dropout import KEEP_SCALE, MaskBank
+from benign.empirical.memscore.corruption import corrupt_labels
+from benign.empirical.memscore.data import load_pool
+from benign.empirical.memscore.models import build_model
+from benign.empirical.memscore.scores import influence, split_by_score
+from benign.empirical.memscore.training import TrainConfig, train_turnover
+from benign.empirical.memscore.turnover_dropout import KEEP_SCALE, MaskBank
 
 TITLE = "memorization scores by turn-over dropout"
 TRAIN_SUBSETS = ("all", "easy", "difficult", "not-difficult")
@@ -65,7 +65,7 @@ class RunConfig:
 
     def validate(self) -> None:
         """ValueError with one readable line on any impossible setting (before any data is read)."""
-        from theory.devices import check_device
+        from benign.theory.devices import check_device
 
         checks = [
             (self.n_train >= 0, f"--n-train must be >= 0 (0: the whole split), got {self.n_train}"),
@@ -109,7 +109,7 @@ class RunConfig:
 
 def _prior_scores(path: str, split: str, dataset: str, dataset_index: torch.Tensor) -> torch.Tensor:
     """The scores of a previous run for the examples dataset_index of `split` (in that order)."""
-    from store.netcdf import load_result
+    from benign.store.netcdf import load_result
 
     prior = load_result(path, require_title=TITLE, require_vars=("score", "dataset_index"))
     prior_split = str(prior.attrs.get("split", "train"))

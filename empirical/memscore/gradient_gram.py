@@ -24,7 +24,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from empirical.memscore.per_example_gradients import GradientStats, _check_batchnorm
+from benign.empirical.memscore.per_example_gradients import GradientStats, _check_batchnorm
 
 _MAX_KERNEL = 1 << 24  # largest (n^2 P^2) pairwise-position kernel built at once
 _MAX_SLICE = 1 << 24  # largest (n x units x inputs) block of materialised gradients

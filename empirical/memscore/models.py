@@ -27,7 +27,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
-from empirical.memscore.turnover_dropout import TurnoverDropout
+from benign.empirical.memscore.turnover_dropout import TurnoverDropout
 
 VGG11_CHANNELS = [64, "M", 128, "M", 256, 256, "M", 512, 512, "M", 512, 512, "M"]
 

@@ -15,7 +15,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from empirical.memscore.turnover_dropout import MaskBank
+from benign.empirical.memscore.turnover_dropout import MaskBank
 
 
 def to_float(images: Tensor, mean, std) -> Tensor:

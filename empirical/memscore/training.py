@@ -25,11 +25,11 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from empirical.memscore.gradient_gram import gram_gradient_statistics, supports_gram
-from empirical.memscore.per_example_gradients import gradient_statistics
-from empirical.memscore.scores import HalfEvaluation, evaluate_halves, to_float
-from empirical.memscore.turnover_dropout import MaskBank
-from theory.counter_random import uniform
+from benign.empirical.memscore.gradient_gram import gram_gradient_statistics, supports_gram
+from benign.empirical.memscore.per_example_gradients import gradient_statistics
+from benign.empirical.memscore.scores import HalfEvaluation, evaluate_halves, to_float
+from benign.empirical.memscore.turnover_dropout import MaskBank
+from benign.theory.counter_random import uniform
 
 
 @dataclass

@@ -30,7 +30,7 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
-from theory.counter_random import hash_keys
+from benign.theory.counter_random import hash_keys
 
 KEEP_SCALE = 2.0
 _MAX_ATTEMPTS = 100_000

@@ -10,12 +10,12 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from empirical.datasets import ImageDataset, normalize
-from empirical.profiles import views
-from empirical.profiles.modes import Mode
-from empirical.profiles.recognition import recognise_classes, recognise_pairs
-from empirical.profiles.simclr import nt_xent
-from empirical.profiles.trainer import (
+from benign.empirical.datasets import ImageDataset, normalize
+from benign.empirical.profiles import views
+from benign.empirical.profiles.modes import Mode
+from benign.empirical.profiles.recognition import recognise_classes, recognise_pairs
+from benign.empirical.profiles.simclr import nt_xent
+from benign.empirical.profiles.trainer import (
     NetSpec,
     OptSpec,
     _generator,
@@ -25,7 +25,7 @@ from empirical.profiles.trainer import (
     epoch_batches,
     make_optimizer,
 )
-from empirical.profiles.wide import WideNetwork
+from benign.empirical.profiles.wide import WideNetwork
 
 
 def build_wide(

@@ -11,11 +11,11 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import xarray as xr  # noqa: E402
 
-from empirical.profiles import actmax  # noqa: E402
-from empirical.profiles.binomial import THRESHOLDS, align_epochs, binomial_curve, closest_epochs  # noqa: E402
-from empirical.profiles.modes import mode_names  # noqa: E402
-from empirical.profiles.summary import coins_per_network, done, profiles  # noqa: E402
-from empirical.profiles.tsne import tsne  # noqa: E402
+from benign.empirical.profiles import actmax  # noqa: E402
+from benign.empirical.profiles.binomial import THRESHOLDS, align_epochs, binomial_curve, closest_epochs  # noqa: E402
+from benign.empirical.profiles.modes import mode_names  # noqa: E402
+from benign.empirical.profiles.summary import coins_per_network, done, profiles  # noqa: E402
+from benign.empirical.profiles.tsne import tsne  # noqa: E402
 
 
 def _methods(ds):

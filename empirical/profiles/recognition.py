@@ -12,7 +12,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from empirical.profiles.simclr import positives, similarity_logits
+from benign.empirical.profiles.simclr import positives, similarity_logits
 
 DIRECTIONS = ("both", "one")
 

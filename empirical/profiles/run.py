@@ -26,14 +26,14 @@ import numpy as np
 import torch
 import xarray as xr
 
-from empirical.datasets import ImageDataset, load_dataset, subset_indices
-from empirical.labels import make_labels
-from empirical.profiles import actmax
-from empirical.profiles.batched import train_networks
-from empirical.profiles.modes import MODES, parse_modes
-from empirical.profiles.recognition import DIRECTIONS, views_scored
-from empirical.profiles.trainer import NetSpec, OptSpec
-from store.cell_grid import DONE, RUNNING, TODO, CellGrid
+from benign.empirical.datasets import ImageDataset, load_dataset, subset_indices
+from benign.empirical.labels import make_labels
+from benign.empirical.profiles import actmax
+from benign.empirical.profiles.batched import train_networks
+from benign.empirical.profiles.modes import MODES, parse_modes
+from benign.empirical.profiles.recognition import DIRECTIONS, views_scored
+from benign.empirical.profiles.trainer import NetSpec, OptSpec
+from benign.store.cell_grid import DONE, RUNNING, TODO, CellGrid
 
 TITLE = "memorization profiles"
 
@@ -113,7 +113,7 @@ class ProfileData:
 
 def prepare(cfg: ProfileConfig, device) -> ProfileData:
     if cfg.dataset == "synthetic":
-        from empirical.memscore.data import synthetic
+        from benign.empirical.memscore.data import synthetic
 
         if cfg.train_size <= 0:
             raise ValueError("the synthetic data set needs --train-size > 0")
@@ -204,7 +204,7 @@ def open_grid(cfg: ProfileConfig, data: ProfileData, out: Path) -> CellGrid:
 
 def extras(model, data: ProfileData, cfg: ProfileConfig) -> dict:
     """Embeddings (K, D) and activation-maximisation inputs (block, unit, C, H, W) of one network."""
-    from empirical.datasets import normalize
+    from benign.empirical.datasets import normalize
 
     model.eval()
     with torch.no_grad():

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import xarray as xr
 
-from empirical.profiles.binomial import THRESHOLDS, align_epochs, augmentation_variance, compare
-from empirical.profiles.modes import mode_names
+from benign.empirical.profiles.binomial import THRESHOLDS, align_epochs, augmentation_variance, compare
+from benign.empirical.profiles.modes import mode_names
 
 
 def views(ds: xr.Dataset, method) -> int:
@@ -30,7 +30,7 @@ def coins_per_network(ds: xr.Dataset, method) -> int:
     N x this in the N*M comparison): its distinct augmentations. A mode without augmentation scores
     the same image M times, one coin; SimCLR's two recognition directions of one pair of views are
     one coin too, not two (they share the pair)."""
-    from empirical.profiles.modes import BY_CODE
+    from benign.empirical.profiles.modes import BY_CODE
 
     mode = BY_CODE.get(int(method))
     return 1 if mode is not None and mode.augment == "none" else ds.sizes["augmentation"]

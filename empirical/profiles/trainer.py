@@ -21,14 +21,14 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from empirical.augment import BankDraws
-from empirical.datasets import ImageDataset, normalize
-from empirical.networks import build_network
-from empirical.profiles import views
-from empirical.profiles.modes import Mode
-from empirical.profiles.recognition import recognise_classes, recognise_pairs
-from empirical.profiles.simclr import nt_xent
-from theory.counter_random import hash_keys
+from benign.empirical.augment import BankDraws
+from benign.empirical.datasets import ImageDataset, normalize
+from benign.empirical.networks import build_network
+from benign.empirical.profiles import views
+from benign.empirical.profiles.modes import Mode
+from benign.empirical.profiles.recognition import recognise_classes, recognise_pairs
+from benign.empirical.profiles.simclr import nt_xent
+from benign.theory.counter_random import hash_keys
 
 
 @dataclass

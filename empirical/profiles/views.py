@@ -12,7 +12,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from empirical.augment import Augmentation, GeneratorDraws, as_float, hflip
+from benign.empirical.augment import Augmentation, GeneratorDraws, as_float, hflip
 
 _PAD_CROP, _PAD_FLIP, _BLUR = 21, 22, 23
 

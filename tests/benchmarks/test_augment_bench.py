@@ -10,7 +10,7 @@ import pytest
 import torch
 import torchvision.transforms.v2 as T
 
-from empirical.augment import parse_augmentation
+from benign.empirical.augment import parse_augmentation
 from tests.benchmarks.peers import alternate
 
 BATCH = 256

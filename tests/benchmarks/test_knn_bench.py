@@ -13,9 +13,9 @@ import statistics
 import pytest
 import torch
 
+from benign.theory.knn_search import SearchStats, resolve_method
+from benign.theory.probes import knn_predict
 from tests.benchmarks.peers import alternate
-from theory.knn_search import SearchStats, resolve_method
-from theory.probes import knn_predict
 
 N, Q, D, C, K = 50_000, 10_000, 512, 10, 20
 THREADS = 2

@@ -9,7 +9,7 @@ against the plain eval network (512 images a batch). Variants alternated in one 
 import torch
 import torch.nn.functional as F
 
-from empirical.networks import build_network, fold_batchnorm
+from benign.empirical.networks import build_network, fold_batchnorm
 from tests.benchmarks.peers import alternate
 
 CL = torch.channels_last

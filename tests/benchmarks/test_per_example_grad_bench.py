@@ -16,15 +16,15 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from empirical.memscore.gradient_gram import gram_gradient_statistics
-from empirical.memscore.models import TurnoverMLP
-from empirical.memscore.per_example_gradients import (
+from benign.empirical.memscore.gradient_gram import gram_gradient_statistics
+from benign.empirical.memscore.models import TurnoverMLP
+from benign.empirical.memscore.per_example_gradients import (
     GradientStats,
     contributions,
     gradient_statistics,
     mean_pairwise_cosine,
 )
-from empirical.memscore.turnover_dropout import MaskBank
+from benign.empirical.memscore.turnover_dropout import MaskBank
 
 N, HIDDEN = 128, 256
 pytestmark = pytest.mark.usefixtures("one_torch_thread")  # two threads on a shared 2-core box spin and crawl

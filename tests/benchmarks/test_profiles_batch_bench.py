@@ -15,10 +15,10 @@ import time
 import pytest
 import torch
 
-from empirical.memscore.data import synthetic
-from empirical.profiles.batched import train_networks
-from empirical.profiles.modes import MODES
-from empirical.profiles.trainer import NetSpec, OptSpec, train_network
+from benign.empirical.memscore.data import synthetic
+from benign.empirical.profiles.batched import train_networks
+from benign.empirical.profiles.modes import MODES
+from benign.empirical.profiles.trainer import NetSpec, OptSpec, train_network
 
 N, TRAIN, PROFILED, BATCH = 4, 128, 64, 32
 

@@ -7,8 +7,8 @@ Both sides train the same 108 cells (n in 4 sizes x B in 9 values x 3 seeds) for
 
 import pytest
 
-from theory.gaussian_mixture import GaussianMixture
-from theory.toy_model import BatchedToy, ToyTraining
+from benign.theory.gaussian_mixture import GaussianMixture
+from benign.theory.toy_model import BatchedToy, ToyTraining
 
 MX = GaussianMixture()
 TR = ToyTraining(K=32, steps=100)

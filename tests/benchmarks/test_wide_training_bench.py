@@ -24,11 +24,11 @@ import pytest
 import torch
 from torch.utils.flop_counter import FlopCounterMode
 
-from empirical.augment import parse_augmentation
-from empirical.training import TrainConfig, build_model, epoch_batches, make_batch, prepare_data
-from empirical.wide_training import _loss, train_wide
+from benign.empirical.augment import parse_augmentation
+from benign.empirical.training import TrainConfig, build_model, epoch_batches, make_batch, prepare_data
+from benign.empirical.wide_training import _loss, train_wide
+from benign.theory.devices import autocast_dtype
 from tests.empirical.fixtures import write_mnist_like
-from theory.devices import autocast_dtype
 
 N, STEPS = 4, 3
 PRECISIONS = ("float32", "bfloat16")

@@ -4,7 +4,7 @@ import pytest
 from typer.main import get_command
 from typer.testing import CliRunner
 
-from cli.app import app
+from benign.cli.app import app
 
 ROOT = get_command(app)
 

@@ -4,8 +4,8 @@ import pytest
 import torch
 from typer.testing import CliRunner
 
-from cli.app import app
-from theory.devices import resolve_device
+from benign.cli.app import app
+from benign.theory.devices import resolve_device
 
 runner = CliRunner()
 

@@ -3,7 +3,7 @@
 import pytest
 from typer.testing import CliRunner
 
-from cli.app import app
+from benign.cli.app import app
 
 runner = CliRunner()
 
@@ -18,8 +18,8 @@ def test_a_bug_says_so_and_logs_its_traceback(error, monkeypatch, tmp_path):
     def broken(*args, **kwargs):
         raise error
 
-    monkeypatch.setattr("grids.claims.scoreboard", broken)
-    monkeypatch.setattr("cli.claims.scoreboard", broken)
+    monkeypatch.setattr("benign.grids.claims.scoreboard", broken)
+    monkeypatch.setattr("benign.cli.claims.scoreboard", broken)
     monkeypatch.setenv("TMPDIR", str(tmp_path))
     r = runner.invoke(app, ["claims", "--results", str(tmp_path)])
     line = r.output.strip()

@@ -5,9 +5,9 @@ import xarray as xr
 from distributed import LocalCluster
 from typer.testing import CliRunner
 
-import grids.executors
-from cli.app import app
-from theory.toy_grid import VARIABLES
+import benign.grids.executors
+from benign.cli.app import app
+from benign.theory.toy_grid import VARIABLES
 
 runner = CliRunner()
 TINY_TOML = (
@@ -108,7 +108,7 @@ def test_unknown_preset_parameter_and_scale_name_the_valid_ones(tmp_path):
 
 
 def test_unreachable_scheduler_is_one_line_and_starts_nothing(tmp_path, monkeypatch):
-    monkeypatch.setattr(grids.executors, "CONNECT_TIMEOUT_S", 0.5)
+    monkeypatch.setattr(benign.grids.executors, "CONNECT_TIMEOUT_S", 0.5)
     r = run("grid", "run", "fig14", "--out", tmp_path / "g", "--scheduler", "tcp://127.0.0.1:1")
     one_line_error(r, "cannot reach the Dask scheduler at tcp://127.0.0.1:1")
     assert not (tmp_path / "g").exists()
@@ -126,8 +126,8 @@ def test_status_of_a_directory_without_a_grid(tmp_path):
 
 
 def test_status_lists_failed_cells_with_their_error(tmp_path):
-    from grids.engine import run_grid
-    from grids.spec import load_toml
+    from benign.grids.engine import run_grid
+    from benign.grids.spec import load_toml
 
     class FailingInProcess:
         workers = 1
@@ -146,9 +146,9 @@ def test_status_lists_failed_cells_with_their_error(tmp_path):
 
 
 def test_status_tells_cells_left_running_by_a_dead_driver(tmp_path):
-    from grids.engine import open_grid
-    from grids.spec import load_toml
-    from store.cell_grid import RUNNING
+    from benign.grids.engine import open_grid
+    from benign.grids.spec import load_toml
+    from benign.store.cell_grid import RUNNING
 
     spec_file = tmp_path / "tiny.toml"
     spec_file.write_text(TINY_TOML)
@@ -161,9 +161,9 @@ def test_status_tells_cells_left_running_by_a_dead_driver(tmp_path):
 
 
 def test_status_shows_the_progress_of_running_training_cells(tmp_path):
-    from grids.engine import open_grid
-    from grids.spec import from_dict
-    from store.cell_grid import RUNNING
+    from benign.grids.engine import open_grid
+    from benign.grids.spec import from_dict
+    from benign.store.cell_grid import RUNNING
 
     spec = from_dict({"kind": "train", "epochs": 4, "eval_every": 2, "seeds": 2})
     store = open_grid(tmp_path, spec)
@@ -180,9 +180,9 @@ def test_status_shows_the_progress_of_running_training_cells(tmp_path):
 
 
 def test_a_full_disk_is_one_line_naming_the_path_and_the_grid_stays_intact(small_disk, toml):
-    from grids.engine import open_grid
-    from grids.spec import load_toml
-    from store.cell_grid import TODO
+    from benign.grids.engine import open_grid
+    from benign.grids.spec import load_toml
+    from benign.store.cell_grid import TODO
     from tests.store.full_disk import files_of, fill
 
     out = small_disk / "grid"
@@ -224,7 +224,7 @@ def test_collect_without_out_writes_the_grid_file_in_place(local_run, tmp_path):
 
 
 HOLD_LOCK = (
-    "import sys, time\nfrom grids.engine import DriverLock\n"
+    "import sys, time\nfrom benign.grids.engine import DriverLock\n"
     "with DriverLock(sys.argv[1]):\n    print('held', flush=True)\n    time.sleep(120)\n"
 )
 

@@ -6,7 +6,7 @@ import pytest
 import xarray as xr
 from typer.testing import CliRunner
 
-from cli.app import app
+from benign.cli.app import app
 
 runner = CliRunner()
 pytestmark = pytest.mark.usefixtures("one_torch_thread")  # tiny networks: two threads on a busy box crawl
@@ -302,7 +302,7 @@ def test_tiny_fashion_mnist_run(tmp_path):
 
 
 def test_figure5_control_is_the_difficult_subset_of_a_run_trained_without_it(result, tmp_path):
-    from empirical.memscore.plots import control_curves
+    from benign.empirical.memscore.plots import control_curves
 
     control = tmp_path / "control.nc"
     r = runner.invoke(
@@ -344,11 +344,11 @@ def test_figure5_control_is_the_difficult_subset_of_a_run_trained_without_it(res
 
 
 @pytest.mark.parametrize(
-    "key", sorted(__import__("empirical.memscore.presets", fromlist=["PRESETS"]).PRESETS)
+    "key", sorted(__import__("benign.empirical.memscore.presets", fromlist=["PRESETS"]).PRESETS)
 )
 def test_every_preset_builds_a_valid_configuration(key):
-    from empirical.memscore.experiment import RunConfig
-    from empirical.memscore.presets import PRESETS
+    from benign.empirical.memscore.experiment import RunConfig
+    from benign.empirical.memscore.presets import PRESETS
 
     scale, model = key
     cfg = RunConfig(model=model, **PRESETS[key])
@@ -359,7 +359,7 @@ def test_every_preset_builds_a_valid_configuration(key):
 @pytest.mark.parametrize("model", ["mlp", "vgg11"])
 def test_cpu_scale_is_accepted_for_both_models(tmp_path, model):
     """--scale cpu runs (shrunk to the tiny synthetic problem); what TINY does not set is the preset's."""
-    from empirical.memscore.presets import PRESETS
+    from benign.empirical.memscore.presets import PRESETS
 
     out = tmp_path / f"{model}.nc"
     extra = ["--model", model] + (["--width", "0.0625"] if model == "vgg11" else [])

@@ -3,7 +3,8 @@
 import xarray as xr
 from typer.testing import CliRunner
 
-from cli.app import app
+import benign.plots.grid_result
+from benign.cli.app import app
 from tests.plots.synthetic_results import PAPER_GRIDS, toy_grid
 
 runner = CliRunner()
@@ -20,9 +21,8 @@ def one_line_error(r):
 
 
 def test_a_toy_grid_gets_its_heatmap_and_collapse_next_to_it(tmp_path, monkeypatch):
-    import plots.grid_result
 
-    monkeypatch.setattr(plots.grid_result, "DPI", 30)
+    monkeypatch.setattr(benign.plots.grid_result, "DPI", 30)
     path = tmp_path / "fig14.nc"
     toy_grid().to_netcdf(path)
     r = run("plot", path)

@@ -6,7 +6,7 @@ import pytest
 import xarray as xr
 from typer.testing import CliRunner
 
-from cli.app import app
+from benign.cli.app import app
 
 runner = CliRunner()
 TINY = [
@@ -196,8 +196,8 @@ def test_max_batch_one_gives_the_batched_result_to_float_tolerance(result, tmp_p
 
 @pytest.mark.parametrize("scale", ["small", "cpu", "paper"])
 def test_every_preset_builds_a_valid_configuration(scale):
-    from empirical.profiles.presets import PRESETS
-    from empirical.profiles.run import ProfileConfig
+    from benign.empirical.profiles.presets import PRESETS
+    from benign.empirical.profiles.run import ProfileConfig
 
     cfg = ProfileConfig(**PRESETS[scale])
     cfg.validate()
@@ -207,7 +207,7 @@ def test_every_preset_builds_a_valid_configuration(scale):
 def test_cpu_preset_is_accepted_and_its_values_are_used(tmp_path):
     """--scale cpu runs (here shrunk to the tiny synthetic problem); the values not given on the command
     line are the preset's: N and M come from the tiny options, the learning rates from cpu."""
-    from empirical.profiles.presets import PRESETS
+    from benign.empirical.profiles.presets import PRESETS
 
     out = tmp_path / "cpu.nc"
     r = runner.invoke(

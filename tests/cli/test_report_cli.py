@@ -3,7 +3,7 @@
 import xarray as xr
 from typer.testing import CliRunner
 
-from cli.app import app
+from benign.cli.app import app
 
 runner = CliRunner()
 

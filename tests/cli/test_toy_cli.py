@@ -7,7 +7,8 @@ import pytest
 import xarray as xr
 from typer.testing import CliRunner
 
-from cli.app import app
+import benign.grids.toy_cells
+from benign.cli.app import app
 
 runner = CliRunner()
 SMALL = [
@@ -104,8 +105,8 @@ def test_grid_gives_the_numbers_of_its_own_loop_before(tmp_path):
 def test_grid_is_the_engines_fig14_grid(tmp_path):
     """The toy grid's directory is a grid of the engine: `benign grid status` reads it, and the
     defaults of `benign toy grid` are the `fig14` preset's."""
-    from grids import spec as grid_spec
-    from theory.toy_settings import ToySettings
+    from benign.grids import spec as grid_spec
+    from benign.theory.toy_settings import ToySettings
 
     preset = grid_spec.preset("fig14", "small")
     assert preset.params == {k: v for k, v in ToySettings().to_dict().items() if k != "seeds"}
@@ -122,10 +123,9 @@ def test_grid_out_is_a_directory(tmp_path):
 
 
 def test_interrupted_grid_resumes_without_losing_or_repeating_a_cell(tmp_path, monkeypatch):
-    import grids.toy_cells
 
     out = tmp_path / "g"
-    real = grids.toy_cells.run_toy_cells
+    real = benign.grids.toy_cells.run_toy_cells
     seen = []
 
     def interrupted(mixture, training, cells, *a, **k):
@@ -134,7 +134,7 @@ def test_interrupted_grid_resumes_without_losing_or_repeating_a_cell(tmp_path, m
         seen.append([dict(c) for c in cells])
         return real(mixture, training, cells, *a, **k)
 
-    monkeypatch.setattr(grids.toy_cells, "run_toy_cells", interrupted)
+    monkeypatch.setattr(benign.grids.toy_cells, "run_toy_cells", interrupted)
     r = run("toy", "grid", *SMALL, "--chunk", "2", "--no-capacity", "--out", out)
     assert r.exit_code == 130 and "interrupted" in r.output
     partial = xr.load_dataset(out / "grid.nc")
@@ -147,7 +147,7 @@ def test_interrupted_grid_resumes_without_losing_or_repeating_a_cell(tmp_path, m
         done_later.extend(dict(c) for c in cells)
         return real(mixture, training, cells, *a, **k)
 
-    monkeypatch.setattr(grids.toy_cells, "run_toy_cells", counting)
+    monkeypatch.setattr(benign.grids.toy_cells, "run_toy_cells", counting)
     r = run("toy", "grid", *SMALL, "--chunk", "2", "--no-capacity", "--out", out)
     assert r.exit_code == 0, r.output
     final = xr.load_dataset(out / "grid.nc")

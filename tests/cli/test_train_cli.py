@@ -9,8 +9,8 @@ import torch
 import xarray as xr
 from typer.testing import CliRunner
 
-from cli.app import app
-from empirical.training import TrainConfig, load_checkpoint, train
+from benign.cli.app import app
+from benign.empirical.training import TrainConfig, load_checkpoint, train
 from tests.empirical.fixtures import write_cifar10, write_mnist_like, write_tinyimagenet
 
 runner = CliRunner()
@@ -245,7 +245,7 @@ def test_table2_preset_is_the_grid_preset_on_the_engine(tmp_path, monkeypatch):
     ]
     for name, before in TABLE2_TINY_BEFORE.items():
         np.testing.assert_allclose(g[name].values, before, rtol=1e-6, atol=1e-6, err_msg=name)
-    from grids import spec as grid_spec
+    from benign.grids import spec as grid_spec
 
     spec = grid_spec.preset("table2", "tiny")
     params = json.loads(g.attrs["config_json"])["params"]
@@ -256,8 +256,8 @@ def test_table2_preset_is_the_grid_preset_on_the_engine(tmp_path, monkeypatch):
 
 
 def test_table2_preset_takes_options_as_grid_parameters():
-    from cli.train import table2_spec
-    from grids import spec as grid_spec
+    from benign.cli.train import table2_spec
+    from benign.grids import spec as grid_spec
 
     spec = table2_spec("small", {"epochs": 3, "seed": 5, "out": "x"})
     assert spec.params["epochs"] == 3 and spec.seeds == (5,)

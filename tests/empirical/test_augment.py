@@ -10,8 +10,8 @@ import torch
 import torchvision.transforms.v2 as T
 import torchvision.transforms.v2.functional as TF
 
-from empirical import augment as A
-from empirical.labels import augmentation_labels
+from benign.empirical import augment as A
+from benign.empirical.labels import augmentation_labels
 
 TOL = 1e-5
 

@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 import torch
 
-from empirical.datasets import DEBIAN_FASHION_MNIST, load_dataset, subset, subset_indices
+from benign.empirical.datasets import DEBIAN_FASHION_MNIST, load_dataset, subset, subset_indices
 from tests.empirical.fixtures import (
     write_cifar10,
     write_cifar100,

@@ -1,7 +1,7 @@
 import pytest
 import torch
 
-from empirical.labels import make_labels, parse_labels
+from benign.empirical.labels import make_labels, parse_labels
 
 
 def test_label_kinds_and_bad_names():

@@ -4,7 +4,7 @@ import torch
 from hypothesis import given
 from hypothesis import strategies as st
 
-from empirical import augment as A
+from benign.empirical import augment as A
 
 
 @given(seed=st.integers(0, 2**16), n=st.integers(3, 12), alpha=st.sampled_from([1.0, 0.2, 2.0]))

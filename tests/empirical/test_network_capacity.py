@@ -12,15 +12,15 @@ from hypothesis import strategies as st
 from typer.main import get_command
 from typer.testing import CliRunner
 
-from cli.app import app
-from empirical.network_capacity import (
+from benign.cli.app import app
+from benign.empirical.network_capacity import (
     CapacitySearch,
     capacity_dataset,
     network_capacity,
     network_trial,
     trial_configs,
 )
-from empirical.training import TrainConfig
+from benign.empirical.training import TrainConfig
 from tests.empirical.fixtures import write_mnist_like
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")

@@ -1,7 +1,7 @@
 import pytest
 import torch
 
-from empirical.networks import LAYERS, build_network, fold_batchnorm
+from benign.empirical.networks import LAYERS, build_network, fold_batchnorm
 
 
 @pytest.mark.parametrize(

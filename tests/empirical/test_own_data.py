@@ -6,8 +6,8 @@ import torch
 from PIL import Image
 from typer.testing import CliRunner
 
-from cli.app import app
-from empirical.datasets import load_dataset
+from benign.cli.app import app
+from benign.empirical.datasets import load_dataset
 
 
 def write_folder(root, classes=("cat", "dog"), per_class=6, size=(12, 12), mode="RGB", test=True):

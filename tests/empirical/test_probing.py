@@ -9,10 +9,10 @@ import torch
 from hypothesis import given
 from hypothesis import strategies as st
 
-from empirical.datasets import normalize
-from empirical.networks import LAYERS, build_network
-from empirical.probing import knn_leave_one_out, streamed_knn
-from empirical.training import TrainConfig, build_model, evaluate, prepare_data
+from benign.empirical.datasets import normalize
+from benign.empirical.networks import LAYERS, build_network
+from benign.empirical.probing import knn_leave_one_out, streamed_knn
+from benign.empirical.training import TrainConfig, build_model, evaluate, prepare_data
 from tests.empirical.fixtures import write_mnist_like
 
 
@@ -194,8 +194,8 @@ def test_init_option_reaches_the_model_and_is_checked(fmnist):
 def test_probe_checkpoint_uses_the_reference_and_pool_asked_for(fmnist, tmp_path, reference, pool):
     """`benign probe`'s engine: the embedding's k-NN probe is the learning curve's under the same
     reference, and the layer maps are flattened or pooled as asked."""
-    from empirical.probing import probe_checkpoint
-    from empirical.training import train
+    from benign.empirical.probing import probe_checkpoint
+    from benign.empirical.training import train
 
     cfg = _cfg(fmnist, steps=2, out=str(tmp_path / "run"), probe_reference=reference)
     res = train(cfg, resume=False)

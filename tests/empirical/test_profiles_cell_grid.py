@@ -5,10 +5,10 @@ import numpy as np
 import pytest
 import xarray as xr
 
-import empirical.profiles.run as profiles_run
-from empirical.profiles.run import ProfileConfig, TasksFailed, run
-from grids.in_process import InProcess
-from store.cell_grid import DONE, FAILED, RUNNING
+import benign.empirical.profiles.run as profiles_run
+from benign.empirical.profiles.run import ProfileConfig, TasksFailed, run
+from benign.grids.in_process import InProcess
+from benign.store.cell_grid import DONE, FAILED, RUNNING
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 

@@ -3,7 +3,7 @@
 from hypothesis import given
 from hypothesis import strategies as st
 
-from empirical.training import TrainConfig, learning_rate
+from benign.empirical.training import TrainConfig, learning_rate
 
 
 @given(total=st.integers(1, 5000), cooldown=st.floats(0.0, 1.0), lr=st.floats(1e-5, 1e-1))

@@ -6,9 +6,9 @@ import dataclasses
 import pytest
 import torch
 
-from empirical.augment import parse_augmentation
-from empirical.networks import LAYERS, build_network
-from empirical.training import (
+from benign.empirical.augment import parse_augmentation
+from benign.empirical.networks import LAYERS, build_network
+from benign.empirical.training import (
     TrainConfig,
     build_model,
     epoch_batches,
@@ -18,8 +18,8 @@ from empirical.training import (
     prepare_data,
     train,
 )
-from empirical.wide_network import WideNetwork
-from empirical.wide_training import _loss, check_shared, memorised_share, train_wide, wide_evaluate
+from benign.empirical.wide_network import WideNetwork
+from benign.empirical.wide_training import _loss, check_shared, memorised_share, train_wide, wide_evaluate
 from tests.empirical.fixtures import write_mnist_like
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")

@@ -9,10 +9,10 @@ import json
 import sys
 import time
 
-from grids import spec as grid_spec
-from grids.engine import run_grid
+from benign.grids import spec as grid_spec
+from benign.grids.engine import run_grid
+from benign.theory.toy_grid import VARIABLES
 from tests.grids.in_process import InProcess
-from theory.toy_grid import VARIABLES
 
 TINY = {"n": [3, 6], "B": [1, 2], "seeds": 2, "steps": 20, "K": 8, "n_probe": 50, "n_test": 50}
 GRID = {**TINY, "capacity": False}

@@ -1,6 +1,6 @@
 """An executor for tests: the library's in-process one, claiming two workers so that batches split."""
 
-from grids.in_process import InProcess as _InProcess
+from benign.grids.in_process import InProcess as _InProcess
 
 
 class InProcess(_InProcess):

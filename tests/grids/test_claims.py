@@ -7,10 +7,10 @@ import pytest
 import xarray as xr
 from typer.testing import CliRunner
 
-from cli.app import app
-from cli.claims import SHIPPED as CLAIMS_DIR
-from grids import spec as grid_spec
-from grids.claims import CLAIMS, IDS, VERDICTS, ClaimsError, scoreboard
+from benign.cli.app import app
+from benign.cli.claims import SHIPPED as CLAIMS_DIR
+from benign.grids import spec as grid_spec
+from benign.grids.claims import CLAIMS, IDS, VERDICTS, ClaimsError, scoreboard
 
 SETTINGS = ["random", "random+DA", "clean", "clean+DA"]
 CPU_TABLE2 = json.dumps(grid_spec.preset("table2", "cpu").to_dict())
@@ -105,7 +105,7 @@ def test_shipped_results_judged():
 def test_the_readme_shows_the_scoreboard_of_the_shipped_results():
     """README's scoreboard is `benign claims` on docs/results/ (rewrite it with
     `benign claims --readme README.md`): it cannot drift from the files."""
-    from grids.claims import markdown, readme_block
+    from benign.grids.claims import markdown, readme_block
 
     readme = (CLAIMS_DIR.parents[1] / "README.md").read_text()
     assert readme_block(readme) == markdown(scoreboard(CLAIMS_DIR, "cpu")).strip()
@@ -135,3 +135,12 @@ def test_a_file_from_another_setting_of_the_preset_is_not_judged(tmp_path):
     )
     r = row(scoreboard(tmp_path, "cpu"), "T2")
     assert r.verdict == "not run" and "other parameters than the cpu preset table2" in r.why
+
+
+def test_numbers_and_failing_seeds_over_extra_dimensions():
+    """A preset with one setting (table 1 at cpu: setting x seed) reads per seed like any other."""
+    from benign.grids.claims import per_seed, seeds_failing
+
+    v = xr.DataArray([[0.5, 0.25]], dims=("setting", "seed"), coords={"seed": [0, 1]})
+    assert per_seed(v) == "0.500 / 0.250"
+    assert seeds_failing(v > 0.3) == "seed 1" and seeds_failing(v > 0.1) == ""

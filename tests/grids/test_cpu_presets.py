@@ -7,11 +7,11 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from cli.app import app
-from grids import presets
-from grids import spec as grid_spec
-from grids.report import presets_at
-from grids.shared_cells import cell_key
+from benign.cli.app import app
+from benign.grids import presets
+from benign.grids import spec as grid_spec
+from benign.grids.report import presets_at
+from benign.grids.shared_cells import cell_key
 
 runner = CliRunner()
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "grids"
@@ -108,7 +108,7 @@ def test_cpu_presets_that_share_cells_train_them_once():
 
 def test_every_cpu_claim_has_its_preset():
     """Each claim of the scoreboard that a training grid answers has a cpu preset."""
-    from grids.claims import CLAIMS
+    from benign.grids.claims import CLAIMS
 
     sources = {s for c in CLAIMS for s in c.sources if s.startswith(("table", "fig"))}
     assert sources <= set(presets.CPU_PRESETS)

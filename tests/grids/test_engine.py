@@ -4,12 +4,12 @@ import numpy as np
 import pytest
 import xarray as xr
 
-from grids import spec as grid_spec
-from grids.engine import load_grid, open_grid, run_grid
-from grids.executors import DaskCluster, LocalProcesses, make_executor
-from store.cell_grid import DONE, FAILED
+from benign.grids import spec as grid_spec
+from benign.grids.engine import load_grid, open_grid, run_grid
+from benign.grids.executors import DaskCluster, LocalProcesses, make_executor
+from benign.store.cell_grid import DONE, FAILED
+from benign.theory.toy_grid import VARIABLES
 from tests.grids.in_process import InProcess
-from theory.toy_grid import VARIABLES
 
 TINY = {
     "n": [3, 6],
@@ -132,7 +132,7 @@ def test_throttle_follows_a_growing_cluster_and_runs_every_task_once():
     """At most limit() tasks in flight, re-read as tasks finish (Slurm workers join while jobs start)."""
     from concurrent.futures import Future
 
-    from grids.executors import _local_outcome, _throttled
+    from benign.grids.executors import _local_outcome, _throttled
 
     limits = iter([1, 1, 1, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3])
     state = {"limit": 1, "in_flight": 0, "max": 0}
@@ -165,7 +165,7 @@ def test_two_drivers_on_one_directory_never_compute_a_cell_twice(tmp_path):
 
     from typer.testing import CliRunner
 
-    from cli.app import app
+    from benign.cli.app import app
     from tests.grids.counting_driver import GRID, counted
 
     out, log = tmp_path / "grid", tmp_path / "cells.log"
@@ -202,7 +202,7 @@ def test_plan_hands_out_typed_tasks(tmp_path):
     """A task is a frozen record: its kind, its parameters (no n, B or seed), the cells it fills."""
     import dataclasses
 
-    from grids.engine import Task, plan
+    from benign.grids.engine import Task, plan
 
     spec = grid_spec.from_dict(WITH_CAPACITY)
     store = open_grid(tmp_path, spec)

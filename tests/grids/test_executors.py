@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from grids.engine import DriverLock
-from grids.executors import WATCH_THREAD, _start_worker
+from benign.grids.engine import DriverLock
+from benign.grids.executors import WATCH_THREAD, _start_worker
 
 # Cells slow enough (minutes) that the workers are surely still computing when the driver is killed.
 SLOW_TOML = (
@@ -58,7 +58,18 @@ def test_workers_end_when_their_driver_is_killed(tmp_path):
     toml, out = tmp_path / "slow.toml", tmp_path / "grid"
     toml.write_text(SLOW_TOML)
     driver = subprocess.Popen(
-        [sys.executable, "-m", "cli.app", "grid", "run", str(toml), "--out", str(out), "--workers", "2"],
+        [
+            sys.executable,
+            "-m",
+            "benign.cli.app",
+            "grid",
+            "run",
+            str(toml),
+            "--out",
+            str(out),
+            "--workers",
+            "2",
+        ],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
         env={**os.environ, "PYTHONPATH": os.getcwd()},

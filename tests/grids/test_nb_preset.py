@@ -14,15 +14,15 @@ from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 from typer.testing import CliRunner
 
-from cli.app import app
-from grids import presets
-from grids import spec as grid_spec
-from grids.engine import GRID_FILE, open_grid, plan, run_grid
-from grids.train_cells import nb_capacity
-from plots.auto import pick_kinds, plot_result
-from plots.nb import as_heatmap
-from store.cell_grid import DONE, TODO
-from store.netcdf import load_result, save_atomic
+from benign.cli.app import app
+from benign.grids import presets
+from benign.grids import spec as grid_spec
+from benign.grids.engine import GRID_FILE, open_grid, plan, run_grid
+from benign.grids.train_cells import nb_capacity
+from benign.plots.auto import pick_kinds, plot_result
+from benign.plots.nb import as_heatmap
+from benign.store.cell_grid import DONE, TODO
+from benign.store.netcdf import load_result, save_atomic
 from tests.empirical.fixtures import write_mnist_like
 from tests.grids.in_process import InProcess
 
@@ -181,7 +181,7 @@ def test_a_step_budget_trains_every_cell_t_steps_whatever_its_n(tmp_path, monkey
     (2t and t epochs' worth), the curve is along `step` = [0, t], and a table of the grid reads it."""
     import torch
 
-    from plots.tables import markdown_table
+    from benign.plots.tables import markdown_table
 
     write_mnist_like(tmp_path / "data", "FashionMNIST", n_train=80, n_test=100)
     monkeypatch.setenv("BENIGN_DATA_ROOT", str(tmp_path / "data"))

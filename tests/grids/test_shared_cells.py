@@ -3,8 +3,8 @@ labels, and a change of anything trained or probed is another cell; where it run
 
 import numpy as np
 
-from grids import spec as grid_spec
-from grids.shared_cells import canonical_labels, cell_key, load_cell, save_cell
+from benign.grids import spec as grid_spec
+from benign.grids.shared_cells import canonical_labels, cell_key, load_cell, save_cell
 
 
 def params(**over) -> dict:

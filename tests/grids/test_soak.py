@@ -13,10 +13,10 @@ from pathlib import Path
 import cloudpickle
 import xarray as xr
 
-from grids import spec as grid_spec
-from grids.engine import run_grid, run_task
-from grids.executors import DaskCluster, LocalProcesses
-from theory.toy_grid import VARIABLES
+from benign.grids import spec as grid_spec
+from benign.grids.engine import run_grid, run_task
+from benign.grids.executors import DaskCluster, LocalProcesses
+from benign.theory.toy_grid import VARIABLES
 
 GRID = {
     "n": [3, 5, 8, 12, 16],

@@ -4,8 +4,8 @@ import itertools
 
 import pytest
 
-from grids import spec as grid_spec
-from grids.engine import batches
+from benign.grids import spec as grid_spec
+from benign.grids.engine import batches
 
 
 def test_fig14_presets_have_the_papers_axes():
@@ -162,7 +162,7 @@ def test_fig14k_is_figure_14_as_a_family_over_K():
 
 
 def test_fig14k_tiny_runs_with_one_capacity_per_K(tmp_path):
-    from grids.engine import load_grid, run_grid
+    from benign.grids.engine import load_grid, run_grid
     from tests.grids.in_process import InProcess
 
     counts = run_grid(grid_spec.preset("fig14k", "tiny"), tmp_path, InProcess())
@@ -175,7 +175,7 @@ def test_fig14k_tiny_runs_with_one_capacity_per_K(tmp_path):
 @pytest.mark.parametrize("scale", grid_spec.SCALES)
 def test_every_preset_shown_as_toml_reads_back_as_the_same_grid(scale, tmp_path):
     """`benign grid show PRESET` prints a TOML file that `grid run` runs as the preset itself."""
-    from grids.presets import preset_dict, presets_at
+    from benign.grids.presets import preset_dict, presets_at
 
     for name in presets_at(scale):
         path = tmp_path / f"{name}-{scale}.toml"
@@ -192,7 +192,7 @@ def test_every_preset_shown_as_toml_reads_back_as_the_same_grid(scale, tmp_path)
 def test_grid_show_prints_the_toml(tmp_path):
     from typer.testing import CliRunner
 
-    from cli.app import app
+    from benign.cli.app import app
 
     r = CliRunner().invoke(app, ["grid", "show", "fig13", "--scale", "cpu"])
     assert r.exit_code == 0 and r.output.startswith("# preset fig13 at scale cpu")

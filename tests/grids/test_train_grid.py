@@ -6,10 +6,10 @@ import cloudpickle
 import numpy as np
 import pytest
 
-from grids import spec as grid_spec
-from grids.engine import _resources, load_grid, open_grid, run_grid
-from grids.executors import DaskCluster
-from store.cell_grid import DONE, RUNNING, TODO
+from benign.grids import spec as grid_spec
+from benign.grids.engine import _resources, load_grid, open_grid, run_grid
+from benign.grids.executors import DaskCluster
+from benign.store.cell_grid import DONE, RUNNING, TODO
 from tests.grids.in_process import InProcess
 
 cloudpickle.register_pickle_by_value(sys.modules[__name__])
@@ -149,7 +149,7 @@ def test_the_linear_probe_is_fitted_on_the_knn_reference(tmp_path, monkeypatch):
     """Table 4: the linear probe is fitted where the k-NN probe is (the whole clean training split
     with its true labels by default), not on the training subset; and the cell records its labels'
     random share, which Definition 4.1 reads."""
-    from theory.probes import LinearProbe
+    from benign.theory.probes import LinearProbe
 
     fitted = []
     fit = LinearProbe.fit
@@ -200,8 +200,8 @@ def test_a_grid_from_before_a_parameter_was_added_is_the_same_grid(tmp_path):
     computed: the old directory resumes; at another value it is another grid."""
     import json
 
-    from grids.engine import SPEC_FILE
-    from grids.shared_cells import cell_key
+    from benign.grids.engine import SPEC_FILE
+    from benign.grids.shared_cells import cell_key
 
     spec = grid_spec.from_dict({**TINY, "setting": TINY["setting"][:1], "epochs": 1})
     open_grid(tmp_path, spec)
@@ -217,8 +217,8 @@ def test_a_grid_from_before_a_parameter_was_added_is_the_same_grid(tmp_path):
         )
     import xarray as xr
 
-    from grids.engine import GRID_FILE
-    from plots.memorization import random_label_share
+    from benign.grids.engine import GRID_FILE
+    from benign.plots.memorization import random_label_share
 
     ds = xr.load_dataset(tmp_path / GRID_FILE).drop_vars("random_label_share")  # written before it existed
     ds.attrs["config_json"] = json.dumps(stored)

@@ -8,10 +8,10 @@ from pathlib import Path
 import cloudpickle
 import xarray as xr
 
-from grids import spec as grid_spec
-from grids.engine import run_grid, run_task
-from grids.executors import DaskCluster
-from theory.toy_grid import VARIABLES
+from benign.grids import spec as grid_spec
+from benign.grids.engine import run_grid, run_task
+from benign.grids.executors import DaskCluster
+from benign.theory.toy_grid import VARIABLES
 
 TINY = {
     "n": [3, 6],
@@ -68,7 +68,7 @@ def test_a_killed_worker_costs_no_cell_and_duplicates_none(tmp_path):
     finished = (tmp_path / "finished.log").read_text().split()
     assert sorted(finished) == sorted(set(finished)) and len(finished) == 8  # no cell computed twice
     ref = tmp_path / "ref"
-    from grids.executors import LocalProcesses
+    from benign.grids.executors import LocalProcesses
 
     with LocalProcesses(2) as local:
         run_grid(spec, ref, local)

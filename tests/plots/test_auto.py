@@ -4,7 +4,10 @@ import numpy as np
 import pytest
 import xarray as xr
 
-from plots.auto import pick_kind, pick_kinds, plot_result
+import benign.plots.curves
+import benign.plots.final_lines
+import benign.plots.invariance
+from benign.plots.auto import pick_kind, pick_kinds, plot_result
 from tests.plots.synthetic_results import PAPER_GRIDS, toy_grid, train_grid
 
 EXPECTED = {
@@ -72,14 +75,12 @@ def test_an_explicit_kind_overrides_the_preset(kind, tmp_path):
 
 
 def test_figure_7_draws_invariance_unless_told_another_variable(tmp_path, monkeypatch):
-    import plots.curves
-    import plots.invariance
 
     drawn = []
     monkeypatch.setattr(
-        plots.invariance, "plot_invariance", lambda ds, out: drawn.append("invariance") or out
+        benign.plots.invariance, "plot_invariance", lambda ds, out: drawn.append("invariance") or out
     )
-    monkeypatch.setattr(plots.curves, "plot_curves", lambda ds, out, var: drawn.append(var) or out)
+    monkeypatch.setattr(benign.plots.curves, "plot_curves", lambda ds, out, var: drawn.append(var) or out)
     ds = PAPER_GRIDS["fig7"]()
     plot_result(ds, tmp_path / "x.png")
     plot_result(ds, tmp_path / "x.png", kind="curves", var="knn_accuracy")
@@ -127,12 +128,13 @@ def test_an_unknown_variable_is_refused(tmp_path):
 
 
 def test_figure_10_draws_the_transfer_probe_per_target(tmp_path, monkeypatch):
-    import plots.final_lines
 
     labels = []
-    real = plots.final_lines.selection_label
+    real = benign.plots.final_lines.selection_label
     monkeypatch.setattr(
-        plots.final_lines, "selection_label", lambda ds, sel: labels.append(real(ds, sel)) or real(ds, sel)
+        benign.plots.final_lines,
+        "selection_label",
+        lambda ds, sel: labels.append(real(ds, sel)) or real(ds, sel),
     )
     written(plot_result(PAPER_GRIDS["fig10"](), tmp_path / "x.png"), ".png")
     assert labels == [
@@ -145,10 +147,11 @@ def test_figure_10_draws_the_transfer_probe_per_target(tmp_path, monkeypatch):
 
 def test_figure_13_draws_the_probe_at_initialisation(tmp_path, monkeypatch):
     """Figure 13's claim is relative to initialisation: its line is the mean knn_init of the done cells."""
-    import plots.final_lines
 
     levels = []
-    monkeypatch.setattr(plots.final_lines, "reference_lines", lambda ax, chance, init: levels.append(init))
+    monkeypatch.setattr(
+        benign.plots.final_lines, "reference_lines", lambda ax, chance, init: levels.append(init)
+    )
     ds = PAPER_GRIDS["fig13"]()
     written(plot_result(ds, tmp_path / "x.png"), ".png")
     assert levels == [pytest.approx(float(ds.knn_init.where(ds.status == 1).mean()))]

@@ -6,7 +6,7 @@ import xarray as xr
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from plots.benign_gain import benign_gains, gains_table
+from benign.plots.benign_gain import benign_gains, gains_table
 
 N, B, K = [5, 20, 80], [1, 4, 64], [10, 40]
 

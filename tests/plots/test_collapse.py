@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from plots.collapse import collapse_points, collapse_spread, monotone_fit, plot_collapse
+from benign.plots.collapse import collapse_points, collapse_spread, monotone_fit, plot_collapse
 from tests.plots.synthetic_results import planted_collapse, toy_grid
 
 

@@ -3,7 +3,7 @@
 import matplotlib
 import numpy as np
 
-from plots.grid_result import relative_luminance, text_colour
+from benign.plots.grid_result import relative_luminance, text_colour
 
 
 def test_numbers_on_heatmap_cells_take_the_contrasting_colour():

@@ -3,7 +3,7 @@
 import numpy as np
 import xarray as xr
 
-from plots.heatmap import capacity_bracket, plot_heatmaps
+from benign.plots.heatmap import capacity_bracket, plot_heatmaps
 from tests.plots.synthetic_results import toy_grid
 
 

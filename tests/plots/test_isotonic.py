@@ -5,7 +5,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from sklearn.isotonic import IsotonicRegression
 
-from plots.isotonic import isotonic_fit
+from benign.plots.isotonic import isotonic_fit
 
 values = st.floats(-1e3, 1e3, allow_nan=False, width=64)
 

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import numpy as np
 
-from plots.auto import pick_kinds
-from store.netcdf import load_result
+from benign.plots.auto import pick_kinds
+from benign.store.netcdf import load_result
 
 RESULTS = Path(__file__).resolve().parents[2] / "docs" / "results"
 

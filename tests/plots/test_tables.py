@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from plots.tables import markdown_table
+from benign.plots.tables import markdown_table
 from tests.plots.synthetic_results import PAPER_GRIDS, SETTINGS
 
 

@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 import xarray as xr
 
-from store.atomic import WriteError, atomic_write, write_text_atomic
-from store.netcdf import save_atomic
+from benign.store.atomic import WriteError, atomic_write, write_text_atomic
+from benign.store.netcdf import save_atomic
 from tests.store.full_disk import files_of, fill
 
 

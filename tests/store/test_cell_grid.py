@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import xarray as xr
 
-from store.cell_grid import DONE, FAILED, RUNNING, TODO, CellGrid
+from benign.store.cell_grid import DONE, FAILED, RUNNING, TODO, CellGrid
 
 COORDS = {"n": [3, 6], "seed": [0, 1, 2]}
 VARIABLES = {"acc": {"long_name": "accuracy", "units": "1"}}

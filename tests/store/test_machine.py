@@ -4,9 +4,9 @@ precision = "auto" runs as on a CPU, and every result file records them."""
 import pytest
 import torch
 
-import theory.devices as devices
-from store.machine import cpu_bfloat16_units, cpu_flags, cpuinfo_field
-from store.provenance import provenance_attrs
+import benign.theory.devices as devices
+from benign.store.machine import cpu_bfloat16_units, cpu_flags, cpuinfo_field
+from benign.store.provenance import provenance_attrs
 
 AMX = "processor\t: 0\nmodel name\t: Intel(R) Xeon(R)\nflags\t\t: fpu avx2 avx512f amx_bf16 amx_tile\n"
 AVX2 = "processor\t: 0\nmodel name\t: AMD EPYC\nflags\t\t: fpu sse2 avx2 fma\n"

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import xarray as xr
 
-from store.netcdf import load_result, save_atomic
+from benign.store.netcdf import load_result, save_atomic
 
 
 def test_bools_none_dicts_and_mixed_lists_survive_as_json(tmp_path):

@@ -6,7 +6,7 @@ from unittest.mock import patch
 from hypothesis import given
 from hypothesis import strategies as st
 
-from store.provenance import config_of, encode_attr, git_commit, provenance_attrs
+from benign.store.provenance import config_of, encode_attr, git_commit, provenance_attrs
 
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers(-1000, 1000) | st.floats(-1e6, 1e6) | st.text(max_size=8),
@@ -17,7 +17,7 @@ json_values = st.recursive(
 
 @given(st.dictionaries(st.text(max_size=8), json_values, max_size=6))
 def test_config_json_round_trips(config):
-    with patch("store.provenance.git_commit", return_value="unknown"):  # no git subprocess per example
+    with patch("benign.store.provenance.git_commit", return_value="unknown"):  # no git subprocess per example
         attrs = provenance_attrs("t", config, command="benign test")
     assert config_of(attrs) == json.loads(json.dumps(config, sort_keys=True))
 

@@ -6,16 +6,16 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from theory import toy_model
-from theory.capacity import (
+from benign.theory import toy_model
+from benign.theory.capacity import (
     capacity_bracket,
     hard_projector_capacity_bound,
     log_cover_regions,
     repeat_seed_offset,
     toy_trial,
 )
-from theory.gaussian_mixture import GaussianMixture
-from theory.toy_model import BatchedToy, ToyTraining
+from benign.theory.gaussian_mixture import GaussianMixture
+from benign.theory.toy_model import BatchedToy, ToyTraining
 
 
 def threshold_trial(capacity):

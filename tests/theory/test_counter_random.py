@@ -1,6 +1,6 @@
 import torch
 
-from theory import counter_random as cr
+from benign.theory import counter_random as cr
 
 
 def test_same_keys_same_draw_and_any_key_changes_it():

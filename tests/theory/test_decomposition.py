@@ -6,7 +6,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from theory.decomposition import (
+from benign.theory.decomposition import (
     bias_by_class,
     bias_term,
     invariance_term,

@@ -4,8 +4,8 @@ import torch
 from hypothesis import given
 from hypothesis import strategies as st
 
-from theory.gaussian_mixture import GaussianMixture
-from theory.invariance import invariance_from_embeddings, normalized_invariance
+from benign.theory.gaussian_mixture import GaussianMixture
+from benign.theory.invariance import invariance_from_embeddings, normalized_invariance
 
 
 def test_invariant_map_scores_zero_and_collapse_is_not_rewarded():

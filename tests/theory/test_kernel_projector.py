@@ -4,7 +4,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from theory.kernel_projector import (
+from benign.theory.kernel_projector import (
     balanced_prototype_labels,
     hard_projector,
     kernel_projector,

@@ -2,7 +2,7 @@ import numpy as np
 from hypothesis import given
 from hypothesis import strategies as st
 
-from theory.memorization_kind import FIT_FOR_MEMORIZATION, is_memorization, memorization_kind
+from benign.theory.memorization_kind import FIT_FOR_MEMORIZATION, is_memorization, memorization_kind
 
 unit = st.floats(0.0, 1.0, allow_nan=False)
 

@@ -6,7 +6,7 @@ from hypothesis import strategies as st
 from sklearn.linear_model import LogisticRegression
 from sklearn.neighbors import KNeighborsClassifier
 
-from theory.probes import LinearProbe, knn_accuracy, knn_predict
+from benign.theory.probes import LinearProbe, knn_accuracy, knn_predict
 
 
 def blobs(n, D, C, seed, spread=1.0):

@@ -1,9 +1,9 @@
 import pytest
 import torch
 
-from theory.gaussian_mixture import PROBE, TRAIN, GaussianMixture
-from theory.toy_grid import ProbeSetup, run_toy_cells
-from theory.toy_model import BatchedToy, ToyTraining
+from benign.theory.gaussian_mixture import PROBE, TRAIN, GaussianMixture
+from benign.theory.toy_grid import ProbeSetup, run_toy_cells
+from benign.theory.toy_model import BatchedToy, ToyTraining
 
 MX = GaussianMixture(C=5, d=12, d1=4)
 

@@ -4,7 +4,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from torch import nn
 
-from empirical.memscore.gradient_gram import (
+from benign.empirical.memscore.gradient_gram import (
     _weighted_gradient,
     gram_by_kernels,
     gram_by_materialising,
@@ -15,10 +15,10 @@ from empirical.memscore.gradient_gram import (
     statistics_from_gram,
     supports_gram,
 )
-from empirical.memscore.models import TurnoverMLP, TurnoverVGG11
-from empirical.memscore.per_example_gradients import gradient_statistics, per_example_grads_flat
-from empirical.memscore.training import statistics_function
-from empirical.memscore.turnover_dropout import MaskBank, TurnoverDropout
+from benign.empirical.memscore.models import TurnoverMLP, TurnoverVGG11
+from benign.empirical.memscore.per_example_gradients import gradient_statistics, per_example_grads_flat
+from benign.empirical.memscore.training import statistics_function
+from benign.empirical.memscore.turnover_dropout import MaskBank, TurnoverDropout
 from tests.empirical.memscore.test_gradients import _BNNet
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")

@@ -8,8 +8,8 @@ from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 from torch import nn
 
-from empirical.memscore.models import TurnoverMLP, TurnoverVGG11
-from empirical.memscore.per_example_gradients import (
+from benign.empirical.memscore.models import TurnoverMLP, TurnoverVGG11
+from benign.empirical.memscore.per_example_gradients import (
     batch_gradient,
     contributions,
     gradient_statistics,
@@ -17,8 +17,8 @@ from empirical.memscore.per_example_gradients import (
     per_example_grads,
     per_example_grads_flat,
 )
-from empirical.memscore.training import TrainConfig, train_turnover
-from empirical.memscore.turnover_dropout import MaskBank
+from benign.empirical.memscore.training import TrainConfig, train_turnover
+from benign.empirical.memscore.turnover_dropout import MaskBank
 
 
 def _setup(model_kind="mlp", n=6, seed=0):

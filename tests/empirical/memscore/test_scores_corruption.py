@@ -2,10 +2,10 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from empirical.memscore.corruption import corrupt_labels
-from empirical.memscore.models import TurnoverMLP, build_model
-from empirical.memscore.scores import evaluate_halves, influence, split_by_score, to_float
-from empirical.memscore.turnover_dropout import MaskBank
+from benign.empirical.memscore.corruption import corrupt_labels
+from benign.empirical.memscore.models import TurnoverMLP, build_model
+from benign.empirical.memscore.scores import evaluate_halves, influence, split_by_score, to_float
+from benign.empirical.memscore.turnover_dropout import MaskBank
 
 MEAN, STD = (0.5,), (0.25,)
 

@@ -5,8 +5,8 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from empirical.memscore.turnover_dropout import KEEP_SCALE, MaskBank, TurnoverDropout, unit_hashes
-from theory.counter_random import hash_keys
+from benign.empirical.memscore.turnover_dropout import KEEP_SCALE, MaskBank, TurnoverDropout, unit_hashes
+from benign.theory.counter_random import hash_keys
 
 
 def _rows(bank, n):

@@ -11,8 +11,8 @@ import pytest
 from scipy import stats
 from typer.testing import CliRunner
 
-from cli.app import app
-from empirical.profiles.binomial import calibration, coin_profiles
+from benign.cli.app import app
+from benign.empirical.profiles.binomial import calibration, coin_profiles
 
 
 @pytest.fixture(scope="module")

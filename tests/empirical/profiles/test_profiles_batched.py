@@ -4,12 +4,12 @@ import pytest
 import torch
 import torch.nn as nn
 
-from empirical.networks import BasicBlock, EncoderProjector, conv_bn_relu
-from empirical.profiles.batched import train_networks
-from empirical.profiles.modes import MODES
-from empirical.profiles.run import ProfileConfig, prepare
-from empirical.profiles.trainer import NetSpec, OptSpec, train_network
-from empirical.profiles.wide import WideNetwork, widen
+from benign.empirical.networks import BasicBlock, EncoderProjector, conv_bn_relu
+from benign.empirical.profiles.batched import train_networks
+from benign.empirical.profiles.modes import MODES
+from benign.empirical.profiles.run import ProfileConfig, prepare
+from benign.empirical.profiles.trainer import NetSpec, OptSpec, train_network
+from benign.empirical.profiles.wide import WideNetwork, widen
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 SEEDS = [0, 1, 2]

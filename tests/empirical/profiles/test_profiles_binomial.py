@@ -6,7 +6,7 @@ import xarray as xr
 from hypothesis import given
 from hypothesis import strategies as st
 
-from empirical.profiles.binomial import (
+from benign.empirical.profiles.binomial import (
     align_epochs,
     augmentation_variance,
     chi_square,
@@ -15,7 +15,7 @@ from empirical.profiles.binomial import (
     mae_to_binomial,
     sorted_profile,
 )
-from empirical.profiles.summary import format_alignment, format_table, mae_table
+from benign.empirical.profiles.summary import format_alignment, format_table, mae_table
 
 N, K = 20, 1000
 
@@ -121,8 +121,8 @@ def test_independent_coins_per_network():
     image M times (one coin), and SimCLR's two recognition directions share their pair of views."""
     import xarray as xr
 
-    from empirical.profiles.modes import MODES
-    from empirical.profiles.summary import coins_per_network
+    from benign.empirical.profiles.modes import MODES
+    from benign.empirical.profiles.summary import coins_per_network
 
     ds = xr.Dataset(
         {"views": ("method", [1, 1, 1, 2])},

@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 import xarray as xr
 
-from empirical.profiles.run import DONE, TODO, ProfileConfig, run, tasks_todo
-from grids.executors import DaskCluster, LocalProcesses
+from benign.empirical.profiles.run import DONE, TODO, ProfileConfig, run, tasks_todo
+from benign.grids.executors import DaskCluster, LocalProcesses
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 

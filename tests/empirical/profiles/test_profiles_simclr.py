@@ -5,8 +5,8 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from empirical.profiles.recognition import fixed_profile, profile, recognise_classes, recognise_pairs
-from empirical.profiles.simclr import nt_xent
+from benign.empirical.profiles.recognition import fixed_profile, profile, recognise_classes, recognise_pairs
+from benign.empirical.profiles.simclr import nt_xent
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 

@@ -2,10 +2,10 @@ import numpy as np
 import pytest
 import torch
 
-from empirical.augment import BankDraws
-from empirical.profiles import actmax
-from empirical.profiles.tsne import tsne
-from empirical.profiles.views import augment, gaussian_blur, pad_crop
+from benign.empirical.augment import BankDraws
+from benign.empirical.profiles import actmax
+from benign.empirical.profiles.tsne import tsne
+from benign.empirical.profiles.views import augment, gaussian_blur, pad_crop
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
@@ -63,7 +63,7 @@ def test_tsne_separates_two_clusters():
 
 
 def test_activation_maximisation_raises_the_activation():
-    from empirical.networks import small_cnn
+    from benign.empirical.networks import small_cnn
 
     torch.manual_seed(0)
     model = small_cnn(4, 1, 8, width=4)

@@ -6,7 +6,7 @@ import torch
 from hypothesis import given
 from hypothesis import strategies as st
 
-from empirical.profiles.recognition import fixed_profile, profile, recognise_pairs, views_scored
+from benign.empirical.profiles.recognition import fixed_profile, profile, recognise_pairs, views_scored
 
 
 def brute_force(z1: np.ndarray, z2: np.ndarray, batch: int) -> tuple[np.ndarray, np.ndarray]:
