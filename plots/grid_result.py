@@ -170,8 +170,21 @@ def save_figure(fig, out: str | Path, ds: xr.Dataset | None = None) -> Path:
 
         text = note(ds)
         if text:
-            fig.text(0.01, 0.005, textwrap.fill(text, 150), fontsize=6.5, color="#8b0000", va="bottom")
-            fig.subplots_adjust(bottom=max(fig.subplotpars.bottom, 0.16))
+            # grow the figure by the note's height at its foot, keeping the axes where they were
+            width, height = fig.get_size_inches()
+            lines = textwrap.fill(text, int(width * 17))
+            extra = 0.12 * (lines.count("\n") + 1) + 0.08
+            old = {ax: ax.get_position() for ax in fig.axes}
+            fig.set_size_inches(width, height + extra)
+            for ax, box in old.items():
+                scale = height / (height + extra)
+                ax.set_position(
+                    [box.x0, (box.y0 * height + extra) / (height + extra), box.width, box.height * scale]
+                )
+            for t in fig.texts:  # the suptitle keeps its distance from the top
+                x, y = t.get_position()
+                t.set_position((x, (y * height + extra) / (height + extra)))
+            fig.text(0.01, 0.01, lines, fontsize=6.5, color="#8b0000", va="bottom")
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(out, dpi=DPI)

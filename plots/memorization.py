@@ -83,7 +83,7 @@ def note(ds: xr.Dataset, limit: int = 6) -> str:
     shown = "; ".join(short[:limit]) + (f"; and {len(short) - limit} more" if len(short) > limit else "")
     return (
         f"not memorised (Definition 4.1: fits < {100 * FIT_FOR_MEMORIZATION:.0f}% of its random "
-        f"labels): {shown}"
+        f"labels on the unaugmented training images): {shown}"
     )
 
 
