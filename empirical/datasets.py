@@ -411,11 +411,16 @@ def _read_own(name: str, train: bool, image_size: int = 0):
     return _read_folder(Path(path), train, image_size) if kind == "folder" else _read_npz(Path(path), train)
 
 
+def _channel_stats(x: np.ndarray) -> tuple[tuple, tuple]:
+    """Per-channel mean and std in [0, 1] of uint8 images (N, C, H, W)."""
+    x = x.astype(np.float64) / 255
+    return tuple(x.mean(axis=(0, 2, 3)).tolist()), tuple(np.maximum(x.std(axis=(0, 2, 3)), 1e-6).tolist())
+
+
 @functools.lru_cache(maxsize=8)
 def _own_stats(name: str, image_size: int) -> tuple[tuple, tuple]:
-    """Per-channel mean and std in [0, 1] of a dataset's training split."""
-    x = _read_own(name, True, image_size)[0].astype(np.float64) / 255
-    return tuple(x.mean(axis=(0, 2, 3)).tolist()), tuple(np.maximum(x.std(axis=(0, 2, 3)), 1e-6).tolist())
+    """The statistics of a dataset's training split (read when the test split is loaded)."""
+    return _channel_stats(_read_own(name, True, image_size)[0])
 
 
 def parse_name(name: str) -> tuple[str, tuple[int, int] | None]:
@@ -473,7 +478,7 @@ def load_dataset(
     name, classes = parse_name(name)
     if name.startswith(OWN_DATA):
         x, y, num_classes = _read_own(name, train, image_size)
-        mean, std = _own_stats(name, image_size)
+        mean, std = _channel_stats(x) if train else _own_stats(name, image_size)
         return ImageDataset(
             torch.from_numpy(x).to(device), torch.from_numpy(y).to(device), num_classes, name, mean, std
         )
