@@ -46,7 +46,7 @@ def capacity(
     """Bracket the capacity C_t of a network; prints the bracket and the success rate per n."""
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
-    from benign.empirical.network_capacity import capacity_dataset, check_search, network_capacity
+    from benign import api
     from benign.store.netcdf import save_atomic
 
     if steps < 1:
@@ -55,12 +55,10 @@ def capacity(
         raise BadInput(f"--labellings must be at least 1, got {labellings}")
     if resolution < 0 or check_every < 0:
         raise BadInput("--resolution and --check-every cannot be negative")
-    base = T(
-        dataset=dataset,
+    options = dict(
         data_root=data_root,
         download=download,
         subset_seed=subset_seed,
-        arch=arch,
         stem=stem,
         projector_width=projector_width,
         cnn_width=cnn_width,
@@ -72,9 +70,9 @@ def capacity(
         precision=precision,
         seed=seed,
         device=device,
-        steps=steps,
     )
-    check_search(base, steps, labellings, n_start, n_max)  # bad input: one line, before the progress bar
+    search = dict(steps=steps, labellings=labellings, n_start=n_start, n_max=n_max)
+    api.check_capacity(arch, dataset, **search, **options)  # bad input: one line, before the progress bar
     with Progress(
         TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total} steps"),
         TimeElapsedColumn(),
@@ -89,21 +87,21 @@ def capacity(
         def on_trial(n, fitted):
             bar.console.print(f"n = {n}: {int(fitted.sum())} of {len(fitted)} labellings fitted")
 
-        bracket = network_capacity(
-            base,
-            steps,
-            labellings,
-            n_start,
-            n_max,
-            resolution,
-            check_every,
+        ds = api.capacity(
+            arch,
+            dataset,
+            **search,
+            resolution=resolution,
+            check_every=check_every,
             on_step=on_step,
             on_trial=on_trial,
+            **options,
         )
-    ds = capacity_dataset(bracket, base, steps)
     path = save_atomic(ds, out)
-    upper = "none failed" if bracket.upper is None else str(bracket.upper)
-    typer.echo(f"C_t at t = {steps} steps, R = {labellings}: lower {bracket.lower}, upper {upper}")
-    for n in sorted(bracket.success_rate):
-        typer.echo(f"  n = {n}: {bracket.success_rate[n]:.2f} of the labellings fitted")
+    upper = float(ds["capacity_upper"])
+    upper = "none failed" if upper != upper else str(int(upper))
+    lower = int(ds["capacity_lower"])
+    typer.echo(f"C_t at t = {steps} steps, R = {labellings}: lower {lower}, upper {upper}")
+    for n, rate in zip(ds["n"].values, ds["success_rate"].values):
+        typer.echo(f"  n = {n}: {rate:.2f} of the labellings fitted")
     typer.echo(f"written: {path}")

@@ -28,11 +28,7 @@ from benign.grids.engine import (
     driver_alive,
     failed_cells,
     load_grid,
-    missing_data,
-    open_grid,
-    run_grid,
 )
-from benign.grids.executors import make_executor
 from benign.store.cell_grid import DONE, FAILED, RUNNING, TODO
 from benign.store.netcdf import save_atomic
 from benign.store.provenance import command_line
@@ -65,37 +61,57 @@ def run(
     spec = grid_spec.load(source, scale)
     if spec.size() > CONFIRM_ABOVE and not yes:
         raise BadInput(f"the grid has {spec.size()} cells (more than {CONFIRM_ABOVE}); add --yes to run it")
-    missing = missing_data(spec)  # before any cell starts: every cell would fail on it
-    if missing:
-        typer.echo(f"error: {missing}", err=True)
-        raise typer.Exit(1)
-    # Connect first: an unreachable scheduler must stop us before the directory is touched.
-    with make_executor(workers, scheduler, dask_local) as executor:
-        with DriverLock(out):  # a second driver on this directory stops here, in one line
-            store = open_grid(out, spec, command_line())
-            todo = len(store.todo())
-            typer.echo(f"{todo} of {spec.size()} cells to do on {executor.description} -> {out}")
-            with Progress(
-                TextColumn("[bold]{task.description}"),
-                BarColumn(),
-                MofNCompleteColumn(),
-                TimeElapsedColumn(),
-                TextColumn("eta"),
-                TimeRemainingColumn(),
-            ) as bar:
-                task = bar.add_task("cells", total=todo)
-                counts = run_grid(
-                    spec, out, executor, on_batch=lambda k: bar.advance(task, k), command=command_line()
-                )
-    typer.echo(f"done {counts['done']}, failed {counts['failed']}, to do {counts['todo']}")
-    if counts["failed"]:
-        for line in failed_cells(out):
+    from benign import api
+
+    # the bar starts with the first cell: an error before it (a refused directory) stays one line
+    bar = Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        TextColumn("eta"),
+        TimeRemainingColumn(),
+    )
+    task = bar.add_task("cells", total=None)
+    started = []
+
+    def on_start(todo: int, size: int, where: str) -> None:
+        typer.echo(f"{todo} of {size} cells to do on {where} -> {out}")
+        bar.update(task, total=todo)
+        bar.start()
+        started.append(True)
+
+    try:
+        ds = api.grid(
+            spec,
+            out,
+            workers=workers,
+            scheduler=scheduler,
+            dask_local=dask_local,
+            on_start=on_start,
+            on_batch=lambda k: bar.advance(task, k),
+            command=command_line(),
+        )
+    except api.MissingData as e:  # every cell would fail on it: said before any starts
+        typer.echo(f"error: {e}", err=True)
+        raise typer.Exit(1) from None
+    except api.GridFailed as e:
+        bar.stop()
+        started.clear()
+        c = e.counts
+        typer.echo(f"done {c['done']}, failed {c['failed']}, to do {c['todo']}")
+        for line in e.failed:
             typer.echo(f"failed {line}", err=True)
         typer.echo(
             f"rerun the same command to retry the failed cells; `benign grid status {out}` shows their errors",
             err=True,
         )
-        raise typer.Exit(1)
+        raise typer.Exit(1) from None
+    finally:
+        if started:
+            bar.stop()
+    counts = {k: int((ds["status"].values == v).sum()) for k, v in (("done", DONE), ("todo", TODO))}
+    typer.echo(f"done {counts['done']}, failed 0, to do {counts['todo']}")
 
 
 @app.command()

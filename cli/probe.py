@@ -24,13 +24,13 @@ def probe(
     pool: str | None = typer.Option(None, help="layer maps flatten(ed) or avg(-pooled) (default: the run's)"),
 ):
     """Probe every named representation of a trained network and of the same network at initialisation."""
-    from benign.empirical.probing import probe_checkpoint
+    from benign import api
     from benign.store.netcdf import save_atomic
 
-    ds = probe_checkpoint(
+    ds = api.probe(
         checkpoint,
         device=device,
-        k=knn_k,
+        knn_k=knn_k,
         linear=linear,
         data_root=data_root,
         invariance_images=invariance_images,

@@ -44,9 +44,10 @@ def _progress():
     )
 
 
-def run_with_progress(cfg, resume: bool, label: str = "train", stop_at_step=None):
-    """Train with a rich progress bar, shown from the first step on (errors before it stay one line)."""
-    from benign.empirical.training import train as train_run
+def run_with_progress(cfg, resume: bool, label: str = "train"):
+    """Train through the Python API (benign.api.train) with a rich progress bar, shown from the first
+    step on (errors before it stay one line); the run's history (xarray)."""
+    from benign import api
 
     state = {}
 
@@ -60,8 +61,10 @@ def run_with_progress(cfg, resume: bool, label: str = "train", stop_at_step=None
         info += f"  k-NN {knn:.3f}" if knn is not None else ""
         state["bar"].update(state["task"], completed=step, total=total, info=info)
 
+    options = dataclasses.asdict(cfg)
+    network, data, out = options.pop("arch"), options.pop("dataset"), options.pop("out")
     try:
-        return train_run(cfg, resume=resume, progress=update, stop_at_step=stop_at_step)
+        return api.train(network, data, out=out, resume=resume, progress=update, **options)
     finally:
         if "bar" in state:
             state["bar"].stop()
@@ -164,11 +167,11 @@ def train(
         run_table2(preset.removeprefix(f"{TABLE2}-"), overrides)
         return
     cfg = _single_run_config(preset, overrides)
-    result = run_with_progress(cfg, resume)
-    last = result["history"][-1]
+    history = run_with_progress(cfg, resume)
+    last = history.isel(epoch=-1)
     typer.echo(
-        f"done: {result['step']} steps, train acc {last['train_accuracy']:.3f}, "
-        f"k-NN {last['knn_accuracy']:.3f}; {Path(cfg.out) / 'history.nc'}"
+        f"done: {int(last['step'])} steps, train acc {float(last['train_accuracy']):.3f}, "
+        f"k-NN {float(last['knn_accuracy']):.3f}; {Path(cfg.out) / 'history.nc'}"
     )
 
 

@@ -15,7 +15,7 @@ DATASET = typer.Option(
 )
 DATA_ROOT = typer.Option(T.data_root, help="data folder (default: data/)")
 DOWNLOAD = typer.Option(T.download, help="download the dataset when absent")
-ARCH = typer.Option(T.arch, help="resnet18, vgg11, small_cnn")
+ARCH = typer.Option(T.arch, help="resnet18, vgg11, small_cnn, or your own: MODULE:FACTORY, file.py:FACTORY")
 STEM = typer.Option(T.stem, help="cifar, stride2, auto (stride2 for 64x64)")
 PROJECTOR_WIDTH = typer.Option(T.projector_width, help="hidden width of the projector MLP")
 CNN_WIDTH = typer.Option(T.cnn_width, help="channels of small_cnn's first stage")

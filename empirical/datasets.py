@@ -450,6 +450,14 @@ def parse_name(name: str) -> tuple[str, tuple[int, int] | None]:
     return base, (a, b)
 
 
+def num_classes_of(name: str, image_size: int = 0) -> int:
+    """The number of classes of a dataset name (its own data read to find out)."""
+    base, classes = parse_name(name)
+    if base.startswith(OWN_DATA):
+        return _read_own(base, True, image_size)[2]
+    return NUM_CLASSES[base] if classes is None else classes[1] - classes[0] + 1
+
+
 def _read(name: str, root: Path, train: bool):
     if name == "digits":
         return _read_digits(train)

@@ -60,6 +60,8 @@ def conv_bn_relu(cin, cout, stride=1):
 class EncoderProjector(nn.Module):
     """stem -> layer1..layer4 -> global average pool (embedding) -> projector."""
 
+    layer_names = LAYERS
+
     def __init__(
         self, stem: nn.Module, stages: list[nn.Module], embed_dim: int, num_outputs: int, projector_width: int
     ):
@@ -151,9 +153,16 @@ def build_network(
     stem: str = "cifar",
     cnn_width: int = 32,
     init: str = "pytorch",
+    image_size: int = 32,
 ):
+    """A built-in network by name, or the user's encoder (`MODULE:FACTORY`, empirical.own_network)
+    with the same head; the user's encoder keeps its own initialisation."""
+    from benign.empirical.own_network import is_own_arch, own_network
+
+    if is_own_arch(arch):
+        return own_network(arch, num_outputs, in_channels, image_size, projector_width)
     if arch not in ARCHS:
-        raise ValueError(f"unknown architecture {arch!r}; choose from {', '.join(ARCHS)}")
+        raise ValueError(f"unknown architecture {arch!r}; choose from {', '.join(ARCHS)} or MODULE:FACTORY")
     if stem not in ("cifar", "stride2"):
         raise ValueError(f"stem must be 'cifar' or 'stride2', got {stem!r}")
     if projector_width < 1 or num_outputs < 1:
@@ -169,6 +178,14 @@ def build_network(
     if init == "authors":
         init_authors(net)
     return net
+
+
+def layer_names(arch: str) -> tuple[str, ...]:
+    """The representations the layer probes read on `arch`: LAYERS for the built-in networks, the
+    encoder's probe layers then embedding, projector_hidden, output for a user's (own_network)."""
+    from benign.empirical.own_network import HEAD, build_encoder, is_own_arch, layer_names_of
+
+    return layer_names_of(build_encoder(arch)) + HEAD if is_own_arch(arch) else LAYERS
 
 
 def init_authors(net: nn.Module) -> nn.Module:

@@ -30,7 +30,6 @@ import xarray as xr
 
 from benign.empirical.augment import Augmentation, parse_augmentation
 from benign.empirical.datasets import ImageDataset, normalize
-from benign.empirical.networks import LAYERS
 from benign.empirical.training import (
     build_model,
     config_from_checkpoint,
@@ -125,7 +124,7 @@ def probe_model(
     model,
     data,
     aug: Augmentation,
-    layers=LAYERS,
+    layers=None,
     k: int = 20,
     linear: bool = True,
     invariance_images: int = 256,
@@ -133,7 +132,9 @@ def probe_model(
     seed: int = 0,
     pool: str = "flatten",
 ) -> dict[str, np.ndarray]:
-    """The four probes of every layer (module docstring); the k-NN probes streamed (`streamed_knn`)."""
+    """The four probes of every layer (module docstring; default: every one of model.layer_names); the
+    k-NN probes streamed (`streamed_knn`)."""
+    layers = tuple(model.layer_names if layers is None else layers)
     was_training = model.training
     model.eval()
     ref = data.probe_reference
@@ -220,6 +221,7 @@ def probe_checkpoint(
     except RuntimeError:
         raise ValueError(f"{path} holds weights that do not fit a {cfg.arch} for {cfg.dataset}") from None
     kw = dict(k=k, linear=linear, invariance_images=invariance_images, seed=cfg.seed, pool=cfg.probe_pool)
+    names = trained.layer_names
     res = probe_model(trained, data, aug, **kw)
     res_init = probe_model(init, data, aug, **kw)
     meta = {
@@ -240,7 +242,7 @@ def probe_checkpoint(
         )
     ds = xr.Dataset(
         data_vars,
-        coords={"layer": np.arange(len(LAYERS)), "layer_name": ("layer", np.array(LAYERS, dtype=object))},
+        coords={"layer": np.arange(len(names)), "layer_name": ("layer", np.array(names, dtype=object))},
     )
     ds["layer"].attrs = {"long_name": "probed representation (see layer_name)", "units": "1"}
     ds.attrs = provenance_attrs(

@@ -29,6 +29,7 @@ from benign.empirical.augment import BankDraws, iid_bank, mixup, parse_augmentat
 from benign.empirical.datasets import ImageDataset, load_dataset, normalize, subset_indices
 from benign.empirical.labels import augmentation_labels, make_labels, num_label_classes, parse_labels
 from benign.empirical.networks import ARCHS, INITS, POOLS, build_network, fold_batchnorm
+from benign.empirical.own_network import is_own_arch, load_factory
 from benign.store.atomic import atomic_write, write_text_atomic
 from benign.store.netcdf import save_atomic
 from benign.store.provenance import provenance_attrs
@@ -103,8 +104,12 @@ class TrainConfig:
     )
 
     def validate(self) -> None:
-        if self.arch not in ARCHS:
-            raise ValueError(f"unknown architecture {self.arch!r}; choose from {', '.join(ARCHS)}")
+        if is_own_arch(self.arch):
+            load_factory(self.arch)  # importable, and names a function
+        elif self.arch not in ARCHS:
+            raise ValueError(
+                f"unknown architecture {self.arch!r}; choose from {', '.join(ARCHS)} or MODULE:FACTORY"
+            )
         parse_labels(self.labels)
         parse_augmentation(self.augment)
         checks = [
@@ -208,6 +213,7 @@ def build_model(cfg: TrainConfig, data: RunData, device) -> torch.nn.Module:
             stem,
             cnn_width=cfg.cnn_width,
             init=cfg.init,
+            image_size=data.train.images.shape[-1],
         )
     return model.to(device)
 

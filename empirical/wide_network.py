@@ -193,3 +193,52 @@ class WideNetwork(nn.Module):
                 src = w if w.ndim == 0 else w.reshape(self.n, *t.shape)[n]
             t.copy_(src)
         return model.to(memory_format=torch.contiguous_format)
+
+
+class SideBySide(nn.Module):
+    """N stand-alone networks behind WideNetwork's interface, one after another: the route for
+    networks that `widen` cannot fuse (a user's encoder, empirical.own_network). Slower, the same
+    maths: copy n sees x[:, n] and its loss trains it alone."""
+
+    def __init__(self, networks: list[nn.Module]):
+        super().__init__()
+        if not networks:
+            raise ValueError("a wide network needs at least one network")
+        self.n = len(networks)
+        self.nets = nn.ModuleList(networks)
+
+    @property
+    def hidden(self) -> Tensor:  # callers read the networks' dtype from it
+        return self.nets[0].projector.hidden.weight
+
+    def _each(self, x: Tensor, n: int) -> Tensor:
+        return x[:, n] if x.ndim == 5 else x
+
+    def features(self, x: Tensor, names=LAYERS, pool: str = "flatten") -> dict[str, Tensor]:
+        per = [m.features(self._each(x, n), names, pool=pool) for n, m in enumerate(self.nets)]
+        return {k: torch.stack([p[k] for p in per], 1) for k in names}
+
+    def embed(self, x: Tensor) -> Tensor:
+        return self.features(x, ("embedding",))["embedding"]
+
+    def embed_shared(self, x: Tensor) -> Tensor:
+        return self.embed(x)
+
+    def head(self, h: Tensor) -> Tensor:
+        return torch.stack([m.projector(h[:, n])[1] for n, m in enumerate(self.nets)], 1)
+
+    def forward(self, x: Tensor) -> Tensor:
+        return torch.stack([m(self._each(x, n)) for n, m in enumerate(self.nets)], 1)
+
+    @torch.no_grad()
+    def network(self, n: int, template: nn.Module | None = None) -> nn.Module:
+        if not 0 <= n < self.n:
+            raise IndexError(f"network {n} of {self.n}")
+        return copy.deepcopy(self.nets[n])
+
+
+def wide_or_side_by_side(networks: list[nn.Module]) -> nn.Module:
+    """A WideNetwork of the built-in networks, SideBySide of any other."""
+    if all(isinstance(m, EncoderProjector) for m in networks):
+        return WideNetwork(networks)
+    return SideBySide(networks)

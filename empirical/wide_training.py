@@ -28,7 +28,7 @@ from benign.empirical.training import (
     prepare_data,
     resolve_device,
 )
-from benign.empirical.wide_network import WideNetwork
+from benign.empirical.wide_network import WideNetwork, wide_or_side_by_side
 from benign.theory.devices import autocast_dtype
 from benign.theory.probes import knn_accuracy
 
@@ -95,7 +95,7 @@ def build_wide(cfgs: list[TrainConfig], device=None, dtype=torch.float32, data=N
     if len(widths) != 1:
         raise ValueError(f"the runs have different numbers of label classes {sorted(widths)}")
     models = [build_model(c, d, device).to(dtype) for c, d in zip(cfgs, data)]
-    return WideNetwork(models).to(device), models[0], data
+    return wide_or_side_by_side(models).to(device), models[0], data
 
 
 def train_wide(
@@ -220,5 +220,7 @@ def memorised_share(run: WideRun, cfgs: list[TrainConfig], batch_size: int = 102
 
 def memorised_share_of(model, cfg: TrainConfig, data: RunData) -> float:
     """memorised_share of one stand-alone network."""
-    run = WideRun(WideNetwork([model]).to(data.train.images.device), model, [data], torch.zeros(0, 1), 0)
+    run = WideRun(
+        wide_or_side_by_side([model]).to(data.train.images.device), model, [data], torch.zeros(0, 1), 0
+    )
     return float(memorised_share(run, [cfg])[0])

@@ -35,6 +35,7 @@ from benign.grids.train_cells import (
     NB_CAPACITY_VARIABLES,
     curve_axis,
     nb_capacity,
+    probed_layers,
     run_train_cell,
     transfer_targets,
 )
@@ -93,14 +94,13 @@ def _layout(spec: GridSpec) -> tuple[dict, dict, dict]:
     """(variables, extra coordinates, labels) of the grid file."""
     if spec.kind == "toy":
         return dict(TOY_VARIABLES), {}, dict(spec.labels)
-    from benign.empirical.networks import LAYERS
-
     params = spec.params
     extra = dict([curve_axis(params)])
     labels = dict(spec.labels)
     if params.get("layer_probes"):
-        extra["layer"] = list(range(len(LAYERS)))
-        labels["layer"] = list(LAYERS)
+        names = probed_layers(params)
+        extra["layer"] = list(range(len(names)))
+        labels["layer"] = list(names)
     targets = transfer_targets(params)
     if targets:
         extra["target"] = list(range(len(targets)))
@@ -113,13 +113,12 @@ def _reference_attrs(spec: GridSpec) -> dict:
     if spec.kind == "toy":
         C = spec.params["C"]
         return {} if isinstance(C, list) else {"random_guessing": 1.0 / C}
-    from benign.empirical.datasets import NUM_CLASSES, parse_name
+    from benign.empirical.datasets import num_classes_of
 
-    dataset = spec.params["dataset"]
-    if not isinstance(dataset, str):
+    dataset, size = spec.params["dataset"], spec.params.get("image_size", 0)
+    if not isinstance(dataset, str) or not isinstance(size, int):
         return {}
-    name, classes = parse_name(dataset)
-    return {"random_guessing": 1.0 / (NUM_CLASSES[name] if classes is None else classes[1] - classes[0] + 1)}
+    return {"random_guessing": 1.0 / num_classes_of(dataset, size)}
 
 
 def capacity_dims(spec: GridSpec) -> list[str]:

@@ -165,6 +165,17 @@ def train_config(params: dict, seed: int, out: str) -> TrainConfig:
     return cfg
 
 
+def probed_layers(params: dict) -> tuple[str, ...]:
+    """The layer axis of a grid with layer probes: the same for every architecture it sweeps."""
+    from benign.empirical.networks import layer_names
+
+    archs = params.get("arch", "small_cnn")
+    names = {layer_names(a) for a in (archs if isinstance(archs, list) else [archs])}
+    if len(names) > 1:
+        raise ValueError("layer probes need every swept architecture to have the same probed layers")
+    return names.pop()
+
+
 def transfer_targets(params: dict) -> list[str]:
     return [t.strip() for t in params.get("transfer", "").split(",") if t.strip()]
 
@@ -248,7 +259,6 @@ def run_train_cell(params: dict, cell: dict, folder: str, init_probes: str = "")
     folder of k-NN probes at initialisation that the grid's cells share (empirical.training.evaluate)."""
     from benign.empirical.augment import parse_augmentation
     from benign.empirical.labels import random_share
-    from benign.empirical.networks import LAYERS
     from benign.empirical.probing import probe_model
     from benign.empirical.training import build_model, embed_all, train
     from benign.theory.probes import LinearProbe
@@ -283,7 +293,7 @@ def run_train_cell(params: dict, cell: dict, folder: str, init_probes: str = "")
         for k in EPOCH_VARIABLES
     }
     if params.get("layer_probes"):
-        nan = [np.nan] * len(LAYERS)
+        nan = [np.nan] * len(model.layer_names)
         out.update(
             {
                 k: np.array([by_epoch.get(e, {}).get(k, nan) for e in epochs], dtype=float)
