@@ -200,9 +200,10 @@ def grid(
     """Run the cells not done yet of a grid into the folder `out` (resumable) and return it collected.
 
     spec: a preset name, a TOML file, a dict of the TOML's keys or a GridSpec; network, data: replace
-    its arch and dataset. A network that lives in this process only runs the cells here, one after
-    the other. on_start(todo, size, where) before the first cell, on_batch(k) as cells finish.
-    Raises MissingData before any cell when the data is missing, GridFailed when cells failed."""
+    its arch and dataset. workers = 0, or a network that lives in this process only, runs the cells
+    here, one after the other; else `workers` local processes (default 2) or Dask.
+    on_start(todo, size, where) before the first cell, on_batch(k) as cells finish. Raises
+    MissingData before any cell when the data is missing, GridFailed when cells failed."""
     from benign.grids import spec as grid_spec
     from benign.grids.engine import DriverLock, collect_grid, failed_cells, missing_data, open_grid, run_grid
     from benign.grids.executors import make_executor
@@ -229,7 +230,7 @@ def grid(
     missing = missing_data(spec)
     if missing:
         raise MissingData(missing)
-    here = in_this_process_only(str(spec.params.get("arch", "")))
+    here = workers == 0 or in_this_process_only(str(spec.params.get("arch", "")))
     executor = InProcess() if here else make_executor(workers, scheduler, dask_local)
     with executor, DriverLock(out):
         store = open_grid(out, spec, command)

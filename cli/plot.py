@@ -19,7 +19,7 @@ app = typer.Typer(
 @app.callback(invoke_without_command=True)
 def plot(
     file: Path = typer.Argument(
-        ..., help="a result file (.nc): a toy grid, a toy capacity sweep, a training grid"
+        ..., help="a result file (.nc): a toy grid, a toy capacity sweep, a training grid (DIR/grid.nc)"
     ),
     out: Path = typer.Option(None, "--out", help="picture to write (default: FILE with .png; a table: .md)"),
     kind: str = typer.Option("auto", "--kind", help=f"what to draw: {'|'.join(KINDS)}"),
@@ -29,9 +29,11 @@ def plot(
     final accuracy against label noise (figures 10, 13), Markdown tables (tables 2-4) and the scaling
     collapse of a toy grid against n*B / C_t, the capacity C_t against K or t (`benign toy capacity`);
     `auto` picks from the file's preset and dimensions."""
+    from benign.grids.engine import GRID_FILE, collect_grid
     from benign.plots.auto import plot_result
 
-    ds = load_result(file)
+    # a grid's working file: collected first (the scores and capacities computed at collect)
+    ds = collect_grid(file.parent) if file.name == GRID_FILE else load_result(file)
     for path in plot_result(ds, out or file.with_suffix(".png"), kind=kind, var=var):
         typer.echo(f"wrote {path}")
     if {"knn_acc_init", "mem_frac", "capacity_lower"} <= set(ds.variables) and {"n", "B"} <= set(ds.dims):

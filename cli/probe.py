@@ -23,7 +23,8 @@ def probe(
     ),
     pool: str | None = typer.Option(None, help="layer maps flatten(ed) or avg(-pooled) (default: the run's)"),
 ):
-    """Probe every named representation of a trained network and of the same network at initialisation."""
+    """Probe every named representation of a trained network and of the same network at initialisation:
+    k-NN (clean and training labels), linear, invariance and UnitMem."""
     from benign import api
     from benign.store.netcdf import save_atomic
 
@@ -45,6 +46,8 @@ def probe(
         "knn_noisy": "k-NN noisy",
         **({"linear": "linear", "linear_init": "linear (init)"} if linear else {}),
         "invariance": "invariance",
+        "unit_mem": "UnitMem",
+        "unit_mem_init": "UnitMem (init)",
     }
     typer.echo("| layer | " + " | ".join(columns.values()) + " |")
     typer.echo("| --- " * (len(columns) + 1) + "|")

@@ -10,8 +10,11 @@ For every named representation (layer1..layer4, embedding, projector_hidden, out
               where the representation groups images by their random label (the projector, fig. 4);
   linear      a linear probe (theory.probes.LinearProbe) fitted on the training images' clean labels,
               test accuracy;
-  invariance  mean normalized invariance I (eq. 2) under the run's augmentation on training images.
-The same four at initialisation (rebuilt from the run's seed) end in `_init`.
+  invariance  mean normalized invariance I (eq. 2) under the run's augmentation on training images;
+  unit_mem    mean UnitMem over the layer's units (theory.unit_memorization; Wang et al. 2024, who
+              find memorization spread through the encoder where the paper places it in the
+              projector): `benign probe` computes it, grids with layer probes do not.
+The same at initialisation (rebuilt from the run's seed) end in `_init`.
 
 layer1..layer4 are probed flattened, as the paper says (section 4.2), or average-pooled (`pool="avg"`).
 Flattened maps are large (ResNet18's layer1 on CIFAR: 65536 numbers an image, 13 GB for 50k images),
@@ -41,6 +44,7 @@ from benign.empirical.training import (
 from benign.store.provenance import provenance_attrs
 from benign.theory.invariance import normalized_invariance
 from benign.theory.probes import LinearProbe, knn_accuracy
+from benign.theory.unit_memorization import unit_memorization
 
 
 def knn_leave_one_out(features: torch.Tensor, labels: torch.Tensor, num_classes: int, k: int = 20) -> float:
@@ -131,14 +135,17 @@ def probe_model(
     pairs: int = 4,
     seed: int = 0,
     pool: str = "flatten",
+    unit_mem: bool = False,
 ) -> dict[str, np.ndarray]:
-    """The four probes of every layer (module docstring; default: every one of model.layer_names); the
-    k-NN probes streamed (`streamed_knn`)."""
+    """The four probes of every layer (module docstring; default: every one of model.layer_names), the
+    k-NN probes streamed (`streamed_knn`); with unit_mem, the layers' UnitMem too
+    (layer_unit_memorization)."""
     layers = tuple(model.layer_names if layers is None else layers)
     was_training = model.training
     model.eval()
     ref = data.probe_reference
-    out = {key: np.full(len(layers), np.nan) for key in ("knn_clean", "knn_noisy", "linear", "invariance")}
+    keys = ("knn_clean", "knn_noisy", "linear", "invariance") + (("unit_mem",) if unit_mem else ())
+    out = {key: np.full(len(layers), np.nan) for key in keys}
     kw = dict(k=k, pool=pool)
     clean = streamed_knn(
         model,
@@ -178,8 +185,36 @@ def probe_model(
             q = lambda x, name=name: model.features(normalize(x, data.train), (name,), pool=pool)[name]
             inv = normalized_invariance(q, x_inv, lambda x: aug_float(inv_aug, x, g), pairs=pairs)
         out["invariance"][i] = float(inv.double().nanmean())
+    if unit_mem:
+        out["unit_mem"][:] = layer_unit_memorization(model, data, inv_aug, layers, seed=seed)
     model.train(was_training)
     return out
+
+
+@torch.no_grad()
+def layer_unit_memorization(
+    model, data, aug: Augmentation, layers, views: int = 8, max_images: int = 1000, seed: int = 0
+) -> np.ndarray:
+    """Mean UnitMem (theory.unit_memorization) over the units of each layer, on the run's training
+    images (at most max_images) under `views` augmentations each; a conv layer's units are its
+    channels, averaged over the map. NaN for a layer with negative activations (the output layer)."""
+    was_training = model.training
+    model.eval()
+    x = data.train.images[:max_images]
+    g = torch.Generator(device=x.device)
+    g.manual_seed(seed)
+    acts = {n: [] for n in layers}
+    for _ in range(views):
+        for batch in x.split(256):
+            feats = model.features(normalize(aug_float(aug, batch, g), data.train), tuple(layers), pool="avg")
+            for n in layers:
+                acts[n].append(feats[n].float())
+    model.train(was_training)
+    out = []
+    for n in layers:
+        a = torch.cat(acts[n]).view(views, x.shape[0], -1).transpose(0, 1)  # (n, N, units)
+        out.append(float(unit_memorization(a).mean()) if bool((a >= 0).all()) else np.nan)
+    return np.array(out)
 
 
 def aug_float(aug: Augmentation, x, g):
@@ -220,7 +255,14 @@ def probe_checkpoint(
         trained.load_state_dict(ckpt["model"])
     except RuntimeError:
         raise ValueError(f"{path} holds weights that do not fit a {cfg.arch} for {cfg.dataset}") from None
-    kw = dict(k=k, linear=linear, invariance_images=invariance_images, seed=cfg.seed, pool=cfg.probe_pool)
+    kw = dict(
+        k=k,
+        linear=linear,
+        invariance_images=invariance_images,
+        seed=cfg.seed,
+        pool=cfg.probe_pool,
+        unit_mem=True,
+    )
     names = trained.layer_names
     res = probe_model(trained, data, aug, **kw)
     res_init = probe_model(init, data, aug, **kw)
@@ -233,6 +275,11 @@ def probe_checkpoint(
         "knn_noisy": (f"{k}-NN probe, training (random) labels, leave-one-out training accuracy", "1"),
         "linear": ("linear probe (logistic regression), clean test accuracy", "1"),
         "invariance": ("mean normalized invariance I (eq. 2) under the run's augmentation", "1"),
+        "unit_mem": (
+            "mean UnitMem over the layer's units (Wang et al. 2024; channels averaged over the map), "
+            "training images under 8 augmentations; NaN: negative activations",
+            "1",
+        ),
     }
     data_vars = {}
     for key, (long_name, units) in meta.items():

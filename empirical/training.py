@@ -73,6 +73,9 @@ class TrainConfig:
     # (the paper's). Adam at a constant rate leaves a few random labels flipping in and out of the fit
     # at the end of a short budget; a cooldown lets the network settle on a fit (Definition 4.1)
     cooldown: float = 0.0
+    # share of the (sub)set the run trains on, drawn by `seed` (Feldman & Zhang's estimator trains
+    # models on random halves: 0.5); the rest is held out, and every example is scored after training
+    train_share: float = 1.0
     batch_size: int = 256
     epochs: int = 1
     steps: int = 0  # > 0: the budget in steps instead of epochs
@@ -122,6 +125,11 @@ class TrainConfig:
             ),
             (self.lr > 0, "the learning rate must be positive"),
             (0.0 <= self.cooldown <= 1.0, f"the cooldown must be a fraction in [0, 1], got {self.cooldown}"),
+            (0.0 < self.train_share <= 1.0, f"the train share must be in (0, 1], got {self.train_share}"),
+            (
+                self.train_share == 1.0 or not (self.bank or self.iid),
+                "a train share below 1 does not combine with a bank or i.i.d. augmentations",
+            ),
             (self.batch_size >= 2, "batch size must be at least 2 (batch norm)"),
             (self.epochs >= 1 or self.steps >= 1, "the budget must be at least one epoch or one step"),
             (self.steps >= 0 and self.epochs >= 0, "budgets cannot be negative"),
@@ -167,6 +175,12 @@ class RunData:
     iid_bank: torch.Tensor | None = None  # (n, B) indices into `full_images`
     full_images: torch.Tensor | None = None
     reference: ImageDataset | None = None  # the k-NN probes' reference: clean images, true labels
+    # train_share < 1: the whole (sub)set the share was drawn from, its training labels, and which
+    # of its examples this run trains on (the others are held out)
+    pool: ImageDataset | None = None
+    pool_labels: torch.Tensor | None = None
+    pool_index: torch.Tensor | None = None  # the pool's indices in the full training split
+    in_training: torch.Tensor | None = None
 
     @property
     def probe_reference(self) -> ImageDataset:
@@ -188,6 +202,8 @@ def prepare_data(cfg: TrainConfig, device) -> RunData:
     width = num_label_classes(spec, full.num_classes, len(train))
     labels = make_labels(train.labels, spec, full.num_classes, cfg.label_seed)
     data = RunData(train, test, idx, labels, width)
+    if cfg.train_share < 1:
+        data = held_out_split(data, cfg.train_share, cfg.seed)
     if cfg.probe_reference == "full" and cfg.subset:  # without a subset the training set is the split
         data.reference = full  # uint8 on the device, normalised per batch when embedded
     if cfg.bank:
@@ -196,6 +212,27 @@ def prepare_data(cfg: TrainConfig, device) -> RunData:
         data.iid_bank = iid_bank(full.labels, idx, cfg.iid, cfg.subset_seed).to(device)
         data.full_images = full.images
     return data
+
+
+def held_out_split(data: RunData, share: float, seed: int) -> RunData:
+    """The run on a random share of data's examples (round(share n) of them, drawn by `seed`); the
+    whole set stays as the pool every example of which is scored after training."""
+    n = len(data.train)
+    keep = torch.randperm(n, generator=_generator("cpu", seed, 0xFE1D)).to(data.labels.device)
+    keep = keep[: max(2, round(share * n))].sort().values
+    mask = torch.zeros(n, dtype=torch.bool, device=data.labels.device)
+    mask[keep] = True
+    train = dataclasses.replace(data.train, images=data.train.images[keep], labels=data.train.labels[keep])
+    return dataclasses.replace(
+        data,
+        train=train,
+        train_index=data.train_index[keep],
+        labels=data.labels[keep],
+        pool=data.train,
+        pool_labels=data.labels,
+        pool_index=data.train_index,
+        in_training=mask,
+    )
 
 
 def build_model(cfg: TrainConfig, data: RunData, device) -> torch.nn.Module:

@@ -397,6 +397,23 @@ def judge_s(vgg: xr.Dataset, mlp: xr.Dataset) -> Judgement:
     return Judgement(number, ok, "" if ok else "below twice chance")
 
 
+def judge_fz(ds: xr.Dataset) -> Judgement:
+    from benign.plots.memorization_scores import known_answer
+    from benign.theory.memorization_scores import auroc
+
+    scores, mislabelled = known_answer(ds)
+    area = auroc(scores, mislabelled)
+    fit = done(ds, "train_accuracy_final")
+    models = int(fit.notnull().sum())
+    ok = area >= 0.8 and all_seeds(fit >= FIT)
+    number = (
+        f"AUROC {area:.3f} over {models} models, {int(mislabelled.sum())} of {len(scores)} examples mislabelled; "
+        f"mean score mislabelled {scores[mislabelled].mean():.2f}, correct {scores[~mislabelled].mean():.2f}; "
+        f"every model fits {float(fit.min()):.2f}+ of its labels"
+    )
+    return Judgement(number, ok, "" if ok else ("AUROC below 0.8" if area < 0.8 else seeds_failing(fit >= FIT)))
+
+
 CLAIMS = (
     Claim(
         "T1",
@@ -548,6 +565,15 @@ CLAIMS = (
         "corrupted share of the top decile of scores at least twice their share of the pool, VGG-11 and MLP",
         ("memscore", "memscore-mlp"),
         judge_s,
+    ),
+    Claim(
+        "FZ",
+        "Feldman-Zhang memorization scores find examples known to be memorised: injected wrong labels.",
+        "Feldman & Zhang (NeurIPS 2020): mislabelled examples score highest",
+        f"models on random halves of a pool with 20% random labels, each fitting >= {FIT:.0%}: AUROC of the "
+        "score for the mislabelled >= 0.8",
+        ("fz",),
+        judge_fz,
     ),
 )
 IDS = tuple(c.id for c in CLAIMS)

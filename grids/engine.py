@@ -34,9 +34,12 @@ from benign.grids.train_cells import (
     ADDED_LATER,
     NB_CAPACITY_VARIABLES,
     curve_axis,
+    feldman_zhang_scores,
     nb_capacity,
+    pool_size,
     probed_layers,
     run_train_cell,
+    scores_examples,
     transfer_targets,
 )
 from benign.grids.train_cells import variables as train_variables
@@ -101,6 +104,8 @@ def _layout(spec: GridSpec) -> tuple[dict, dict, dict]:
         names = probed_layers(params)
         extra["layer"] = list(range(len(names)))
         labels["layer"] = list(names)
+    if scores_examples(params):
+        extra["example"] = list(range(pool_size(params)))
     targets = transfer_targets(params)
     if targets:
         extra["target"] = list(range(len(targets)))
@@ -200,10 +205,13 @@ def load_grid(out_dir: str | Path):
 
 def collect_grid(out_dir: str | Path):
     """The whole grid as one Dataset (docs/results-format.md), marked complete or not; an n x B training
-    grid gets its capacity C_t, read off its B = 1 column (grids.train_cells.nb_capacity)."""
+    grid gets its capacity C_t, read off its B = 1 column (grids.train_cells.nb_capacity), a grid of
+    models on shares of a pool its Feldman-Zhang scores (grids.train_cells.feldman_zhang_scores)."""
     ds = load_grid(out_dir)
     if has_nb_capacity(ds):
         ds.update(nb_capacity(ds))
+    if "in_training" in ds:
+        ds.update(feldman_zhang_scores(ds))
     ds.attrs["collected_from"] = str(out_dir)
     ds.attrs["complete"] = "true" if bool(np.all(ds["status"].values == DONE)) else "false"
     return ds

@@ -245,6 +245,20 @@ NB_BUDGET = {
 }
 
 
+# --- Feldman & Zhang's memorization scores (NeurIPS 2020), on a pool with injected wrong labels -------
+# m models (the seeds), each on a random half of a pool of n images of which 20% carry a random label;
+# every example scored with and without it (grids/train_cells.feldman_zhang_scores). No augmentation
+# and a budget that fits every training label (at cpu: 125 images, one batch a step, 99% of random
+# labels fitted by step ~40, figure 3), so that a model trained on an example predicts its label.
+FZ = {
+    "full": {"subset": 10000, "seeds": 64, "epochs": 200, "eval_every": 0},
+    "cpu": {"subset": 250, "seeds": 32, "epochs": 0, "steps": 150, "eval_every": 0},
+    "small": {"subset": 250, "seeds": 16, "epochs": 0, "steps": 100, "eval_every": 0},
+    "tiny": {"subset": 40, "test_subset": 40, "seeds": 4, "epochs": 2, "eval_every": 0},
+}
+FZ_NOISE = 0.2  # share of the pool relabelled at random (a tenth of those keep their class by chance)
+
+
 def _train(scale: str, **over) -> dict:
     return {**BASE[scale], **over}
 
@@ -357,6 +371,16 @@ def train_preset(name: str, scale: str) -> dict:
             **NB_BUDGET[s],
             seeds={"full": 2, "cpu": 2, "small": 2, "tiny": 1}[s],
         )
+    if name == "fz":
+        return _train(
+            s,
+            train_share=0.5,
+            label_noise=FZ_NOISE,
+            **NO_DA,
+            linear_probe=False,
+            probe_reference="subset",
+            **FZ[s],
+        )
     raise KeyError(name)
 
 
@@ -378,6 +402,7 @@ PRESETS = (
     "fig14",
     "fig14k",
     "nb",
+    "fz",
 )
 # The presets with a cpu version, in the order a report runs them (figure 14 over K, fig14k, is the
 # toy's family over K, at small).
@@ -398,6 +423,7 @@ CPU_PRESETS = (
     "fig12",
     "fig10",
     "nb",
+    "fz",
 )
 
 

@@ -51,9 +51,18 @@ TRAIN_DEFAULTS = {
 # Parameters added after grids were run with this engine: at these values they compute what a grid
 # without them computed, so a grid directory or a shared cell from before them is the same grid or
 # cell (grids/engine.open_grid, grids/shared_cells.cell_key).
-ADDED_LATER = {"cooldown": 0.0, "image_size": 0}
+ADDED_LATER = {"cooldown": 0.0, "image_size": 0, "train_share": 1.0}
 # Swept budgets would give each cell its own curve axis; the budget is one per grid.
-TRAIN_NOT_SWEPT = ("epochs", "steps", "eval_every", "device", "layer_probes", "linear_probe", "transfer")
+TRAIN_NOT_SWEPT = (
+    "epochs",
+    "steps",
+    "eval_every",
+    "device",
+    "layer_probes",
+    "linear_probe",
+    "transfer",
+    "train_share",
+)
 
 EPOCH_VARIABLES = {
     "train_loss": {"long_name": "mean training loss over the epoch's augmented batches", "units": "1"},
@@ -98,6 +107,22 @@ TRANSFER_VARIABLES = {
         "long_name": "k-NN probe of the embedding on the target dataset at initialisation",
         "units": "1",
     },
+}
+# With train_share < 1 (Feldman & Zhang's estimator): every example of the pool, scored after training.
+EXAMPLE_VARIABLES = {
+    "in_training": {
+        "long_name": "1 if the cell's model trained on the example, 0 if it was held out",
+        "units": "1",
+    },
+    "example_correct": {
+        "long_name": "1 if the trained model predicts the example's training label (clean image)",
+        "units": "1",
+    },
+    "example_mislabelled": {
+        "long_name": "1 if the example's training label differs from its true label",
+        "units": "1",
+    },
+    "example_index": {"long_name": "index of the example in the dataset's training split", "units": "1"},
 }
 # With a bank (figure 6, the n x B grid): memorisation as in appendix D.1, on the training inputs.
 BANK_VARIABLES = {
@@ -160,7 +185,11 @@ def train_config(params: dict, seed: int, out: str) -> TrainConfig:
         except ValueError as e:
             raise ValueError(f"transfer dataset: {e}") from None
     fields = {f.name for f in dataclasses.fields(TrainConfig)}
-    cfg = TrainConfig(**{k: v for k, v in p.items() if k in fields}, seed=seed, label_seed=seed, out=out)
+    # the pool's labels are the grid's when cells train on shares of it: fixed, the seed varies the rest
+    label_seed = 0 if p.get("train_share", 1.0) < 1.0 else seed
+    cfg = TrainConfig(
+        **{k: v for k, v in p.items() if k in fields}, seed=seed, label_seed=label_seed, out=out
+    )
     cfg.validate()
     return cfg
 
@@ -214,7 +243,21 @@ def variables(params: dict) -> dict[str, dict]:
         out.update({k: {**a, "dims": ()} for k, a in BANK_VARIABLES.items()})
     if transfer_targets(params):
         out.update({k: {**a, "dims": ("target",)} for k, a in TRANSFER_VARIABLES.items()})
+    if scores_examples(params):
+        out.update({k: {**a, "dims": ("example",)} for k, a in EXAMPLE_VARIABLES.items()})
     return out
+
+
+def scores_examples(params: dict) -> bool:
+    """A grid whose cells train on a share of the pool and score every example of it (train_share < 1)."""
+    return params.get("train_share", 1.0) < 1.0
+
+
+def pool_size(params: dict) -> int:
+    """The examples axis of a grid with train_share < 1: its subset, one size for every cell."""
+    if not isinstance(params.get("subset"), int) or params["subset"] < 2:
+        raise ValueError("train_share < 1 needs one subset size (the pool every example of which is scored)")
+    return params["subset"]
 
 
 def nb_capacity(ds: xr.Dataset) -> xr.Dataset:
@@ -244,6 +287,34 @@ def nb_capacity(ds: xr.Dataset) -> xr.Dataset:
     )
 
 
+FZ_VARIABLES = {
+    "fz_score": {
+        "long_name": "Feldman-Zhang memorization: accuracy on the example's training label when trained "
+        "with it minus when trained without it, over the grid's models (seeds)",
+        "units": "1",
+    },
+    "fz_stderr": {"long_name": "standard error of fz_score", "units": "1"},
+}
+
+
+def feldman_zhang_scores(ds: xr.Dataset) -> xr.Dataset:
+    """fz_score and fz_stderr of every example, over the done cells of the seed dimension (the models)
+    and per value of every other dimension (theory.memorization_scores.feldman_zhang)."""
+    from benign.theory.memorization_scores import feldman_zhang
+
+    score, se = xr.apply_ufunc(
+        feldman_zhang,
+        ds["in_training"].fillna(0.0),
+        ds["example_correct"].fillna(0.0),
+        ds["status"] == DONE,
+        input_core_dims=[["seed", "example"], ["seed", "example"], ["seed"]],
+        output_core_dims=[["example"], ["example"]],
+    )
+    return xr.Dataset(
+        {name: (v.dims, v.values, a) for (name, a), v in zip(FZ_VARIABLES.items(), (score, se))}
+    )
+
+
 def has_bank(params: dict) -> bool:
     bank = params.get("bank", 0)
     return any(b > 0 for b in (bank if isinstance(bank, list) else [bank]))
@@ -260,7 +331,7 @@ def run_train_cell(params: dict, cell: dict, folder: str, init_probes: str = "")
     from benign.empirical.augment import parse_augmentation
     from benign.empirical.labels import random_share
     from benign.empirical.probing import probe_model
-    from benign.empirical.training import build_model, embed_all, train
+    from benign.empirical.training import build_model, embed_all, projector_output, train
     from benign.theory.probes import LinearProbe
 
     cfg = train_config(params, seed=cell["seed"], out=folder)
@@ -325,6 +396,15 @@ def run_train_cell(params: dict, cell: dict, folder: str, init_probes: str = "")
                 ]
             )
             for net in (model, initial)
+        )
+    if data.pool is not None:
+        emb = embed_all(model, data.pool.images, data.train)["embedding"]
+        pred = projector_output(model, emb).argmax(1)
+        out.update(
+            in_training=data.in_training.double().cpu().numpy(),
+            example_correct=(pred == data.pool_labels).double().cpu().numpy(),
+            example_mislabelled=(data.pool_labels != data.pool.labels).double().cpu().numpy(),
+            example_index=data.pool_index.double().cpu().numpy(),
         )
     if params.get("linear_probe", True):
         # fitted on the k-NN probes' reference (the whole clean training split by default, true labels)

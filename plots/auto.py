@@ -10,6 +10,7 @@ that is unknown, from its dimensions.
     figures 8, 9, 11, 12                          curves over epochs, one line per swept value
     figures 10, 13                                lines: final accuracy against label noise
     tables 2, 3, 4                                table (Markdown)
+    per-example scores (preset fz)                scores: histograms and ROC against the wrong labels
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ import xarray as xr
 from benign.plots.capacity import is_capacity_sweep, plot_capacity
 from benign.plots.grid_result import preset_of
 
-KINDS = ("auto", "heatmap", "curves", "layers", "lines", "table", "collapse", "capacity")
+KINDS = ("auto", "heatmap", "curves", "layers", "lines", "table", "collapse", "capacity", "scores")
 
 PRESET_KINDS = {
     "table1": ("layers",),
@@ -38,6 +39,7 @@ PRESET_KINDS = {
     "table2": ("table",),
     "table3": ("table",),
     "table4": ("table",),
+    "fz": ("scores",),
 }
 
 
@@ -66,6 +68,8 @@ def pick_kinds(ds: xr.Dataset) -> tuple[str, ...]:
     if preset in PRESET_KINDS:
         return PRESET_KINDS[preset]
     dims = set(ds.dims)
+    if "fz_score" in ds:
+        return ("scores",)
     if "bank" in dims and "knn_final" in ds:
         return ("heatmap",)
     if "layer" in dims and "knn_clean" in ds and "knn_noisy" in ds:
@@ -130,6 +134,10 @@ def draw(ds: xr.Dataset, out: Path, kind: str, var: str | None = None) -> list[P
         from benign.plots.final_lines import plot_final_lines
 
         return [plot_final_lines(ds, out, var)]
+    if kind == "scores":
+        from benign.plots.memorization_scores import plot_scores
+
+        return [plot_scores(ds, out, var or "fz_score")]
     if kind == "table":
         from benign.plots.tables import write_table
 

@@ -28,9 +28,17 @@ def config_of(ds: xr.Dataset) -> dict:
 
 
 def preset_of(ds: xr.Dataset) -> str:
-    """'fig14', 'table2', ... when the file comes from a preset (also 'table2-small' -> 'table2'), else ''."""
-    match = re.match(r"(fig|table)(\d+)(?![0-9])", str(ds.attrs.get("grid_name", "")).strip().lower())
-    return match.group(1) + match.group(2) if match else ""
+    """'fig14', 'table2', 'fz' ... when the file comes from a preset (also 'table2-small' ->
+    'table2'), else ''."""
+    name = str(ds.attrs.get("grid_name", "")).strip().lower()
+    match = re.match(r"(fig|table)(\d+)(?![0-9])", name)
+    if match:
+        return match.group(1) + match.group(2)
+    return (
+        re.sub(r"-(tiny|small|cpu|full)$", "", name)
+        if re.sub(r"-(tiny|small|cpu|full)$", "", name) in ("nb", "fz")
+        else ""
+    )
 
 
 def chance_level(ds: xr.Dataset) -> float | None:

@@ -72,6 +72,9 @@ def test_train_then_probe_a_factory_on_torch_datasets(tmp_path, data):
         "output",
     ]
     assert np.all((layers["knn_clean"] >= 0) & (layers["knn_clean"] <= 1))
+    unit_mem = dict(zip(layers["layer_name"].values, layers["unit_mem"].values))
+    assert 0 <= unit_mem["embedding"] <= 1 and 0 <= unit_mem["2"] <= 1  # after the ReLU
+    assert np.isnan(unit_mem["0"]) and np.isnan(unit_mem["output"])  # negative activations: none
     again = benign.train(small_encoder, data, labels="random", epochs=2, out=tmp_path / "run", **FAST)
     assert again["knn_accuracy"].values.tolist() == history["knn_accuracy"].values.tolist()  # resumed, done
 

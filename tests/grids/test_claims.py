@@ -144,3 +144,36 @@ def test_numbers_and_failing_seeds_over_extra_dimensions():
     v = xr.DataArray([[0.5, 0.25]], dims=("setting", "seed"), coords={"seed": [0, 1]})
     assert per_seed(v) == "0.500 / 0.250"
     assert seeds_failing(v > 0.3) == "seed 1" and seeds_failing(v > 0.1) == ""
+
+
+def fz(scores, mislabelled, fit=1.0, models=4) -> xr.Dataset:
+    n = len(scores)
+    return xr.Dataset(
+        {
+            "fz_score": ("example", np.asarray(scores, float)),
+            "example_mislabelled": (("seed", "example"), np.tile(np.asarray(mislabelled, float), (models, 1))),
+            "train_accuracy_final": ("seed", np.full(models, fit)),
+            "status": ("seed", np.ones(models, np.int8)),
+        },
+        coords={"seed": range(models), "example": range(n)},
+        attrs={
+            "title": "benign grid",
+            "grid_name": "fz",
+            "config_json": json.dumps(grid_spec.preset("fz", "cpu").to_dict()),
+        },
+    )
+
+
+@pytest.mark.parametrize(
+    "scores, fit, verdict",
+    [
+        ([0.9, 0.8, 0.1, 0.2, 0.3, 0.0], 1.0, "holds"),  # the mislabelled first: AUROC 1
+        ([0.1, 0.8, 0.9, 0.2, 0.3, 0.0], 1.0, "fails"),  # AUROC 0.625
+        ([0.9, 0.8, 0.1, 0.2, 0.3, 0.0], 0.9, "fails"),  # the models do not fit their labels
+    ],
+)
+def test_fz_holds_when_the_score_finds_the_wrong_labels(tmp_path, scores, fit, verdict):
+    fz(scores, [1, 1, 0, 0, 0, 0], fit).to_netcdf(tmp_path / "fz-cpu.nc")
+    r = row(scoreboard(tmp_path, "cpu"), "FZ")
+    assert r.verdict == verdict, r
+    assert "AUROC" in r.project

@@ -1,0 +1,48 @@
+"""Feldman-Zhang scores as a grid on the engine: cells are models on random halves of one pool with
+injected wrong labels; collect adds every example's score (preset fz)."""
+
+import dataclasses
+
+import numpy as np
+import pytest
+import torch
+
+import benign
+from benign.empirical.training import TrainConfig, prepare_data
+from benign.grids.presets import preset_dict
+from benign.plots.auto import pick_kinds, plot_result
+
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
+
+
+def test_a_share_of_the_pool_is_trained_on_and_the_pool_is_kept_whole():
+    cfg = TrainConfig(subset=40, test_subset=20, labels="noise:0.25", train_share=0.5, device="cpu")
+    halves = []
+    for seed in (0, 1):
+        data = prepare_data(dataclasses.replace(cfg, seed=seed), "cpu")
+        assert len(data.train) == 20 and len(data.pool) == 40 and int(data.in_training.sum()) == 20
+        torch.testing.assert_close(data.labels, data.pool_labels[data.in_training])
+        torch.testing.assert_close(data.train_index, data.pool_index[data.in_training])
+        halves.append(data.in_training)
+    assert not torch.equal(*halves)  # the seed draws the half; the pool and its labels stay
+    with pytest.raises(ValueError, match="train share"):
+        dataclasses.replace(cfg, train_share=0.0).validate()
+
+
+def test_the_fz_preset_scores_every_example_of_the_pool(tmp_path):
+    raw = preset_dict("fz", "tiny")
+    ds = benign.grid(raw, tmp_path / "fz", workers=0)
+    n = raw["subset"]
+    assert ds.sizes["example"] == n and ds.sizes["seed"] == raw["seeds"]
+    assert ds["fz_score"].dims == ("example",) and ds["fz_stderr"].dims == ("example",)
+    inside = ds["in_training"].values
+    assert np.all(inside.sum(1) == n // 2)
+    # one pool: the same examples and wrong labels in every model
+    assert np.all(ds["example_index"].values == ds["example_index"].values[0])
+    assert np.all(ds["example_mislabelled"].values == ds["example_mislabelled"].values[0])
+    assert ds["example_mislabelled"].values[0].sum() > 0
+    both = (inside > 0.5).any(0) & (inside < 0.5).any(0)
+    assert np.isfinite(ds["fz_score"].values[both]).all() and np.isnan(ds["fz_score"].values[~both]).all()
+    assert pick_kinds(ds) == ("scores",)
+    (path,) = plot_result(ds, tmp_path / "fz.png")
+    assert path.stat().st_size > 10_000
