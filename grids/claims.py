@@ -411,7 +411,9 @@ def judge_fz(ds: xr.Dataset) -> Judgement:
         f"mean score mislabelled {scores[mislabelled].mean():.2f}, correct {scores[~mislabelled].mean():.2f}; "
         f"every model fits {float(fit.min()):.2f}+ of its labels"
     )
-    return Judgement(number, ok, "" if ok else ("AUROC below 0.8" if area < 0.8 else seeds_failing(fit >= FIT)))
+    return Judgement(
+        number, ok, "" if ok else ("AUROC below 0.8" if area < 0.8 else seeds_failing(fit >= FIT))
+    )
 
 
 CLAIMS = (

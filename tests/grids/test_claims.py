@@ -151,7 +151,10 @@ def fz(scores, mislabelled, fit=1.0, models=4) -> xr.Dataset:
     return xr.Dataset(
         {
             "fz_score": ("example", np.asarray(scores, float)),
-            "example_mislabelled": (("seed", "example"), np.tile(np.asarray(mislabelled, float), (models, 1))),
+            "example_mislabelled": (
+                ("seed", "example"),
+                np.tile(np.asarray(mislabelled, float), (models, 1)),
+            ),
             "train_accuracy_final": ("seed", np.full(models, fit)),
             "status": ("seed", np.ones(models, np.int8)),
         },
