@@ -38,7 +38,7 @@ lint: venv
 # Figure 14 of the paper on the toy: a 12 x 12 x 3 grid of n x B x seed, then its heatmap.
 demo: venv
 	$(VENV)/bin/benign toy grid --out $(DEMO_OUT)/fig14
-	$(VENV)/bin/benign plot $(DEMO_OUT)/fig14/grid.nc --out $(DEMO_OUT)/fig14.png
+	$(VENV)/bin/benign plot $(DEMO_OUT)/fig14/grid.nc --out $(DEMO_OUT)
 	@echo "results: $(DEMO_OUT)/fig14/grid.nc   pictures: $(DEMO_OUT)/fig14.png, $(DEMO_OUT)/fig14-collapse.png"
 
 # The benchmarks are not tests: they run in `make bench`.

@@ -10,6 +10,7 @@ import typer
 
 from benign.cli import train_options as O
 from benign.cli.errors import BadInput
+from benign.cli.options import in_out_folder
 from benign.empirical.network_capacity import CapacitySearch as S
 from benign.empirical.training import TrainConfig as T
 
@@ -41,7 +42,7 @@ def capacity(
     check_every: int = typer.Option(S.check_every, help="steps between memorisation checks (0: steps // 20)"),
     seed: int = typer.Option(T.seed, help="seed of the model initialisation (and of the fixed views)"),
     device: str = O.DEVICE,
-    out: Path = typer.Option(Path("results/capacity.nc"), help="netCDF file to write"),
+    out: Path = typer.Option(Path("results/capacity"), help="folder to write capacity.nc in"),
 ):
     """Bracket the capacity C_t of a network; prints the bracket and the success rate per n."""
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
@@ -49,6 +50,7 @@ def capacity(
     from benign import api
     from benign.store.netcdf import save_atomic
 
+    in_out_folder(out, "capacity.nc")  # a bad --out: one line, before the search
     if steps < 1:
         raise BadInput(f"--steps must be at least 1, got {steps}")
     if labellings < 1:
@@ -97,7 +99,7 @@ def capacity(
             on_trial=on_trial,
             **options,
         )
-    path = save_atomic(ds, out)
+    path = save_atomic(ds, in_out_folder(out, "capacity.nc"))
     upper = float(ds["capacity_upper"])
     upper = "none failed" if upper != upper else str(int(upper))
     lower = int(ds["capacity_lower"])

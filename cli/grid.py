@@ -187,21 +187,24 @@ def _running_training_cells(out: Path, ds) -> list[str]:
 def collect(
     out_dir: Path = typer.Argument(..., help="directory of a grid"),
     out: Path = typer.Option(
-        None, "--out", help="netCDF file of the whole grid (default: DIR/grid.nc, in place)"
+        None, "--out", help="folder to write grid.nc in (default: DIR itself, in place)"
     ),
 ):
     """One netCDF of the whole grid (docs/results-format.md), with its status and errors per cell."""
+    from benign.cli.options import in_out_folder
+
+    target = None if out is None or out.resolve() == out_dir.resolve() else in_out_folder(out, GRID_FILE)
     ds = collect_grid(out_dir)
     counts = {
         name: int((ds["status"].values == code).sum())
         for name, code in (("done", DONE), ("failed", FAILED), ("todo", TODO))
     }
-    if out is None:  # in place: not while a driver rewrites that file
+    if target is None:  # in place: not while a driver rewrites that file
         out = out_dir / GRID_FILE
         with DriverLock(out_dir):
             save_atomic(ds, out)
     else:
-        save_atomic(ds, out)
+        out = save_atomic(ds, target)
     typer.echo(f"wrote {out}: {counts['done']} cells done, {counts['failed']} failed, {counts['todo']} to do")
     if not np.all(ds["status"].values == DONE):
         typer.echo("the grid is not complete: cells not done hold NaN")

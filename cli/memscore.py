@@ -7,6 +7,7 @@ from pathlib import Path
 
 import typer
 
+from benign.cli.options import in_out_folder
 from benign.empirical.memscore.experiment import RunConfig as R
 from benign.empirical.memscore.presets import PRESETS
 from benign.theory.devices import DEVICE_HELP, resolve_device
@@ -19,7 +20,7 @@ app = typer.Typer(
 
 @app.command("run")
 def run_cmd(
-    out: Path = typer.Option(..., "--out", help="result file (.nc)"),
+    out: Path = typer.Option(..., "--out", help="folder to write memscore.nc in"),
     dataset: str = typer.Option("fashion-mnist", help="fashion-mnist, mnist, cifar10, ... or synthetic"),
     data_root: Path | None = typer.Option(None, help="data folder (default: $BENIGN_DATA_ROOT or data/)"),
     scale: str = typer.Option(
@@ -88,8 +89,7 @@ def run_cmd(
     if (scale, model) not in PRESETS:
         scales = ", ".join(dict.fromkeys(s for s, _ in PRESETS))
         raise ValueError(f"--scale must be one of {scales} and --model mlp or vgg11 (got {scale}, {model})")
-    if out.exists() and out.is_dir():
-        raise ValueError(f"--out {out} is a directory")
+    out = in_out_folder(out, "memscore.nc")
     p = dict(PRESETS[(scale, model)])
     given = dict(
         n_train=n_train,

@@ -22,3 +22,14 @@ def int_list(text: str, name: str) -> tuple[int, ...]:
 def csv(values) -> str:
     """(5, 10, 20) -> '5,10,20': a library default as the text of a list option."""
     return ",".join(str(v) for v in values)
+
+
+def in_out_folder(folder, name: str):
+    """`--out` is always a folder (docs/cli.md): the path of the file `name` the command writes there.
+    ValueError in one line when FOLDER is a file, or looks like one (a .nc, .png or .md name)."""
+    from pathlib import Path
+
+    folder = Path(folder)
+    if folder.is_file() or (not folder.exists() and folder.suffix in (".nc", ".png", ".md")):
+        raise ValueError(f"--out {folder}: --out names a folder (the command writes FOLDER/{name})")
+    return folder / name

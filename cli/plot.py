@@ -21,7 +21,9 @@ def plot(
     file: Path = typer.Argument(
         ..., help="a result file (.nc): a toy grid, a toy capacity sweep, a training grid (DIR/grid.nc)"
     ),
-    out: Path = typer.Option(None, "--out", help="picture to write (default: FILE with .png; a table: .md)"),
+    out: Path = typer.Option(
+        None, "--out", help="folder to write FILE's picture(s) or table in (default: FILE's folder)"
+    ),
     kind: str = typer.Option("auto", "--kind", help=f"what to draw: {'|'.join(KINDS)}"),
     var: str = typer.Option(None, "--var", help="variable to draw (default: the figure's own)"),
 ):
@@ -29,12 +31,17 @@ def plot(
     final accuracy against label noise (figures 10, 13), Markdown tables (tables 2-4) and the scaling
     collapse of a toy grid against n*B / C_t, the capacity C_t against K or t (`benign toy capacity`);
     `auto` picks from the file's preset and dimensions."""
+    from benign.cli.options import in_out_folder
     from benign.grids.engine import GRID_FILE, collect_grid
     from benign.plots.auto import plot_result
 
     # a grid's working file: collected first (the scores and capacities computed at collect)
+    # a grid's working file is drawn under the grid's name: DIR/grid.nc -> DIR's name .png
+    name = (file.parent.resolve().name if file.name == GRID_FILE else file.stem) + ".png"
+    target = in_out_folder(out if out is not None else file.parent, name)
     ds = collect_grid(file.parent) if file.name == GRID_FILE else load_result(file)
-    for path in plot_result(ds, out or file.with_suffix(".png"), kind=kind, var=var):
+    target.parent.mkdir(parents=True, exist_ok=True)
+    for path in plot_result(ds, target, kind=kind, var=var):
         typer.echo(f"wrote {path}")
     if {"knn_acc_init", "mem_frac", "capacity_lower"} <= set(ds.variables) and {"n", "B"} <= set(ds.dims):
         from benign.plots.benign_gain import gains_table

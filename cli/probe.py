@@ -12,7 +12,7 @@ from benign.theory.devices import DEVICE_HELP
 
 def probe(
     checkpoint: Path = typer.Argument(..., help="a checkpoint.pt written by `benign train` (or its folder)"),
-    out: Path | None = typer.Option(None, help="netCDF to write (default: probe.nc next to the checkpoint)"),
+    out: Path | None = typer.Option(None, help="folder to write probe.nc in (default: the run's folder)"),
     knn_k: int = typer.Option(20, help="neighbours of the k-NN probes"),
     linear: bool = typer.Option(True, help="also fit linear probes (--no-linear: no linear columns)"),
     device: str = typer.Option("auto", help=DEVICE_HELP),
@@ -26,7 +26,11 @@ def probe(
     """Probe every named representation of a trained network and of the same network at initialisation:
     k-NN (clean and training labels), linear, invariance and UnitMem."""
     from benign import api
+    from benign.cli.options import in_out_folder
     from benign.store.netcdf import save_atomic
+
+    folder = checkpoint if checkpoint.is_dir() else checkpoint.parent
+    target = in_out_folder(out or folder, "probe.nc")
 
     ds = api.probe(
         checkpoint,
@@ -38,8 +42,7 @@ def probe(
         reference=reference,
         pool=pool,
     )
-    folder = checkpoint if checkpoint.is_dir() else checkpoint.parent
-    path = save_atomic(ds, out or folder / "probe.nc")
+    path = save_atomic(ds, target)
     columns = {
         "knn_clean": "k-NN clean",
         "knn_clean_init": "k-NN clean (init)",
@@ -52,5 +55,6 @@ def probe(
     typer.echo("| layer | " + " | ".join(columns.values()) + " |")
     typer.echo("| --- " * (len(columns) + 1) + "|")
     for i, name in enumerate(ds["layer_name"].values):
-        typer.echo(f"| {name} | " + " | ".join(f"{ds[v].values[i]:.3f}" for v in columns) + " |")
+        cells = ("–" if ds[v].values[i] != ds[v].values[i] else f"{ds[v].values[i]:.3f}" for v in columns)
+        typer.echo(f"| {name} | " + " | ".join(cells) + " |")  # –: not defined (UnitMem of the output)
     typer.echo(f"written: {path}")

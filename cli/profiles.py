@@ -8,6 +8,7 @@ from pathlib import Path
 
 import typer
 
+from benign.cli.options import in_out_folder
 from benign.empirical.profiles.presets import PRESETS
 from benign.empirical.profiles.run import ProfileConfig as P
 from benign.theory.devices import DEVICE_HELP, resolve_device
@@ -22,7 +23,7 @@ app = typer.Typer(
 @app.command("run")
 def run_cmd(
     out: Path = typer.Option(
-        ..., "--out", help="result file (.nc); an existing one with the same settings resumes"
+        ..., "--out", help="folder to write profiles.nc in; one with the same settings resumes"
     ),
     scale: str = typer.Option(
         "small",
@@ -82,8 +83,7 @@ def run_cmd(
 
     if scale not in PRESETS:
         raise ValueError(f"--scale must be one of {', '.join(PRESETS)}, got {scale!r}")
-    if out.exists() and out.is_dir():
-        raise ValueError(f"--out {out} is a directory")
+    out = in_out_folder(out, "profiles.nc")
     p = dict(PRESETS[scale])
     given = dict(
         networks=networks,
@@ -181,7 +181,7 @@ def calibrate_cmd(
     replicates: int = typer.Option(200, help="profiles of independent coins to compare"),
     p: float = typer.Option(0.5, help="the coins' probability of recognition"),
     seed: int = typer.Option(0, help="seed of the coins and of the binomial draws"),
-    out: Path | None = typer.Option(None, "--out", help="also write the statistics to this .nc file"),
+    out: Path | None = typer.Option(None, "--out", help="also write the statistics to FOLDER/calibration.nc"),
 ):
     """Calibrate the binomial comparison on the null: every (network, augmentation) pair an
     independent coin. A comparison that holds under the null gives MAE at its floor and uniform
@@ -236,5 +236,5 @@ def calibrate_cmd(
             ),
             command=command_line(),
         )
-        save_atomic(ds, out)
-        typer.echo(f"wrote {out}")
+        path = save_atomic(ds, in_out_folder(out, "calibration.nc"))
+        typer.echo(f"wrote {path}")

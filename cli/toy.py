@@ -21,7 +21,7 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 
-from benign.cli.options import csv, int_list
+from benign.cli.options import csv, in_out_folder, int_list
 from benign.grids.engine import MAX_BATCH
 from benign.store.cell_grid import CellGrid
 from benign.theory.devices import DEVICE_HELP, resolve_device
@@ -93,7 +93,7 @@ def grid(
         T.capacity, "--capacity/--no-capacity", help="also estimate C_t for the line n = C_t / B"
     ),
     capacity_R: int = typer.Option(
-        T.capacity_R, "--capacity-R", help="labellings tried per n in the capacity search"
+        T.capacity_R, "--capacity-labellings", help="random labellings tried per n in the capacity search"
     ),
     chunk: int = typer.Option(
         MAX_BATCH, "--chunk", help="at most this many cells trained as one batched computation"
@@ -183,7 +183,7 @@ def grid(
 def capacity_cmd(
     K: str = typer.Option(csv(S.K), "--K", help="prototype counts, comma-separated"),
     steps: str = typer.Option(csv(S.steps), "--steps", help="budgets t, comma-separated"),
-    R: int = typer.Option(S.R, "--R", help="random labellings tried per n"),
+    R: int = typer.Option(S.R, "--labellings", "-R", help="random labellings tried per n (R)"),
     repeats: int = typer.Option(
         S.repeats, "--repeats", help="independent searches (own points and labellings each): the spread"
     ),
@@ -207,7 +207,9 @@ def capacity_cmd(
     batch_size: int = BATCH_OPT,
     train_prototypes: bool = PROTO_OPT,
     device: str = DEVICE_OPT,
-    out: str = typer.Option("results/toy_capacity.nc", "--out", help="netCDF file; rerunning resumes it"),
+    out: Path = typer.Option(
+        Path("results/toy_capacity"), "--out", help="folder to write capacity.nc in; rerunning resumes it"
+    ),
 ):
     """Capacity C_t (appendix D.1) against K and t: doubling then bisection over n, R labellings each."""
     from benign.theory.capacity import (
@@ -228,6 +230,7 @@ def capacity_cmd(
         fixed_points=fixed_points,
     )
     sweep.validate()
+    out = in_out_folder(out, "capacity.nc")
     settings = ToySettings(
         C=C,
         d=d,

@@ -41,13 +41,13 @@ def local_run(toml, tmp_path_factory):
     r = run("grid", "run", toml, "--out", root / "grid", "--workers", 2)
     assert r.exit_code == 0, r.output
     assert "8 of 8 cells to do" in r.output and "done 8, failed 0, to do 0" in r.output
-    r = run("grid", "collect", root / "grid", "--out", root / "all.nc")
+    r = run("grid", "collect", root / "grid", "--out", root / "all")
     assert r.exit_code == 0, r.output
     return root
 
 
 def test_local_processes_complete_and_collect_in_specs_format(local_run):
-    ds = xr.load_dataset(local_run / "all.nc")
+    ds = xr.load_dataset(local_run / "all" / "grid.nc")
     assert dict(ds.sizes) == {"n": 2, "B": 2, "seed": 2}
     assert (ds.status == 1).all() and ds.attrs["complete"] == "true" and ds.attrs["grid_name"] == "tiny"
     for key in ("title", "created_at", "package_version", "git_commit", "command", "config_json"):
@@ -84,9 +84,12 @@ def test_dask_local_cluster_collects_the_same_file(local_run, toml, tmp_path):
         assert "Dask scheduler" in r.output and "done 8, failed 0" in r.output
     finally:
         cluster.close()
-    r = run("grid", "collect", tmp_path / "grid", "--out", tmp_path / "all.nc")
+    r = run("grid", "collect", tmp_path / "grid", "--out", tmp_path / "all")
     assert r.exit_code == 0, r.output
-    dask, local = xr.load_dataset(tmp_path / "all.nc"), xr.load_dataset(local_run / "all.nc")
+    dask, local = (
+        xr.load_dataset(tmp_path / "all" / "grid.nc"),
+        xr.load_dataset(local_run / "all" / "grid.nc"),
+    )
     xr.testing.assert_allclose(dask[list(VARIABLES)], local[list(VARIABLES)])
 
 
@@ -211,7 +214,7 @@ def test_collect_without_out_writes_the_grid_file_in_place(local_run, tmp_path):
     assert r.output.startswith(f"wrote {grid / 'grid.nc'}: 8 cells done"), r.output
     ds = xr.load_dataset(grid / "grid.nc")
     assert ds.attrs["complete"] == "true" and (ds.status == 1).all()
-    assert float(abs(ds.knn_acc - xr.load_dataset(local_run / "all.nc").knn_acc).max()) == 0
+    assert float(abs(ds.knn_acc - xr.load_dataset(local_run / "all" / "grid.nc").knn_acc).max()) == 0
     holder = subprocess.Popen(  # a driver running (another process): collecting in place would race it
         [sys.executable, "-c", HOLD_LOCK, str(grid)], stdout=subprocess.PIPE, text=True
     )

@@ -40,8 +40,8 @@ TINY = [
 
 @pytest.fixture(scope="module")
 def result(tmp_path_factory) -> Path:
-    out = tmp_path_factory.mktemp("ms") / "run.nc"
-    r = runner.invoke(app, ["memscore", "run", *TINY, "--corrupt", "30", "--out", str(out)])
+    out = tmp_path_factory.mktemp("ms") / "memscore.nc"
+    r = runner.invoke(app, ["memscore", "run", *TINY, "--corrupt", "30", "--out", str(out.parent)])
     assert r.exit_code == 0, r.output
     assert "corrupted share of the top decile" in r.output
     return out
@@ -79,7 +79,7 @@ def test_plot_writes_every_figure(result, tmp_path):
 
 
 def test_train_on_a_subset_defined_by_earlier_scores(result, tmp_path):
-    out = tmp_path / "easy.nc"
+    out = tmp_path / "easy" / "memscore.nc"
     r = runner.invoke(
         app,
         [
@@ -95,7 +95,7 @@ def test_train_on_a_subset_defined_by_earlier_scores(result, tmp_path):
             "--subset-fraction",
             "0.25",
             "--out",
-            str(out),
+            str(out.parent),
         ],
     )
     assert r.exit_code == 0, r.output
@@ -130,18 +130,18 @@ def test_train_on_a_subset_defined_by_earlier_scores(result, tmp_path):
     ],
 )
 def test_bad_input_is_one_line_and_exit_2(tmp_path, args, message):
-    r = runner.invoke(app, ["memscore", "run", *TINY, *args, "--out", str(tmp_path / "x.nc")])
+    r = runner.invoke(app, ["memscore", "run", *TINY, *args, "--out", str(tmp_path / "x")])
     assert r.exit_code == 2, r.output
     assert message in r.output
     assert "Traceback" not in r.output
     assert [x for x in r.output.splitlines() if x.startswith("error:")] == [r.output.strip().splitlines()[-1]]
-    assert not (tmp_path / "x.nc").exists()
+    assert not (tmp_path / "x").exists()
 
 
 def test_vmap_and_gram_track_the_same_gradient_statistics(result, tmp_path):
-    out = tmp_path / "vmap.nc"
+    out = tmp_path / "vmap" / "memscore.nc"
     r = runner.invoke(
-        app, ["memscore", "run", *TINY, "--corrupt", "30", "--grad-method", "vmap", "--out", str(out)]
+        app, ["memscore", "run", *TINY, "--corrupt", "30", "--grad-method", "vmap", "--out", str(out.parent)]
     )
     assert r.exit_code == 0, r.output
     fast, ref = xr.load_dataset(result), xr.load_dataset(out)  # the default (auto) takes the Gram path
@@ -152,7 +152,7 @@ def test_vmap_and_gram_track_the_same_gradient_statistics(result, tmp_path):
 
 
 def test_test_subsets_from_a_run_on_the_test_split(result, tmp_path):
-    scored = tmp_path / "test_scores.nc"
+    scored = tmp_path / "test_scores" / "memscore.nc"
     r = runner.invoke(
         app,
         [
@@ -166,13 +166,13 @@ def test_test_subsets_from_a_run_on_the_test_split(result, tmp_path):
             "--n-test",
             "20",
             "--out",
-            str(scored),
+            str(scored.parent),
         ],
     )
     assert r.exit_code == 0, r.output
     sc = xr.load_dataset(scored)
     assert sc.attrs["split"] == "test" and int(sc["corrupted"].sum()) == 0  # true labels by default
-    out = tmp_path / "fig5.nc"
+    out = tmp_path / "fig5" / "memscore.nc"
     r = runner.invoke(
         app,
         [
@@ -188,7 +188,7 @@ def test_test_subsets_from_a_run_on_the_test_split(result, tmp_path):
             "--subset-fraction",
             "0.2",
             "--out",
-            str(out),
+            str(out.parent),
         ],
     )
     assert r.exit_code == 0, r.output
@@ -218,14 +218,14 @@ def test_test_subsets_from_a_run_on_the_test_split(result, tmp_path):
                 "--test-scores-from",
                 str(bad),
                 "--out",
-                str(tmp_path / "x.nc"),
+                str(tmp_path / "x"),
             ],
         )
         assert r.exit_code == 2 and message in r.output, r.output
 
 
 def test_vgg11_runs_through_the_cli(tmp_path):
-    out = tmp_path / "vgg.nc"
+    out = tmp_path / "vgg" / "memscore.nc"
     r = runner.invoke(
         app,
         [
@@ -239,7 +239,7 @@ def test_vgg11_runs_through_the_cli(tmp_path):
             "--corrupt",
             "30",
             "--out",
-            str(out),
+            str(out.parent),
         ],
     )
     assert r.exit_code == 0, r.output
@@ -265,7 +265,7 @@ FMNIST = Path("/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz")
 
 @pytest.mark.skipif(not FMNIST.is_file(), reason="Fashion-MNIST is not installed")
 def test_tiny_fashion_mnist_run(tmp_path):
-    out = tmp_path / "f.nc"
+    out = tmp_path / "f" / "memscore.nc"
     r = runner.invoke(
         app,
         [
@@ -292,7 +292,7 @@ def test_tiny_fashion_mnist_run(tmp_path):
             "--device",
             "cpu",
             "--out",
-            str(out),
+            str(out.parent),
         ],
     )
     assert r.exit_code == 0, r.output
@@ -304,7 +304,7 @@ def test_tiny_fashion_mnist_run(tmp_path):
 def test_figure5_control_is_the_difficult_subset_of_a_run_trained_without_it(result, tmp_path):
     from benign.empirical.memscore.plots import control_curves
 
-    control = tmp_path / "control.nc"
+    control = tmp_path / "control" / "memscore.nc"
     r = runner.invoke(
         app,
         [
@@ -318,7 +318,7 @@ def test_figure5_control_is_the_difficult_subset_of_a_run_trained_without_it(res
             "--train-subset",
             "not-difficult",
             "--out",
-            str(control),
+            str(control.parent),
         ],
     )
     assert r.exit_code == 0, r.output
@@ -361,10 +361,10 @@ def test_cpu_scale_is_accepted_for_both_models(tmp_path, model):
     """--scale cpu runs (shrunk to the tiny synthetic problem); what TINY does not set is the preset's."""
     from benign.empirical.memscore.presets import PRESETS
 
-    out = tmp_path / f"{model}.nc"
+    out = tmp_path / model / "memscore.nc"
     extra = ["--model", model] + (["--width", "0.0625"] if model == "vgg11" else [])
     r = runner.invoke(
-        app, ["memscore", "run", *TINY, "--scale", "cpu", *extra, "--corrupt", "30", "--out", str(out)]
+        app, ["memscore", "run", *TINY, "--scale", "cpu", *extra, "--corrupt", "30", "--out", str(out.parent)]
     )
     assert r.exit_code == 0, r.output
     cfg = json.loads(xr.load_dataset(out).attrs["config_json"])

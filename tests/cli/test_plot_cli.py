@@ -34,12 +34,14 @@ def test_a_toy_grid_gets_its_heatmap_and_collapse_next_to_it(tmp_path, monkeypat
 def test_a_table_preset_writes_markdown_with_options_before_or_after_the_file(tmp_path):
     path = tmp_path / "t.nc"
     PAPER_GRIDS["table3"]().to_netcdf(path)
-    r = run("plot", path, "--out", tmp_path / "out" / "table3.png")
+    r = run("plot", path, "--out", tmp_path / "out")
     assert r.exit_code == 0, r.output
-    assert (tmp_path / "out" / "table3.md").read_text().startswith("### table3")
-    r = run("plot", "--kind", "table", "--var", "linear_final", path, "--out", tmp_path / "lin.md")
+    assert (tmp_path / "out" / "t.md").read_text().startswith("### table3")
+    r = run("plot", "--kind", "table", "--var", "linear_final", path, "--out", tmp_path / "lin")
     assert r.exit_code == 0, r.output
-    assert "linear probing" in (tmp_path / "lin.md").read_text()
+    assert "linear probing" in (tmp_path / "lin" / "t.md").read_text()
+    r = run("plot", path, "--out", tmp_path / "lin.md")  # --out names a folder
+    assert r.exit_code == 2 and "--out names a folder" in r.output
 
 
 def test_missing_junk_and_foreign_files_are_one_line_errors(tmp_path):

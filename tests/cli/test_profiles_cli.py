@@ -40,8 +40,8 @@ pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 @pytest.fixture(scope="module")
 def result(tmp_path_factory) -> Path:
-    out = tmp_path_factory.mktemp("prof") / "run.nc"
-    r = runner.invoke(app, ["profiles", "run", *TINY, "--out", str(out)])
+    out = tmp_path_factory.mktemp("prof") / "profiles.nc"
+    r = runner.invoke(app, ["profiles", "run", *TINY, "--out", str(out.parent)])
     assert r.exit_code == 0, r.output
     assert "MAE" in r.output and "floor" in r.output
     return out
@@ -94,7 +94,7 @@ def test_run_writes_a_labelled_result(result):
 
 def test_rerun_resumes_without_training(result):
     before = xr.load_dataset(result)
-    r = runner.invoke(app, ["profiles", "run", *TINY, "--out", str(result)])
+    r = runner.invoke(app, ["profiles", "run", *TINY, "--out", str(result.parent)])
     assert r.exit_code == 0, r.output
     assert "seed 0: final loss" not in r.output  # every cell was done
     xr.testing.assert_equal(before["recognised"], xr.load_dataset(result)["recognised"])
@@ -133,11 +133,11 @@ def test_plot_writes_every_figure(result, tmp_path):
     ],
 )
 def test_bad_run_input_is_one_line_and_exit_2(args, tmp_path):
-    argv = ["profiles", args[0], *TINY, *args[1:], "--out", str(tmp_path / "x.nc")]
+    argv = ["profiles", args[0], *TINY, *args[1:], "--out", str(tmp_path / "x")]
     r = runner.invoke(app, argv)
     assert r.exit_code == 2, r.output
     assert len(r.output.strip().splitlines()) == 1 and r.output.startswith("error:")
-    assert not (tmp_path / "x.nc").exists()
+    assert not (tmp_path / "x").exists()
 
 
 def test_bad_plot_input(tmp_path):
@@ -149,7 +149,7 @@ def test_bad_plot_input(tmp_path):
 
 
 def test_resume_refuses_another_configuration(result, tmp_path):
-    r = runner.invoke(app, ["profiles", "run", *TINY, "--epochs", "3", "--out", str(result)])
+    r = runner.invoke(app, ["profiles", "run", *TINY, "--epochs", "3", "--out", str(result.parent)])
     assert r.exit_code == 2 and "different grid" in r.output
 
 
@@ -163,14 +163,14 @@ def test_resume_refuses_another_configuration(result, tmp_path):
     ],
 )
 def test_bad_executor_input_is_one_line_and_exit_2(args, message, tmp_path):
-    r = runner.invoke(app, ["profiles", "run", *TINY, *args, "--out", str(tmp_path / "x.nc")])
+    r = runner.invoke(app, ["profiles", "run", *TINY, *args, "--out", str(tmp_path / "x")])
     assert r.exit_code == 2, r.output
     assert len(r.output.strip().splitlines()) == 1 and message in r.output
-    assert not (tmp_path / "x.nc").exists()
+    assert not (tmp_path / "x").exists()
 
 
 def test_max_batch_one_gives_the_batched_result_to_float_tolerance(result, tmp_path):
-    out = tmp_path / "one.nc"
+    out = tmp_path / "one" / "profiles.nc"
     r = runner.invoke(
         app,
         [
@@ -184,7 +184,7 @@ def test_max_batch_one_gives_the_batched_result_to_float_tolerance(result, tmp_p
             "--actmax-channels",
             "0",
             "--out",
-            str(out),
+            str(out.parent),
         ],
     )
     assert r.exit_code == 0, r.output
@@ -209,9 +209,9 @@ def test_cpu_preset_is_accepted_and_its_values_are_used(tmp_path):
     line are the preset's: N and M come from the tiny options, the learning rates from cpu."""
     from benign.empirical.profiles.presets import PRESETS
 
-    out = tmp_path / "cpu.nc"
+    out = tmp_path / "cpu" / "profiles.nc"
     r = runner.invoke(
-        app, ["profiles", "run", "--scale", "cpu", *TINY, "--methods", "supervised", "--out", str(out)]
+        app, ["profiles", "run", "--scale", "cpu", *TINY, "--methods", "supervised", "--out", str(out.parent)]
     )
     assert r.exit_code == 0, r.output
     ds = xr.load_dataset(out)

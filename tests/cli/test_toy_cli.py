@@ -59,8 +59,8 @@ def test_grid_writes_the_contract_with_provenance(tmp_path):
     assert config["kind"] == "toy" and config["params"]["K"] == 8 and config["params"]["d1"] == 4
     assert ds.attrs["grid_name"] == "fig14" and ds.attrs["random_guessing"] == pytest.approx(0.2)
     assert ds.capacity_lower >= 1
-    png = tmp_path / "g.png"
-    r = run("plot", out / "grid.nc", "--out", png)
+    png = tmp_path / "pictures" / "g.png"  # DIR/grid.nc is drawn under the grid's name
+    r = run("plot", out / "grid.nc", "--out", png.parent)
     assert r.exit_code == 0, r.output
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
@@ -183,7 +183,7 @@ def test_a_different_grid_is_refused_instead_of_mixed(tmp_path):
         ["--n-test", "-5"],
         ["--knn-k", "0"],
         ["--batch-size", "0"],
-        ["--capacity-R", "0"],
+        ["--capacity-labellings", "0"],
         ["--chunk", "0"],
         ["--label-classes", "-1"],
         ["--n", "5,5"],
@@ -210,7 +210,7 @@ def test_heatmap_rejects_missing_and_foreign_files(tmp_path):
 
 
 def test_capacity_command_stores_capacity_against_K(tmp_path):
-    out = tmp_path / "cap.nc"
+    out = tmp_path / "cap" / "capacity.nc"
     r = run(
         "toy",
         "capacity",
@@ -218,7 +218,7 @@ def test_capacity_command_stores_capacity_against_K(tmp_path):
         "5,10",
         "--steps",
         "30",
-        "--R",
+        "--labellings",
         "2",
         "--n-max",
         "32",
@@ -227,7 +227,7 @@ def test_capacity_command_stores_capacity_against_K(tmp_path):
         "--device",
         "cpu",
         "--out",
-        out,
+        out.parent,
     )
     assert r.exit_code == 0, r.output
     assert "over 2 repeats lower" in r.output
@@ -237,7 +237,7 @@ def test_capacity_command_stores_capacity_against_K(tmp_path):
     assert (ds.capacity_lower <= ds.hard_bound).all()
     assert (ds.capacity_lower >= 1).all()
     assert ds.attrs["title"] == "benign toy capacity"
-    r = run("toy", "capacity", "--K", "0", "--out", tmp_path / "c2.nc")
+    r = run("toy", "capacity", "--K", "0", "--out", tmp_path / "c2")
     assert r.exit_code == 2 and r.output.startswith("error:")
 
 
@@ -269,7 +269,7 @@ def test_a_full_disk_is_one_line_naming_the_path(small_disk):
 
 def test_plot_draws_a_capacity_sweep(tmp_path):
     """`benign plot` draws any result file, `benign toy capacity`'s too: C_t against K."""
-    out = tmp_path / "cap.nc"
+    out = tmp_path / "cap" / "capacity.nc"
     r = run(
         "toy",
         "capacity",
@@ -277,19 +277,19 @@ def test_plot_draws_a_capacity_sweep(tmp_path):
         "2,4",
         "--steps",
         "10",
-        "--R",
+        "--labellings",
         "1",
         "--n-max",
         "8",
         "--device",
         "cpu",
         "--out",
-        out,
+        out.parent,
     )
     assert r.exit_code == 0, r.output
-    r = run("plot", out, "--out", tmp_path / "cap.png")
+    r = run("plot", out, "--out", tmp_path)
     assert r.exit_code == 0, r.output
-    assert (tmp_path / "cap.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert (tmp_path / "capacity.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
 def test_capacity_help_documents_every_option_in_80_columns():

@@ -99,11 +99,11 @@ def test_network_trial_fits_few_points_and_not_many(fmnist):
 
 
 def test_benign_capacity_writes_its_bracket(fmnist, tmp_path):
-    out = tmp_path / "cap.nc"
+    out = tmp_path / "cap" / "capacity.nc"
     args = ["capacity", "--data-root", str(fmnist), "--arch", "small_cnn", "--cnn-width", "4"]
     args += ["--projector-width", "64", "--augment", "none", "--lr", "1e-2", "--device", "cpu"]
     args += ["--steps", "30", "-R", "2", "--n-start", "4", "--n-max", "16", "--precision", "bfloat16"]
-    r = runner.invoke(app, [*args, "--out", str(out)])
+    r = runner.invoke(app, [*args, "--out", str(out.parent)])
     assert r.exit_code == 0, r.output
     ds = xr.load_dataset(out)
     assert ds.attrs["title"] == "network capacity" and ds.attrs["budget_steps"] == 30
@@ -130,7 +130,7 @@ def test_benign_capacity_writes_its_bracket(fmnist, tmp_path):
 def test_benign_capacity_bad_input_is_one_line_exit_2(fmnist, tmp_path, args, needle):
     r = runner.invoke(
         app,
-        ["capacity", "--data-root", str(fmnist), "--device", "cpu", "--out", str(tmp_path / "c.nc"), *args],
+        ["capacity", "--data-root", str(fmnist), "--device", "cpu", "--out", str(tmp_path / "c"), *args],
     )
     assert r.exit_code == 2, r.output
     assert needle in r.output and "Traceback" not in r.output

@@ -47,7 +47,7 @@ def test_coin_profiles_have_the_binomial_mean_and_variance():
 
 
 def test_calibrate_command_prints_both_rules_and_writes_a_file(tmp_path):
-    out = tmp_path / "cal.nc"
+    out = tmp_path / "cal" / "calibration.nc"
     r = CliRunner().invoke(
         app,
         [
@@ -62,7 +62,7 @@ def test_calibrate_command_prints_both_rules_and_writes_a_file(tmp_path):
             "--replicates",
             "10",
             "--out",
-            str(out),
+            str(out.parent),
         ],
     )
     assert r.exit_code == 0, r.output
