@@ -67,7 +67,8 @@ class TrainConfig:
     bank: int = 0  # B fixed augmentations per image (figure 6); 0 = a fresh draw every time
     bank_labels: str = "image"  # image | random: labels of the bank's augmentations
     iid: int = 0  # table 3: B i.i.d. same-class images as the "augmentations" (needs subset)
-    loss: str = "mse"
+    loss: str = "mse"  # mse | ce (on the labels) | simclr (NT-Xent on two views; labels unused)
+    simclr_dim: int = 128  # loss = simclr: the output layer is the contrastive head of this width
     lr: float = 3e-4
     # fraction of the budget, at its end, over which the learning rate falls linearly to 0; 0 = constant
     # (the paper's). Adam at a constant rate leaves a few random labels flipping in and out of the fit
@@ -76,6 +77,10 @@ class TrainConfig:
     # share of the (sub)set the run trains on, drawn by `seed` (Feldman & Zhang's estimator trains
     # models on random halves: 0.5); the rest is held out, and every example is scored after training
     train_share: float = 1.0
+    # a known answer for memorization scores: this share of the (sub)set replaced by images of
+    # `outlier_dataset` (same shape), drawn by subset_seed; their labels stay those they replace
+    outliers: float = 0.0
+    outlier_dataset: str = "digits"
     batch_size: int = 256
     epochs: int = 1
     steps: int = 0  # > 0: the budget in steps instead of epochs
@@ -116,7 +121,12 @@ class TrainConfig:
         parse_labels(self.labels)
         parse_augmentation(self.augment)
         checks = [
-            (self.loss in ("mse", "ce"), f"loss must be 'mse' or 'ce', got {self.loss!r}"),
+            (self.loss in ("mse", "ce", "simclr"), f"loss must be mse, ce or simclr, got {self.loss!r}"),
+            (
+                self.loss != "simclr" or (self.mixup == "off" and not self.bank and not self.iid),
+                "the simclr loss takes two fresh views of each image: no mixup, bank or i.i.d. views",
+            ),
+            (self.simclr_dim >= 1, "the simclr head's width must be positive"),
             (self.mixup in ("off", "xy", "x"), f"mixup must be off, xy or x, got {self.mixup!r}"),
             (self.bank_labels in ("image", "random"), "bank labels must be 'image' or 'random'"),
             (
@@ -126,6 +136,7 @@ class TrainConfig:
             (self.lr > 0, "the learning rate must be positive"),
             (0.0 <= self.cooldown <= 1.0, f"the cooldown must be a fraction in [0, 1], got {self.cooldown}"),
             (0.0 < self.train_share <= 1.0, f"the train share must be in (0, 1], got {self.train_share}"),
+            (0.0 <= self.outliers < 1.0, f"the outlier share must be in [0, 1), got {self.outliers}"),
             (
                 self.train_share == 1.0 or not (self.bank or self.iid),
                 "a train share below 1 does not combine with a bank or i.i.d. augmentations",
@@ -181,6 +192,8 @@ class RunData:
     pool_labels: torch.Tensor | None = None
     pool_index: torch.Tensor | None = None  # the pool's indices in the full training split
     in_training: torch.Tensor | None = None
+    outlier: torch.Tensor | None = None  # (n,) bool: the example was injected from outlier_dataset
+    pool_outlier: torch.Tensor | None = None
 
     @property
     def probe_reference(self) -> ImageDataset:
@@ -198,10 +211,13 @@ def prepare_data(cfg: TrainConfig, device) -> RunData:
         tidx = subset_indices(test.labels, cfg.test_subset, cfg.subset_seed + 1, test.num_classes).to(device)
         test = dataclasses.replace(test, images=test.images[tidx], labels=test.labels[tidx])
     train = dataclasses.replace(full, images=full.images[idx], labels=full.labels[idx])
+    outlier = None
+    if cfg.outliers:
+        train, outlier = inject_outliers(train, cfg, device)
     spec = parse_labels(cfg.labels)
     width = num_label_classes(spec, full.num_classes, len(train))
     labels = make_labels(train.labels, spec, full.num_classes, cfg.label_seed)
-    data = RunData(train, test, idx, labels, width)
+    data = RunData(train, test, idx, labels, width, outlier=outlier)
     if cfg.train_share < 1:
         data = held_out_split(data, cfg.train_share, cfg.seed)
     if cfg.probe_reference == "full" and cfg.subset:  # without a subset the training set is the split
@@ -212,6 +228,27 @@ def prepare_data(cfg: TrainConfig, device) -> RunData:
         data.iid_bank = iid_bank(full.labels, idx, cfg.iid, cfg.subset_seed).to(device)
         data.full_images = full.images
     return data
+
+
+def inject_outliers(train: ImageDataset, cfg: TrainConfig, device) -> tuple[ImageDataset, torch.Tensor]:
+    """train with round(outliers n) of its images replaced by images of cfg.outlier_dataset (both
+    drawn by subset_seed), and the (n,) mask of the replaced ones."""
+    n = len(train)
+    k = round(cfg.outliers * n)
+    other = load_dataset(cfg.outlier_dataset, cfg.data_root, train=True, device=device, download=cfg.download)
+    if other.images.shape[1:] != train.images.shape[1:]:
+        raise ValueError(
+            f"outlier images of {cfg.outlier_dataset} are {tuple(other.images.shape[1:])}, the data's "
+            f"{tuple(train.images.shape[1:])}"
+        )
+    g = _generator("cpu", cfg.subset_seed, 0x0071)
+    where = torch.randperm(n, generator=g)[:k].to(device)
+    pick = torch.randperm(len(other), generator=g)[:k].to(device)
+    images = train.images.clone()
+    images[where] = other.images[pick]
+    mask = torch.zeros(n, dtype=torch.bool, device=device)
+    mask[where] = True
+    return dataclasses.replace(train, images=images), mask
 
 
 def held_out_split(data: RunData, share: float, seed: int) -> RunData:
@@ -232,6 +269,8 @@ def held_out_split(data: RunData, share: float, seed: int) -> RunData:
         pool_labels=data.labels,
         pool_index=data.train_index,
         in_training=mask,
+        outlier=None if data.outlier is None else data.outlier[keep],
+        pool_outlier=data.outlier,
     )
 
 
@@ -244,7 +283,7 @@ def build_model(cfg: TrainConfig, data: RunData, device) -> torch.nn.Module:
         torch.manual_seed(cfg.seed)
         model = build_network(
             cfg.arch,
-            data.label_width,
+            cfg.simclr_dim if cfg.loss == "simclr" else data.label_width,
             data.train.channels,
             cfg.projector_width,
             stem,
@@ -290,6 +329,8 @@ def make_batch(cfg: TrainConfig, data: RunData, aug, batch: torch.Tensor, step: 
         b = torch.randint(cfg.bank, (len(batch),), generator=g, device=device)
         x = aug(images, draws=BankDraws(cfg.seed, data.train_index[batch], b))
         labels = data.aug_labels[batch, b]
+    elif cfg.loss == "simclr":  # two independent views of every image; the loss pairs them
+        return normalize(torch.cat([aug(images, generator=g), aug(images, generator=g)]), data.train), None
     else:
         x = aug(images, generator=g)
     targets = F.one_hot(labels, data.label_width).float()
@@ -314,24 +355,32 @@ def embed_all(model, images, dataset: ImageDataset, names=("embedding",), batch_
     return {k: torch.cat(v) for k, v in chunks.items()}
 
 
-def evaluate(model, data: RunData, k: int, knn_cache: str | Path | None = None) -> dict:
+def evaluate(
+    model, data: RunData, k: int, knn_cache: str | Path | None = None, fits_labels: bool = True
+) -> dict:
     """Accuracy on the training labels (clean images) and k-NN probe of the embedding: fitted on the
     clean reference (the whole training split by default) with true labels, scored on the test set.
     With the whole split as reference, the training images' embeddings are its rows (one pass).
 
     knn_cache: a folder of k-NN probes named by what decides them (probe_key); a probe found there is
-    not recomputed: only the training images are embedded, for the training accuracy."""
+    not recomputed: only the training images are embedded, for the training accuracy.
+    fits_labels = False (a contrastive head): the training accuracy is NaN."""
+
+    def labels_fitted(emb_train) -> float:
+        if not fits_labels:
+            return float("nan")
+        return (projector_output(model, emb_train).argmax(1) == data.labels).double().mean().item()
+
     ref = data.probe_reference
     key = probe_key(model, data, k) if knn_cache else None
     cached = _read_probe(knn_cache, key) if key else None
     if cached is not None:
         emb_train = embed_all(model, data.train.images, data.train, ("embedding",))["embedding"]
-        train_acc = (projector_output(model, emb_train).argmax(1) == data.labels).double().mean().item()
-        return {"train_accuracy": train_acc, "knn_accuracy": cached}
+        return {"train_accuracy": labels_fitted(emb_train), "knn_accuracy": cached}
     emb = embed_all(model, ref.images, data.train, ("embedding",))["embedding"]
     te = embed_all(model, data.test.images, data.train, ("embedding",))["embedding"]
     emb_train = emb if data.reference is None else emb[data.train_index]
-    train_acc = (projector_output(model, emb_train).argmax(1) == data.labels).double().mean().item()
+    train_acc = labels_fitted(emb_train)
     knn = knn_accuracy(emb, ref.labels, te, data.test.labels, data.train.num_classes, k=k)
     if key:
         write_text_atomic(Path(knn_cache) / f"{key}.json", json.dumps({"knn_accuracy": knn}))
@@ -371,6 +420,11 @@ def projector_output(model, embedding: torch.Tensor, batch_size: int = 4096) -> 
 
 
 def loss_fn(name: str, output, targets):
+    if name == "simclr":  # output (2B, dim): the two views of the batch's images, in order
+        from benign.empirical.profiles.simclr import nt_xent
+
+        z1, z2 = output.float().chunk(2)
+        return nt_xent(z1, z2)
     if name == "mse":
         return F.mse_loss(output.float(), targets)
     return F.cross_entropy(output.float(), targets)
@@ -503,7 +557,13 @@ def train(
     total = cfg.steps if cfg.steps else cfg.epochs * spe
 
     def record(epoch: float):
-        metrics = evaluate(model, data, cfg.knn_k, knn_cache=init_probes if step == 0 else None)
+        metrics = evaluate(
+            model,
+            data,
+            cfg.knn_k,
+            knn_cache=init_probes if step == 0 else None,
+            fits_labels=cfg.loss != "simclr",
+        )
         extra = extra_eval(model, data) if extra_eval is not None else {}
         history.append(
             {

@@ -258,6 +258,18 @@ FZ = {
 }
 FZ_NOISE = 0.2  # share of the pool relabelled at random (a tenth of those keep their class by chance)
 
+# --- SSLMem (Wang et al., ICLR 2024) of SimCLR encoders, on a pool with injected outlier images ----
+# m SimCLR models (the seeds; NT-Xent on two views, the training core's loss = "simclr"), each on a
+# random half of a pool of which 5% are images of scikit-learn's digits among Fashion-MNIST: nothing
+# else in the pool resembles an outlier, so its views align under a model that trained on it and not
+# under one that did not. At cpu one step a batch of the 125 images' 250 views.
+SSLMEM = {
+    "full": {"subset": 10000, "seeds": 32, "epochs": 200, "eval_every": 0},
+    "cpu": {"subset": 250, "seeds": 16, "epochs": 0, "steps": 300, "eval_every": 0},
+    "small": {"subset": 250, "seeds": 8, "epochs": 0, "steps": 150, "eval_every": 0},
+    "tiny": {"subset": 40, "test_subset": 40, "seeds": 4, "epochs": 2, "eval_every": 0},
+}
+
 
 def _train(scale: str, **over) -> dict:
     return {**BASE[scale], **over}
@@ -381,6 +393,19 @@ def train_preset(name: str, scale: str) -> dict:
             probe_reference="subset",
             **FZ[s],
         )
+    if name == "sslmem":
+        return _train(
+            s,
+            loss="simclr",
+            labels="clean",
+            train_share=0.5,
+            outliers=0.05,
+            outlier_dataset="digits" if s != "full" else "cifar100",  # classes CIFAR-10 lacks
+            mixup="off",
+            linear_probe=False,
+            probe_reference="subset",
+            **SSLMEM[s],
+        )
     raise KeyError(name)
 
 
@@ -403,6 +428,7 @@ PRESETS = (
     "fig14k",
     "nb",
     "fz",
+    "sslmem",
 )
 # The presets with a cpu version, in the order a report runs them (figure 14 over K, fig14k, is the
 # toy's family over K, at small).
@@ -424,6 +450,7 @@ CPU_PRESETS = (
     "fig10",
     "nb",
     "fz",
+    "sslmem",
 )
 
 

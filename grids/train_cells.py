@@ -51,7 +51,14 @@ TRAIN_DEFAULTS = {
 # Parameters added after grids were run with this engine: at these values they compute what a grid
 # without them computed, so a grid directory or a shared cell from before them is the same grid or
 # cell (grids/engine.open_grid, grids/shared_cells.cell_key).
-ADDED_LATER = {"cooldown": 0.0, "image_size": 0, "train_share": 1.0}
+ADDED_LATER = {
+    "cooldown": 0.0,
+    "image_size": 0,
+    "train_share": 1.0,
+    "outliers": 0.0,
+    "outlier_dataset": "digits",
+    "simclr_dim": 128,
+}
 # Swept budgets would give each cell its own curve axis; the budget is one per grid.
 TRAIN_NOT_SWEPT = (
     "epochs",
@@ -123,6 +130,12 @@ EXAMPLE_VARIABLES = {
         "units": "1",
     },
     "example_index": {"long_name": "index of the example in the dataset's training split", "units": "1"},
+    "example_alignment": {
+        "long_name": "alignment loss: squared distance of the normalised embeddings of two augmented views, "
+        "mean over 8 pairs (SSLMem's, Wang et al. 2024)",
+        "units": "1",
+    },
+    "example_outlier": {"long_name": "1 if the example was injected from the outlier dataset", "units": "1"},
 }
 # With a bank (figure 6, the n x B grid): memorisation as in appendix D.1, on the training inputs.
 BANK_VARIABLES = {
@@ -287,6 +300,14 @@ def nb_capacity(ds: xr.Dataset) -> xr.Dataset:
     )
 
 
+SSLMEM_VARIABLES = {
+    "sslmem_score": {
+        "long_name": "SSLMem: alignment loss of the example's views under the grid's models (seeds) "
+        "trained without it minus under those trained with it",
+        "units": "1",
+    },
+    "sslmem_stderr": {"long_name": "standard error of sslmem_score", "units": "1"},
+}
 FZ_VARIABLES = {
     "fz_score": {
         "long_name": "Feldman-Zhang memorization: accuracy on the example's training label when trained "
@@ -298,21 +319,28 @@ FZ_VARIABLES = {
 
 
 def feldman_zhang_scores(ds: xr.Dataset) -> xr.Dataset:
-    """fz_score and fz_stderr of every example, over the done cells of the seed dimension (the models)
-    and per value of every other dimension (theory.memorization_scores.feldman_zhang)."""
+    """Per example, over the done cells of the seed dimension (the models) and per value of every other
+    dimension (theory.memorization_scores.feldman_zhang): fz_score and fz_stderr from the labels
+    predicted (supervised models), sslmem_score and sslmem_stderr from the views' alignment
+    (SSLMem = the Feldman-Zhang difference of minus the alignment loss)."""
     from benign.theory.memorization_scores import feldman_zhang
 
-    score, se = xr.apply_ufunc(
-        feldman_zhang,
-        ds["in_training"].fillna(0.0),
-        ds["example_correct"].fillna(0.0),
-        ds["status"] == DONE,
-        input_core_dims=[["seed", "example"], ["seed", "example"], ["seed"]],
-        output_core_dims=[["example"], ["example"]],
-    )
-    return xr.Dataset(
-        {name: (v.dims, v.values, a) for (name, a), v in zip(FZ_VARIABLES.items(), (score, se))}
-    )
+    def scores(outcome: xr.DataArray, names: dict) -> xr.Dataset:
+        score, se = xr.apply_ufunc(
+            feldman_zhang,
+            ds["in_training"].fillna(0.0),
+            outcome,
+            ds["status"] == DONE,
+            input_core_dims=[["seed", "example"], ["seed", "example"], ["seed"]],
+            output_core_dims=[["example"], ["example"]],
+        )
+        return xr.Dataset({n: (v.dims, v.values, a) for (n, a), v in zip(names.items(), (score, se))})
+
+    correct = ds["example_correct"]
+    out = xr.Dataset() if bool(correct.isnull().all()) else scores(correct.fillna(0.0), FZ_VARIABLES)
+    if "example_alignment" in ds:
+        out.update(scores(-ds["example_alignment"].fillna(0.0), SSLMEM_VARIABLES))
+    return out
 
 
 def has_bank(params: dict) -> bool:
@@ -398,6 +426,9 @@ def run_train_cell(params: dict, cell: dict, folder: str, init_probes: str = "")
             for net in (model, initial)
         )
     if data.pool is not None:
+        from benign.empirical.probing import view_alignment
+
+        view_aug = parse_augmentation(cfg.augment if cfg.augment != "none" else "simclr")
         emb = embed_all(model, data.pool.images, data.train)["embedding"]
         pred = projector_output(model, emb).argmax(1)
         out.update(
@@ -405,7 +436,19 @@ def run_train_cell(params: dict, cell: dict, folder: str, init_probes: str = "")
             example_correct=(pred == data.pool_labels).double().cpu().numpy(),
             example_mislabelled=(data.pool_labels != data.pool.labels).double().cpu().numpy(),
             example_index=data.pool_index.double().cpu().numpy(),
+            example_alignment=view_alignment(
+                model, data.pool.images, data.train, view_aug, seed=cfg.subset_seed
+            )
+            .cpu()
+            .numpy(),
+            example_outlier=(
+                np.zeros(len(data.pool))
+                if data.pool_outlier is None
+                else data.pool_outlier.double().cpu().numpy()
+            ),
         )
+        if cfg.loss == "simclr":  # a contrastive head predicts no label
+            out["example_correct"] = np.full(len(data.pool), np.nan)
     if params.get("linear_probe", True):
         # fitted on the k-NN probes' reference (the whole clean training split by default, true labels)
         ref = data.probe_reference

@@ -40,6 +40,7 @@ PRESET_KINDS = {
     "table3": ("table",),
     "table4": ("table",),
     "fz": ("scores",),
+    "sslmem": ("scores",),
 }
 
 
@@ -68,7 +69,7 @@ def pick_kinds(ds: xr.Dataset) -> tuple[str, ...]:
     if preset in PRESET_KINDS:
         return PRESET_KINDS[preset]
     dims = set(ds.dims)
-    if "fz_score" in ds:
+    if "fz_score" in ds or "sslmem_score" in ds:
         return ("scores",)
     if "bank" in dims and "knn_final" in ds:
         return ("heatmap",)
@@ -137,7 +138,7 @@ def draw(ds: xr.Dataset, out: Path, kind: str, var: str | None = None) -> list[P
     if kind == "scores":
         from benign.plots.memorization_scores import plot_scores
 
-        return [plot_scores(ds, out, var or "fz_score")]
+        return [plot_scores(ds, out, var or ("fz_score" if "fz_score" in ds else "sslmem_score"))]
     if kind == "table":
         from benign.plots.tables import write_table
 

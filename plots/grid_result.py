@@ -34,11 +34,8 @@ def preset_of(ds: xr.Dataset) -> str:
     match = re.match(r"(fig|table)(\d+)(?![0-9])", name)
     if match:
         return match.group(1) + match.group(2)
-    return (
-        re.sub(r"-(tiny|small|cpu|full)$", "", name)
-        if re.sub(r"-(tiny|small|cpu|full)$", "", name) in ("nb", "fz")
-        else ""
-    )
+    base = re.sub(r"-(tiny|small|cpu|full)$", "", name)
+    return base if base in ("fz", "sslmem") else ""
 
 
 def chance_level(ds: xr.Dataset) -> float | None:
