@@ -397,6 +397,20 @@ def judge_s(vgg: xr.Dataset, mlp: xr.Dataset) -> Judgement:
     return Judgement(number, ok, "" if ok else "below twice chance")
 
 
+def judge_sslmem(ds: xr.Dataset) -> Judgement:
+    from benign.plots.memorization_scores import known_answer
+    from benign.theory.memorization_scores import auroc
+
+    scores, outlier = known_answer(ds, "sslmem_score")
+    area = auroc(scores, outlier)
+    models = int(done(ds, "knn_final").notnull().sum())
+    number = (
+        f"AUROC {area:.3f} over {models} SimCLR models, {int(outlier.sum())} of {len(scores)} examples "
+        f"injected; mean score injected {scores[outlier].mean():.3f}, the data's own {scores[~outlier].mean():.3f}"
+    )
+    return Judgement(number, area >= 0.8, "" if area >= 0.8 else "AUROC below 0.8")
+
+
 def judge_fz(ds: xr.Dataset) -> Judgement:
     from benign.plots.memorization_scores import known_answer
     from benign.theory.memorization_scores import auroc
@@ -576,6 +590,15 @@ CLAIMS = (
         "score for the mislabelled >= 0.8",
         ("fz",),
         judge_fz,
+    ),
+    Claim(
+        "SSL",
+        "SSLMem finds examples known to be memorised by SimCLR encoders: injected outlier images.",
+        "Wang et al. (ICLR 2024): atypical examples have the highest SSLMem",
+        "SimCLR models on random halves of a pool with 5% images of another dataset: AUROC of the score "
+        "for the injected >= 0.8",
+        ("sslmem",),
+        judge_sslmem,
     ),
 )
 IDS = tuple(c.id for c in CLAIMS)

@@ -1,5 +1,8 @@
-"""empirical/training.py: the learning-rate schedule, constant (the paper's) with an optional linear cooldown."""
+"""empirical/training.py: the learning-rate schedule, constant (the paper's) with an optional linear
+cooldown; the SimCLR objective."""
 
+import pytest
+import torch
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -25,3 +28,29 @@ def test_a_cooldown_outside_zero_to_one_is_refused():
 
     with pytest.raises(ValueError, match="cooldown must be a fraction"):
         TrainConfig(cooldown=1.5).validate()
+
+
+def test_the_simclr_objective_pairs_the_two_views_of_each_image():
+    import dataclasses
+
+    from benign.empirical.augment import parse_augmentation
+    from benign.empirical.probing import view_alignment
+    from benign.empirical.profiles.simclr import nt_xent
+    from benign.empirical.training import TrainConfig, build_model, loss_fn, make_batch, prepare_data
+
+    cfg = TrainConfig(
+        subset=20, test_subset=20, loss="simclr", simclr_dim=16, projector_width=32, device="cpu"
+    )
+    data = prepare_data(cfg, "cpu")
+    model = build_model(cfg, data, "cpu")
+    assert model.projector.out.out_features == 16
+    x, targets = make_batch(cfg, data, parse_augmentation("simclr"), torch.arange(8), 0, "cpu")
+    assert x.shape[0] == 16 and targets is None
+    out = model(x)
+    torch.testing.assert_close(loss_fn("simclr", out, None), nt_xent(out[:8], out[8:]))
+    # the same view twice aligns perfectly: the alignment measures only what augmentation moves
+    images = data.train.images[:6]
+    assert torch.all(view_alignment(model, images, data.train, parse_augmentation("none")) < 1e-10)
+    assert torch.all(view_alignment(model, images, data.train, parse_augmentation("simclr")) > 0)
+    with pytest.raises(ValueError, match="two fresh views"):
+        dataclasses.replace(cfg, mixup="xy").validate()

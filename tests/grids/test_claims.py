@@ -180,3 +180,14 @@ def test_fz_holds_when_the_score_finds_the_wrong_labels(tmp_path, scores, fit, v
     r = row(scoreboard(tmp_path, "cpu"), "FZ")
     assert r.verdict == verdict, r
     assert "AUROC" in r.project
+
+
+def test_ssl_holds_when_sslmem_finds_the_injected_outliers(tmp_path):
+    ds = fz([0.2, 0.3, 0.0, 0.1, -0.1, 0.05], [0, 0, 0, 0, 0, 0]).rename(fz_score="sslmem_score")
+    ds["example_outlier"] = (("seed", "example"), np.tile([1.0, 1, 0, 0, 0, 0], (4, 1)))
+    ds["knn_final"] = ("seed", np.full(4, 0.5))
+    ds.attrs["grid_name"] = "sslmem"
+    ds.attrs["config_json"] = json.dumps(grid_spec.preset("sslmem", "cpu").to_dict())
+    ds.to_netcdf(tmp_path / "sslmem-cpu.nc")
+    r = row(scoreboard(tmp_path, "cpu"), "SSL")
+    assert r.verdict == "holds" and "AUROC 1.000" in r.project, r

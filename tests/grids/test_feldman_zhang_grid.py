@@ -46,3 +46,32 @@ def test_the_fz_preset_scores_every_example_of_the_pool(tmp_path):
     assert pick_kinds(ds) == ("scores",)
     (path,) = plot_result(ds, tmp_path / "fz.png")
     assert path.stat().st_size > 10_000
+
+
+def test_the_sslmem_preset_trains_simclr_models_and_scores_the_injected_outliers(tmp_path):
+    raw = preset_dict("sslmem", "tiny")
+    ds = benign.grid(raw, tmp_path / "ssl", workers=0)
+    n = raw["subset"]
+    outlier = ds["example_outlier"].values
+    assert np.all(outlier == outlier[0]) and outlier[0].sum() == round(0.05 * n)
+    assert ds["sslmem_score"].dims == ("example",) and "fz_score" not in ds  # no labels predicted
+    assert np.isnan(ds["train_accuracy_final"].values).all()  # a contrastive head fits no labels
+    assert np.all(ds["example_alignment"].values >= 0) and np.all(ds["example_alignment"].values <= 4)
+    assert pick_kinds(ds) == ("scores",)
+    (path,) = plot_result(ds, tmp_path / "ssl.png")
+    assert path.is_file()
+
+
+def test_outliers_replace_a_share_of_the_subset_by_another_datasets_images(tmp_path):
+    cfg = TrainConfig(subset=40, test_subset=20, outliers=0.25, device="cpu")
+    data = prepare_data(cfg, "cpu")
+    clean = prepare_data(dataclasses.replace(cfg, outliers=0.0), "cpu")
+    assert int(data.outlier.sum()) == 10
+    changed = (data.train.images != clean.train.images).flatten(1).any(1)
+    assert torch.equal(changed, data.outlier)
+    torch.testing.assert_close(data.labels, clean.labels)  # the labels stay
+    small = tmp_path / "small.npz"
+    x, y = np.zeros((4, 8, 8), np.uint8), np.array([0, 1, 0, 1])
+    np.savez(small, x_train=x, y_train=y, x_test=x, y_test=y)
+    with pytest.raises(ValueError, match=r"outlier images of npz:.* are \(1, 8, 8\)"):
+        prepare_data(dataclasses.replace(cfg, outlier_dataset=f"npz:{small}"), "cpu")
