@@ -95,9 +95,11 @@ def probe(
     invariance_images: int = 256,
     reference: str | None = None,
     pool: str | None = None,
+    knn: bool = True,
 ) -> xr.Dataset:
     """Every probed representation of a trained run (its folder or checkpoint.pt) and of the same
-    network at initialisation: k-NN (clean, noisy), linear probe, invariance (dimension layer)."""
+    network at initialisation: k-NN (clean, noisy; knn = False: NaN), linear probe, invariance,
+    UnitMem (dimension layer)."""
     from benign.empirical.probing import probe_checkpoint
 
     return probe_checkpoint(
@@ -109,6 +111,7 @@ def probe(
         invariance_images=invariance_images,
         reference=reference,
         pool=pool,
+        knn=knn,
     )
 
 

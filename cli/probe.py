@@ -15,6 +15,7 @@ def probe(
     out: Path | None = typer.Option(None, help="folder to write probe.nc in (default: the run's folder)"),
     knn_k: int = typer.Option(20, help="neighbours of the k-NN probes"),
     linear: bool = typer.Option(True, help="also fit linear probes (--no-linear: no linear columns)"),
+    knn: bool = typer.Option(True, help="k-NN probes (--no-knn: none, the costly part on large maps)"),
     device: str = typer.Option("auto", help=DEVICE_HELP),
     data_root: str | None = typer.Option(None, help="data folder, if not the one the run used"),
     invariance_images: int = typer.Option(256, help="training images for the invariance estimate"),
@@ -41,12 +42,15 @@ def probe(
         invariance_images=invariance_images,
         reference=reference,
         pool=pool,
+        knn=knn,
     )
     path = save_atomic(ds, target)
     columns = {
-        "knn_clean": "k-NN clean",
-        "knn_clean_init": "k-NN clean (init)",
-        "knn_noisy": "k-NN noisy",
+        **(
+            {"knn_clean": "k-NN clean", "knn_clean_init": "k-NN clean (init)", "knn_noisy": "k-NN noisy"}
+            if knn
+            else {}
+        ),
         **({"linear": "linear", "linear_init": "linear (init)"} if linear else {}),
         "invariance": "invariance",
         "unit_mem": "UnitMem",

@@ -136,10 +136,11 @@ def probe_model(
     seed: int = 0,
     pool: str = "flatten",
     unit_mem: bool = False,
+    knn: bool = True,
 ) -> dict[str, np.ndarray]:
     """The four probes of every layer (module docstring; default: every one of model.layer_names), the
-    k-NN probes streamed (`streamed_knn`); with unit_mem, the layers' UnitMem too
-    (layer_unit_memorization)."""
+    k-NN probes streamed (`streamed_knn`; knn = False: NaN, the costly part on flattened maps); with
+    unit_mem, the layers' UnitMem too (layer_unit_memorization)."""
     layers = tuple(model.layer_names if layers is None else layers)
     was_training = model.training
     model.eval()
@@ -147,28 +148,37 @@ def probe_model(
     keys = ("knn_clean", "knn_noisy", "linear", "invariance") + (("unit_mem",) if unit_mem else ())
     out = {key: np.full(len(layers), np.nan) for key in keys}
     kw = dict(k=k, pool=pool)
-    clean = streamed_knn(
-        model,
-        ref.images,
-        ref.labels,
-        data.test.images,
-        data.test.labels,
-        data.train,
-        layers,
-        data.train.num_classes,
-        **kw,
+    nan = dict.fromkeys(layers, np.nan)
+    clean = (
+        nan
+        if not knn
+        else streamed_knn(
+            model,
+            ref.images,
+            ref.labels,
+            data.test.images,
+            data.test.labels,
+            data.train,
+            layers,
+            data.train.num_classes,
+            **kw,
+        )
     )
-    noisy = streamed_knn(
-        model,
-        data.train.images,
-        data.labels,
-        data.train.images,
-        data.labels,
-        data.train,
-        layers,
-        data.label_width,
-        exclude_self=True,
-        **kw,
+    noisy = (
+        nan
+        if not knn
+        else streamed_knn(
+            model,
+            data.train.images,
+            data.labels,
+            data.train.images,
+            data.labels,
+            data.train,
+            layers,
+            data.label_width,
+            exclude_self=True,
+            **kw,
+        )
     )
     inv_aug = aug if not aug.is_identity else parse_augmentation("simclr")
     g = torch.Generator(device=data.train.images.device)
@@ -230,9 +240,10 @@ def probe_checkpoint(
     invariance_images: int = 256,
     reference: str | None = None,
     pool: str | None = None,
+    knn: bool = True,
 ) -> xr.Dataset:
-    """reference (full | subset) and pool (flatten | avg): the run's own (probe_reference, probe_pool)
-    unless given."""
+    """knn = False leaves the k-NN probes out (NaN). reference (full | subset) and pool (flatten |
+    avg): the run's own (probe_reference, probe_pool) unless given."""
     if k < 1 or invariance_images < 2:
         raise ValueError(f"k must be >= 1 and invariance_images >= 2, got {k} and {invariance_images}")
     ckpt = load_checkpoint(path)
@@ -262,6 +273,7 @@ def probe_checkpoint(
         seed=cfg.seed,
         pool=cfg.probe_pool,
         unit_mem=True,
+        knn=knn,
     )
     names = trained.layer_names
     res = probe_model(trained, data, aug, **kw)

@@ -10,7 +10,8 @@ that is unknown, from its dimensions.
     figures 8, 9, 11, 12                          curves over epochs, one line per swept value
     figures 10, 13                                lines: final accuracy against label noise
     tables 2, 3, 4                                table (Markdown)
-    per-example scores (preset fz)                scores: histograms and ROC against the wrong labels
+    per-example scores (presets fz, sslmem)       scores: histograms and ROC against the known answer
+    `benign probe --no-knn` (UnitMem per layer)   unitmem: trained against initialisation
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ import xarray as xr
 from benign.plots.capacity import is_capacity_sweep, plot_capacity
 from benign.plots.grid_result import preset_of
 
-KINDS = ("auto", "heatmap", "curves", "layers", "lines", "table", "collapse", "capacity", "scores")
+KINDS = ("auto", "heatmap", "curves", "layers", "lines", "table", "collapse", "capacity", "scores", "unitmem")
 
 PRESET_KINDS = {
     "table1": ("layers",),
@@ -71,6 +72,8 @@ def pick_kinds(ds: xr.Dataset) -> tuple[str, ...]:
     dims = set(ds.dims)
     if "fz_score" in ds or "sslmem_score" in ds:
         return ("scores",)
+    if "unit_mem" in ds and ("knn_clean" not in ds or bool(ds["knn_clean"].isnull().all())):
+        return ("unitmem",)
     if "bank" in dims and "knn_final" in ds:
         return ("heatmap",)
     if "layer" in dims and "knn_clean" in ds and "knn_noisy" in ds:
@@ -135,6 +138,10 @@ def draw(ds: xr.Dataset, out: Path, kind: str, var: str | None = None) -> list[P
         from benign.plots.final_lines import plot_final_lines
 
         return [plot_final_lines(ds, out, var)]
+    if kind == "unitmem":
+        from benign.plots.unit_memorization import plot_unit_memorization
+
+        return [plot_unit_memorization(ds, out)]
     if kind == "scores":
         from benign.plots.memorization_scores import plot_scores
 
