@@ -64,3 +64,26 @@ def test_the_cpu_setting_holds_on_draws_no_preset_uses():
     assert list(ds.seed.values) == [2, 3] and list(ds.subset_seed.values) == [1, 2]
     assert (ds.train_accuracy_final >= 0.99).all()
     assert ((ds.knn_final - ds.knn_init) >= 0.03).all()
+
+
+def test_unitmem_per_layer_at_cpu(tmp_path):
+    """docs/memorization-scores.md: without DA the encoder's units lose selectivity with depth and the
+    projector gains it; with DA selectivity rises with depth, above initialisation from layer 3 on."""
+    from benign.plots.auto import plot_result
+
+    ds = load_result(RESULTS / "unitmem-cpu.nc")
+    assert list(ds["setting_name"].values) == ["random", "random+DA"] and ds.sizes["seed"] == 2
+    names = list(ds["layer_name"].values)
+    at = lambda name: names.index(name)  # noqa: E731
+    random, with_da = (ds.isel(setting=i) for i in (0, 1))
+    encoder = [at(n) for n in ("layer1", "layer2", "layer3", "layer4")]
+    for seed in range(2):
+        r, d = random.isel(seed=seed), with_da.isel(seed=seed)
+        assert np.all(np.diff(r["unit_mem"].values[encoder]) < 0)  # falls through the encoder
+        assert (
+            r["unit_mem"].values[at("projector_hidden")] > r["unit_mem_init"].values[at("projector_hidden")]
+        )
+        assert np.all(np.diff(d["unit_mem"].values[encoder]) > 0)  # rises through the encoder
+        assert np.all(d["unit_mem"].values[encoder[2:]] > d["unit_mem_init"].values[encoder[2:]])
+    assert np.isnan(ds["unit_mem"].values[..., at("output")]).all()  # no UnitMem at the output
+    assert plot_result(ds, tmp_path / "unitmem.png")[0].is_file()
