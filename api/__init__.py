@@ -193,6 +193,7 @@ def grid(
     scale: str = "small",
     network=None,
     data=None,
+    name: str | None = None,
     workers: int | None = None,
     scheduler: str | None = None,
     dask_local: int | None = None,
@@ -203,8 +204,9 @@ def grid(
     """Run the cells not done yet of a grid into the folder `out` (resumable) and return it collected.
 
     spec: a preset name, a TOML file, a dict of the TOML's keys or a GridSpec; network, data: replace
-    its arch and dataset. workers = 0, or a network that lives in this process only, runs the cells
-    here, one after the other; else `workers` local processes (default 2) or Dask.
+    its arch and dataset; name: the grid's name in its file (default: the preset's or file's).
+    workers = 0, or a network that lives in this process only, runs the cells here, one after the
+    other; else `workers` local processes (default 2) or Dask.
     on_start(todo, size, where) before the first cell, on_batch(k) as cells finish. Raises
     MissingData before any cell when the data is missing, GridFailed when cells failed."""
     from benign.grids import spec as grid_spec
@@ -215,7 +217,7 @@ def grid(
     if isinstance(spec, grid_spec.GridSpec):
         raw, name = None, spec.name
     elif isinstance(spec, dict):
-        raw, name = dict(spec), "grid"
+        raw, name = dict(spec), name or "grid"
     else:
         loaded = grid_spec.load(str(spec), scale)
         raw, name = None, loaded.name

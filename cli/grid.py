@@ -8,18 +8,11 @@ import numpy as np
 import typer
 import xarray as xr
 from rich.console import Console
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    TextColumn,
-    TimeElapsedColumn,
-    TimeRemainingColumn,
-)
 from rich.table import Table
 
 from benign.cli.errors import BadInput
 from benign.cli.options import SCALE_HELP
+from benign.cli.progress import CellsBar
 from benign.grids import spec as grid_spec
 from benign.grids.engine import (
     GRID_FILE,
@@ -63,53 +56,33 @@ def run(
         raise BadInput(f"the grid has {spec.size()} cells (more than {CONFIRM_ABOVE}); add --yes to run it")
     from benign import api
 
-    # the bar starts with the first cell: an error before it (a refused directory) stays one line
-    bar = Progress(
-        TextColumn("[bold]{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        TextColumn("eta"),
-        TimeRemainingColumn(),
-    )
-    task = bar.add_task("cells", total=None)
-    started = []
-
-    def on_start(todo: int, size: int, where: str) -> None:
-        typer.echo(f"{todo} of {size} cells to do on {where} -> {out}")
-        bar.update(task, total=todo)
-        bar.start()
-        started.append(True)
-
-    try:
-        ds = api.grid(
-            spec,
-            out,
-            workers=workers,
-            scheduler=scheduler,
-            dask_local=dask_local,
-            on_start=on_start,
-            on_batch=lambda k: bar.advance(task, k),
-            command=command_line(),
-        )
-    except api.MissingData as e:  # every cell would fail on it: said before any starts
-        typer.echo(f"error: {e}", err=True)
-        raise typer.Exit(1) from None
-    except api.GridFailed as e:
-        bar.stop()
-        started.clear()
-        c = e.counts
-        typer.echo(f"done {c['done']}, failed {c['failed']}, to do {c['todo']}")
-        for line in e.failed:
-            typer.echo(f"failed {line}", err=True)
-        typer.echo(
-            f"rerun the same command to retry the failed cells; `benign grid status {out}` shows their errors",
-            err=True,
-        )
-        raise typer.Exit(1) from None
-    finally:
-        if started:
+    with CellsBar(say_start="{todo} of {size} cells to do on {where} -> " + str(out)) as bar:
+        try:
+            ds = api.grid(
+                spec,
+                out,
+                workers=workers,
+                scheduler=scheduler,
+                dask_local=dask_local,
+                on_start=bar.on_start,
+                on_batch=bar.on_batch,
+                command=command_line(),
+            )
+        except api.MissingData as e:  # every cell would fail on it: said before any starts
+            typer.echo(f"error: {e}", err=True)
+            raise typer.Exit(1) from None
+        except api.GridFailed as e:
             bar.stop()
+            c = e.counts
+            typer.echo(f"done {c['done']}, failed {c['failed']}, to do {c['todo']}")
+            for line in e.failed:
+                typer.echo(f"failed {line}", err=True)
+            typer.echo(
+                "rerun the same command to retry the failed cells; "
+                f"`benign grid status {out}` shows their errors",
+                err=True,
+            )
+            raise typer.Exit(1) from None
     counts = {k: int((ds["status"].values == v).sum()) for k, v in (("done", DONE), ("todo", TODO))}
     typer.echo(f"done {counts['done']}, failed 0, to do {counts['todo']}")
 

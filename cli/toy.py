@@ -7,7 +7,6 @@ Every default is the library's (theory/toy_settings.py).
 
 from __future__ import annotations
 
-import dataclasses
 from pathlib import Path
 
 import numpy as np
@@ -21,9 +20,9 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 
-from benign.cli.options import csv, in_out_folder, int_list
-from benign.grids.engine import MAX_BATCH
-from benign.store.cell_grid import CellGrid
+from benign.cli.options import csv, int_list
+from benign.cli.progress import CellsBar
+from benign.grids.engine import GRID_FILE, MAX_BATCH
 from benign.theory.devices import DEVICE_HELP, resolve_device
 from benign.theory.toy_settings import CapacitySweep, ToySettings
 
@@ -112,7 +111,7 @@ def grid(
     The grid engine's `fig14` grid with these values: `benign grid run` and `benign grid status` work
     on the same directory; `benign plot DIR/grid.nc` draws it."""
     from benign.grids import spec as grid_spec
-    from benign.grids.engine import GRID_FILE, load_grid, open_grid, run_grid
+    from benign.grids.engine import load_grid, open_grid, run_grid
     from benign.grids.executors import make_executor
     from benign.grids.in_process import InProcess
     from benign.store.provenance import command_line
@@ -207,111 +206,55 @@ def capacity_cmd(
     batch_size: int = BATCH_OPT,
     train_prototypes: bool = PROTO_OPT,
     device: str = DEVICE_OPT,
+    workers: int = typer.Option(
+        None, "--workers", help="run the searches on N local worker processes (default: in this process)"
+    ),
     out: Path = typer.Option(
-        Path("results/toy_capacity"), "--out", help="folder to write capacity.nc in; rerunning resumes it"
+        Path("results/toy_capacity"), "--out", help="folder of the grid (DIR/grid.nc); rerunning resumes it"
     ),
 ):
-    """Capacity C_t (appendix D.1) against K and t: doubling then bisection over n, R labellings each."""
-    from benign.theory.capacity import (
-        capacity_bracket,
-        hard_projector_capacity_bound,
-        repeat_seed_offset,
-        toy_trial,
-    )
+    """Capacity C_t (appendix D.1) against K and t: doubling then bisection over n, R labellings each;
+    a grid of kind capacity on the grid engine (resumable), one cell per K, t and repeat."""
+    from benign import api
+    from benign.store.provenance import command_line
 
-    sweep = CapacitySweep(
-        K=int_list(K, "K"),
-        steps=int_list(steps, "steps"),
-        R=R,
-        B=B,
-        n_max=n_max,
-        predict=predict,
-        repeats=repeats,
-        fixed_points=fixed_points,
-    )
-    sweep.validate()
-    out = in_out_folder(out, "capacity.nc")
-    settings = ToySettings(
-        C=C,
-        d=d,
-        d1=d1,
-        sigma=sigma,
-        centre_scale=centre_scale,
-        K=sweep.K[0],
-        steps=sweep.steps[0],
-        lr=lr,
-        prototype_lr_ratio=prototype_lr_ratio,
-        batch_size=batch_size,
-        train_prototypes=train_prototypes,
-        device=device,
-    )
-    settings.validate()
-    mixture = settings.mixture()
-    dev = resolve_device(device)
-    variables = {
-        "capacity_lower": {"long_name": "largest n memorised under every labelling tried", "units": "1"},
-        "capacity_upper": {
-            "long_name": "smallest n at which a labelling failed (NaN: none up to n_max)",
-            "units": "1",
-        },
-        "hard_bound": {
-            "long_name": "upper bound on the capacity of the hard projector (theory.capacity)",
-            "units": "1",
-        },
-    }
-    config = {
-        "mixture": mixture.to_dict(),
+    spec = {
+        "kind": "capacity",
+        "K": list(int_list(K, "K")),
+        "steps": list(int_list(steps, "steps")),
+        "R": R,
+        "B": B,
+        "n_max": n_max,
+        "predict": predict,
+        "fixed_points": fixed_points,
+        "C": C,
+        "d": d,
+        "d1": d1,
+        "sigma": sigma,
+        "centre_scale": centre_scale,
         "lr": lr,
         "prototype_lr_ratio": prototype_lr_ratio,
         "batch_size": batch_size,
         "train_prototypes": train_prototypes,
-        "R": R,
-        "fixed_points": fixed_points,
-        "B": B,
-        "n_max": n_max,
-        "predict": predict,
+        "device": device,
+        "seeds": repeats,
     }
-    store = CellGrid(
-        out,
-        {"K": list(sweep.K), "steps": list(sweep.steps), "repeat": list(range(repeats))},
-        variables,
-        CAPACITY_TITLE,
-        config,
-    )
-    with _progress() as bar:
-        todo = store.todo()
-        task = bar.add_task("capacity", total=len(todo))
-        for cell in todo:
-            training = dataclasses.replace(settings, K=cell["K"], steps=cell["steps"]).training()
-            sub = bar.add_task(
-                f"  K={cell['K']} t={cell['steps']} repeat {cell['repeat']}: n tried", total=None
-            )
-            offset = repeat_seed_offset(cell["repeat"])
-            br = capacity_bracket(
-                toy_trial(mixture, training, B, predict, dev, offset, fixed_points),
-                R=R,
-                ways=4,
-                n_max=n_max,
-                progress=lambda k, task=sub: bar.advance(task, k),
-            )
-            bar.remove_task(sub)
-            store.record(
-                [
-                    (
-                        cell,
-                        {
-                            "capacity_lower": br.lower,
-                            "capacity_upper": np.nan if br.upper is None else br.upper,
-                            "hard_bound": hard_projector_capacity_bound(cell["K"], d, C),
-                        },
-                    )
-                ]
-            )
-            bar.advance(task)
-    ds = store.ds
-    for K_ in sweep.K:
-        for t in sweep.steps:
-            row = ds.sel(K=K_, steps=t)
+    spec = {k: (v[0] if isinstance(v, list) and len(v) == 1 else v) for k, v in spec.items()}
+    if repeats < 1:
+        raise ValueError(f"--repeats must be at least 1, got {repeats}")
+    with CellsBar("capacity searches", "{todo} of {size} searches to do on {where} -> " + str(out)) as bar:
+        ds = api.grid(
+            spec,
+            out,
+            name="toy-capacity",
+            workers=0 if workers is None else workers,
+            on_start=bar.on_start,
+            on_batch=bar.on_batch,
+            command=command_line(),
+        )
+    for K_ in np.atleast_1d(ds["K"].values if "K" in ds.dims else [spec["K"]]):
+        for t in np.atleast_1d(ds["steps"].values if "steps" in ds.dims else [spec["steps"]]):
+            row = ds.sel({k: v for k, v in (("K", K_), ("steps", t)) if k in ds.dims})
             lo, hi = row.capacity_lower.values, row.capacity_upper.values
             brackets = ", ".join(
                 f"[{int(a)}, {'>' + str(n_max) if np.isnan(b) else int(b)}]" for a, b in zip(lo, hi)
@@ -325,4 +268,4 @@ def capacity_cmd(
                 f"K={K_:>4} t={t:>6}: C_t in {brackets} (R = {R}){spread}, "
                 f"hard-projector bound {int(row.hard_bound.values[0])}"
             )
-    typer.echo(f"wrote {out}")
+    typer.echo(f"wrote {out / GRID_FILE}")

@@ -29,7 +29,14 @@ except ImportError:  # pragma: no cover - Windows: no flock, so no refusal of a 
     fcntl = None
 
 from benign.grids.spec import GridSpec
-from benign.grids.toy_cells import CAPACITY_VARIABLES, TOY_VARIABLES, run_toy_batch, run_toy_capacity
+from benign.grids.toy_cells import (
+    CAPACITY_SWEEP_VARIABLES,
+    CAPACITY_VARIABLES,
+    TOY_VARIABLES,
+    run_capacity_cell,
+    run_toy_batch,
+    run_toy_capacity,
+)
 from benign.grids.train_cells import (
     ADDED_LATER,
     NB_CAPACITY_VARIABLES,
@@ -59,8 +66,9 @@ MAX_BATCH = 72
 class Task:
     """One unit of work of a grid, as a worker receives it.
 
-    kind    "toy" (a batch of toy cells of one parameter set), "train" (one training cell) or
-            "capacity" (the capacity bracket of one parameter set of a toy grid);
+    kind    "toy" (a batch of toy cells of one parameter set), "train" (one training cell),
+            "capacity" (the capacity bracket of one parameter set of a toy grid) or
+            "capacity-search" (one cell of a grid of kind capacity: the toy's C_t at its K and t);
     params  every parameter the work needs, but the cells' own n, B and seed;
     cells   the grid cells it fills ({dim: value}, every dimension of the grid); for "capacity" the
             one point of the capacity variables' dimensions;
@@ -80,7 +88,7 @@ class Task:
             raise ValueError(f"unknown task kind {self.kind!r}; valid: {', '.join(TASK_KINDS)}")
 
 
-TASK_KINDS = ("toy", "train", "capacity")
+TASK_KINDS = ("toy", "train", "capacity", "capacity-search")
 
 
 def run_task(task: Task):
@@ -90,6 +98,8 @@ def run_task(task: Task):
         return run_toy_batch(task.params, [{k: c[k] for k in ("n", "B", "seed")} for c in task.cells])
     if task.kind == "capacity":
         return run_toy_capacity(task.params)
+    if task.kind == "capacity-search":
+        return [run_capacity_cell(task.params, task.cells[0]["seed"])]
     return [run_train_cell(task.params, {"seed": task.cells[0]["seed"]}, task.folder, task.init_probes)]
 
 
@@ -97,6 +107,8 @@ def _layout(spec: GridSpec) -> tuple[dict, dict, dict]:
     """(variables, extra coordinates, labels) of the grid file."""
     if spec.kind == "toy":
         return dict(TOY_VARIABLES), {}, dict(spec.labels)
+    if spec.kind == "capacity":
+        return dict(CAPACITY_SWEEP_VARIABLES), {}, dict(spec.labels)
     params = spec.params
     extra = dict([curve_axis(params)])
     labels = dict(spec.labels)
@@ -115,7 +127,7 @@ def _layout(spec: GridSpec) -> tuple[dict, dict, dict]:
 
 def _reference_attrs(spec: GridSpec) -> dict:
     """Random guessing (1 / classes), where the grid has one number of classes."""
-    if spec.kind == "toy":
+    if spec.kind in ("toy", "capacity"):
         C = spec.params["C"]
         return {} if isinstance(C, list) else {"random_guessing": 1.0 / C}
     from benign.empirical.datasets import num_classes_of
@@ -261,6 +273,8 @@ def plan(
         params = {k: v for k, v in spec.cell_params(cells[0]).items() if k not in ("n", "B")}
         if spec.kind == "toy":
             work.append(Task("toy", params, tuple(cells)))
+        elif spec.kind == "capacity":
+            work.append(Task("capacity-search", spec.cell_params(cells[0]), tuple(cells)))
         else:
             folder = str(out_dir / CELLS_DIR / cell_folder(cells[0]))
             work.append(Task("train", params, tuple(cells), folder, init_probes))

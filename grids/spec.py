@@ -21,10 +21,20 @@ from pathlib import Path
 import tomllib
 
 from benign.grids import presets
-from benign.grids.toy_cells import TOY_CELL_DIMS, TOY_DEFAULTS, TOY_NOT_SWEPT, toy_models
+from benign.grids.toy_cells import (
+    CAPACITY_SWEEP_DEFAULTS,
+    CAPACITY_SWEEP_NOT_SWEPT,
+    TOY_CELL_DIMS,
+    TOY_DEFAULTS,
+    TOY_NOT_SWEPT,
+    check_capacity_sweep,
+    toy_models,
+)
 from benign.grids.train_cells import TRAIN_DEFAULTS, TRAIN_NOT_SWEPT, train_config
 
-KINDS = {"toy": TOY_DEFAULTS, "train": TRAIN_DEFAULTS}
+# toy: figure 14's n x B cells; train: training runs; capacity: the toy's C_t against K and t
+KINDS = {"toy": TOY_DEFAULTS, "train": TRAIN_DEFAULTS, "capacity": CAPACITY_SWEEP_DEFAULTS}
+NOT_SWEPT = {"toy": TOY_NOT_SWEPT, "train": TRAIN_NOT_SWEPT, "capacity": CAPACITY_SWEEP_NOT_SWEPT}
 PRESETS, SCALES = presets.PRESETS, presets.SCALES
 SETTING = "setting"
 # The training parameters that are figure 14's axes (training subset n x bank size B) when both are swept.
@@ -141,7 +151,7 @@ def from_dict(raw: dict, name: str = "") -> GridSpec:
     if unknown:
         raise ValueError(f"unknown parameter {', '.join(unknown)}; valid: {', '.join(['seeds', *defaults])}")
     params = {**defaults, **raw}
-    not_swept = TOY_NOT_SWEPT if kind == "toy" else TRAIN_NOT_SWEPT
+    not_swept = NOT_SWEPT[kind]
     for k, v in params.items():
         _check_value(defaults, k, v, not_swept, swept_strings=kind == "train")
     if kind == "toy":
@@ -185,6 +195,8 @@ def _check_every_cell_builds(spec: GridSpec) -> None:
         try:
             if spec.kind == "toy":
                 toy_models({**params, "n": 1, "B": 1})
+            elif spec.kind == "capacity":
+                check_capacity_sweep(params)
             else:
                 # the device is checked where the cell runs: the driver of a cluster may have no GPU
                 train_config({**params, "device": "cpu"}, seed=spec.seeds[0], out="-")

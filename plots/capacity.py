@@ -9,21 +9,34 @@ from pathlib import Path
 import numpy as np
 import xarray as xr
 
-from benign.plots.grid_result import done_only, require, save_figure
+from benign.plots.grid_result import config_of, done_only, require, save_figure
 
 CAPACITY_TITLE = "benign toy capacity"
 
 
 def is_capacity_sweep(ds: xr.Dataset) -> bool:
-    return ds.attrs.get("title") == CAPACITY_TITLE or (
-        "capacity_lower" in ds and {"K", "steps"} <= set(ds["capacity_lower"].dims)
+    """`benign toy capacity`'s grid (kind capacity), or a file of the capacity against K and t."""
+    return (
+        ds.attrs.get("grid_kind") == "capacity"
+        or ds.attrs.get("title") == CAPACITY_TITLE
+        or ("capacity_lower" in ds and {"K", "steps"} <= set(ds["capacity_lower"].dims))
     )
+
+
+def _with_axes(ds: xr.Dataset) -> xr.Dataset:
+    """K and steps as dimensions, a grid's unswept one from its parameters; its seeds as repeats."""
+    params = config_of(ds).get("params", {})
+    for axis in ("K", "steps"):
+        if axis not in ds.dims and axis in params:
+            ds = ds.expand_dims({axis: [params[axis]]})
+    return ds.rename(seed="repeat") if "seed" in ds.dims and "repeat" not in ds.dims else ds
 
 
 def plot_capacity(ds: xr.Dataset, out: str | Path) -> Path:
     import matplotlib.pyplot as plt
 
     require(ds, ["capacity_lower", "capacity_upper"], "the capacity picture")
+    ds = _with_axes(ds)
     lower, upper = done_only(ds, "capacity_lower"), done_only(ds, "capacity_upper")
     if "repeat" in lower.dims:  # independent searches: the bars span all their brackets
         lower, upper = lower.min("repeat"), upper.max("repeat", skipna=False)

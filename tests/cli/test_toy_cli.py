@@ -210,7 +210,8 @@ def test_heatmap_rejects_missing_and_foreign_files(tmp_path):
 
 
 def test_capacity_command_stores_capacity_against_K(tmp_path):
-    out = tmp_path / "cap" / "capacity.nc"
+    """`benign toy capacity` is a grid of kind capacity on the engine: resumable, status per cell."""
+    out = tmp_path / "cap" / "grid.nc"
     r = run(
         "toy",
         "capacity",
@@ -232,11 +233,15 @@ def test_capacity_command_stores_capacity_against_K(tmp_path):
     assert r.exit_code == 0, r.output
     assert "over 2 repeats lower" in r.output
     ds = xr.load_dataset(out)
-    assert dict(ds.sizes) == {"K": 2, "steps": 1, "repeat": 2}
+    assert dict(ds.sizes) == {"K": 2, "seed": 2} and (ds.status == 1).all()
     assert ds.attrs["config_json"] and '"fixed_points": true' in ds.attrs["config_json"]
     assert (ds.capacity_lower <= ds.hard_bound).all()
     assert (ds.capacity_lower >= 1).all()
-    assert ds.attrs["title"] == "benign toy capacity"
+    assert ds.attrs["grid_kind"] == "capacity" and ds.attrs["grid_name"] == "toy-capacity"
+    again = run("toy", "capacity", "--K", "5,10", "--steps", "30", "-R", "2", "--n-max", "32", "--repeats", "2",
+                "--device", "cpu", "--out", out.parent)  # fmt: skip
+    assert again.exit_code == 0 and "0 of 4 searches to do" in again.output  # resumed: nothing to do
+    xr.testing.assert_identical(xr.load_dataset(out)[["capacity_lower"]], ds[["capacity_lower"]])
     r = run("toy", "capacity", "--K", "0", "--out", tmp_path / "c2")
     assert r.exit_code == 2 and r.output.startswith("error:")
 
@@ -269,7 +274,7 @@ def test_a_full_disk_is_one_line_naming_the_path(small_disk):
 
 def test_plot_draws_a_capacity_sweep(tmp_path):
     """`benign plot` draws any result file, `benign toy capacity`'s too: C_t against K."""
-    out = tmp_path / "cap" / "capacity.nc"
+    out = tmp_path / "cap" / "grid.nc"
     r = run(
         "toy",
         "capacity",
@@ -289,7 +294,7 @@ def test_plot_draws_a_capacity_sweep(tmp_path):
     assert r.exit_code == 0, r.output
     r = run("plot", out, "--out", tmp_path)
     assert r.exit_code == 0, r.output
-    assert (tmp_path / "capacity.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert (tmp_path / "cap.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"  # the grid's name
 
 
 def test_capacity_help_documents_every_option_in_80_columns():
