@@ -7,6 +7,13 @@ import pytest
 import torch
 
 _RATIOS: list[str] = []
+_PROFILES: list = []
+
+
+@pytest.fixture
+def step_profiles():
+    """A list the step-profile benchmarks append their StepProfile to: one table at the end."""
+    return _PROFILES
 
 
 @pytest.fixture
@@ -40,6 +47,19 @@ def record_ratio(benchmark):
 
 
 def pytest_terminal_summary(terminalreporter):
+    if _PROFILES:
+        terminalreporter.section("training step of the cpu preset: time per phase against the bare GEMM")
+        terminalreporter.write_line(
+            "threads dtype     step ms  augment forward backward optim  probe s  GFLOP/step  GFLOP/s  "
+            "GEMM ms  share of GEMM rate"
+        )
+        for p in sorted(_PROFILES, key=lambda p: (p.dtype, p.threads)):
+            ms = {k: v * 1e3 for k, v in p.seconds.items()}
+            terminalreporter.write_line(
+                f"{p.threads:>7} {p.dtype:<9} {ms['step']:>7.1f} {ms['augment']:>8.1f} {ms['forward']:>7.1f} "
+                f"{ms['backward']:>8.1f} {ms['optimizer']:>5.1f} {p.probe_seconds:>8.2f} {p.flop / 1e9:>11.2f} "
+                f"{p.gflops:>8.1f} {p.gemm_seconds * 1e3:>8.1f} {p.efficiency:>19.2f}"
+            )
     if _RATIOS:
         terminalreporter.section("speed against the peers (same run, variants alternated)")
         for line in _RATIOS:
