@@ -9,12 +9,14 @@ from __future__ import annotations
 from pathlib import Path
 
 import matplotlib.pyplot as plt
+import numpy as np
 import xarray as xr
 
 from benign.plots.grid_result import (
     CURVE_DIMS,
     axis_label,
     chance_level,
+    config_of,
     done_only,
     initial_level,
     reference_lines,
@@ -58,13 +60,19 @@ def plot_final_lines(ds: xr.Dataset, out: str | Path, var: str | None = None) ->
     others = [d for d in value.dims if d not in (x, "seed")]  # other swept parameters, transfer target
     fig, ax = plt.subplots(figsize=(6.4, 4.6))
     xs = ds[x].values.astype(float)
+    per_sample = x == "label_classes" and 0 in xs  # figure 9: 0 = one class per sample, the most classes
+    if per_sample:
+        xs = np.where(
+            xs == 0, max(float(config_of(ds).get("params", {}).get("subset") or 0), 4 * xs.max()), xs
+        )
+    order = np.argsort(xs)
     for sel in selections(ds, others):
         mean, low, high = seed_spread(value.sel(sel))
-        m = mean.values
+        m, lo, hi = mean.values[order], low.values[order], high.values[order]
         ax.errorbar(
-            xs,
+            xs[order],
             m,
-            yerr=[m - low.values, high.values - m],
+            yerr=[m - lo, hi - m],
             marker="o",
             capsize=3,
             label=selection_label(ds, sel) or var,
@@ -87,6 +95,10 @@ def plot_final_lines(ds: xr.Dataset, out: str | Path, var: str | None = None) ->
     if x == "label_noise":
         ax.set_xticks(xs, [f"{100 * v:g}%" for v in xs])
     ax.set_xlabel(x.replace("_", " "))
+    if xs.min() > 0 and xs.max() / xs.min() >= 8:  # widths, sizes: a factor apart, as the paper draws them
+        ax.set_xscale("log", base=2)
+    if per_sample:
+        ax.set_xticks(xs, [f"{v:g}" if c else f"per sample ({v:g})" for v, c in zip(xs, ds[x].values)])
     ax.set_ylabel(axis_label(ds, var))
     ax.legend(fontsize=7)
     seeds = ds.sizes.get("seed", 1)
