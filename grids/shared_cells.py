@@ -27,11 +27,14 @@ NOT_DECIDING = ("out", "data_root", "download", "checkpoint_every")
 PROBES = ("layer_probes", "linear_probe", "transfer", "transfer_subset")
 
 
-def canonical_labels(spec: str) -> str:
-    """noise:0 is the clean labels and noise:1 the random ones (empirical.labels.make_labels)."""
+def canonical_labels(spec: str, num_classes: int | None = None) -> str:
+    """noise:0 is the clean labels and noise:1 the random ones, and classes:C on a dataset of C classes
+    the random ones (empirical.labels.make_labels draws them alike)."""
     labels = parse_labels(spec)
     if labels.kind == "noise" and labels.fraction in (0.0, 1.0):
         return "clean" if labels.fraction == 0.0 else "random"
+    if labels.kind == "classes" and num_classes is not None and labels.classes == num_classes:
+        return "random"
     return str(labels)
 
 
@@ -43,13 +46,22 @@ def cell_key(params: dict, seed: int) -> str:
     for name, neutral in ADDED_LATER.items():  # the key of a cell from before them
         if cfg.get(name) == neutral:
             cfg.pop(name)
-    cfg["labels"] = canonical_labels(cfg["labels"])
+    cfg["labels"] = canonical_labels(cfg["labels"], _classes(cfg))
     what = {
         "config": cfg,
         "probes": {k: params.get(k) for k in PROBES},
         "curve": curve_axis(params),
     }
     return hashlib.sha256(json.dumps(what, sort_keys=True, default=str).encode()).hexdigest()[:24]
+
+
+def _classes(cfg: dict) -> int | None:
+    from benign.empirical.datasets import num_classes_of
+
+    try:
+        return num_classes_of(cfg["dataset"], cfg.get("image_size", 0))
+    except (ValueError, OSError):
+        return None
 
 
 def load_cell(folder: Path, key: str) -> dict | None:

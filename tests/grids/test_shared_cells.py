@@ -21,6 +21,23 @@ def test_noise_0_and_1_are_the_clean_and_random_cells():
     assert cell_key(params(label_noise=0.5), 0) != clean
 
 
+def test_as_many_random_classes_as_the_dataset_has_are_the_random_labels():
+    """Figure 9's 10-class cells on Fashion-MNIST are table 2's random-label cells: the same labels."""
+    from benign.empirical.labels import make_labels
+
+    assert canonical_labels("classes:10", 10) == "random" and canonical_labels("classes:5", 10) == "classes:5"
+    assert cell_key(params(label_classes=10), 0) == cell_key(params(labels="random"), 0)
+    assert cell_key(params(label_classes=5), 0) != cell_key(params(labels="random"), 0)
+    clean = np.arange(40) % 10
+    import torch
+
+    same = (
+        make_labels(torch.from_numpy(clean), "classes:10", 10, 3),
+        make_labels(torch.from_numpy(clean), "random", 10, 3),
+    )
+    assert torch.equal(*same)
+
+
 def test_what_is_trained_or_probed_changes_the_key_and_where_it_runs_does_not():
     clean = cell_key(params(), 0)
     for other in (
