@@ -9,7 +9,7 @@ import typer
 
 from benign.cli.options import in_out_folder
 from benign.empirical.memscore.experiment import RunConfig as R
-from benign.empirical.memscore.presets import PRESETS
+from benign.grids.presets.memscore import PRESETS
 from benign.theory.devices import DEVICE_HELP, resolve_device
 
 app = typer.Typer(
@@ -24,7 +24,7 @@ def run_cmd(
     dataset: str = typer.Option("fashion-mnist", help="fashion-mnist, mnist, cifar10, ... or synthetic"),
     data_root: Path | None = typer.Option(None, help="data folder (default: $BENIGN_DATA_ROOT or data/)"),
     scale: str = typer.Option(
-        "small", help="preset: small (CPU, minutes), cpu (2-core CPU, <= an hour) or paper (appendix A)"
+        "small", help="preset: small (CPU, minutes), cpu (2-core CPU, <= an hour) or full (appendix A)"
     ),
     model: str = typer.Option("mlp", help="mlp (one hidden layer) or vgg11 (no batch norm)"),
     n_train: int | None = typer.Option(None, help="training pool size, class-balanced (0: whole split)"),

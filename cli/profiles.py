@@ -9,8 +9,8 @@ from pathlib import Path
 import typer
 
 from benign.cli.options import in_out_folder
-from benign.empirical.profiles.presets import PRESETS
 from benign.empirical.profiles.run import ProfileConfig as P
+from benign.grids.presets.profiles import PRESETS
 from benign.theory.devices import DEVICE_HELP, resolve_device
 
 app = typer.Typer(
@@ -28,7 +28,7 @@ def run_cmd(
     scale: str = typer.Option(
         "small",
         help="preset: small (Fashion-MNIST, one CPU core, minutes), cpu (Fashion-MNIST, "
-        "2 cores, an hour: --workers 2 --max-batch 2) or paper",
+        "2 cores, an hour: --workers 2 --max-batch 2) or full (the paper's)",
     ),
     methods: str = typer.Option(",".join(P().methods), help="comma-separated training modes"),
     networks: int | None = typer.Option(None, help="N: networks (seeds) per method"),

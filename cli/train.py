@@ -24,9 +24,9 @@ from rich.progress import (
 )
 
 from benign.cli import train_options as O
-from benign.empirical.presets import PRESETS as PAPER_PRESETS
 from benign.empirical.training import TrainConfig as T
 from benign.grids.presets import SCALES
+from benign.grids.presets.paper_runs import PRESETS as PAPER_PRESETS
 
 TABLE2 = "table2"
 TABLE2_PRESETS = tuple(f"{TABLE2}-{scale}" for scale in SCALES)
@@ -94,7 +94,7 @@ def _overrides(ctx: typer.Context, config: Path | None, given: dict) -> dict:
 
 
 def _single_run_config(preset: str | None, overrides: dict) -> T:
-    from benign.empirical.presets import preset as get_preset
+    from benign.grids.presets.paper_runs import preset as get_preset
 
     cfg = dataclasses.replace(get_preset(preset) if preset else T(), **overrides)
     cfg.validate()

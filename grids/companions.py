@@ -18,16 +18,16 @@ SCORE_MODELS = {"memscore": "vgg11", "memscore-mlp": "mlp"}
 
 def companions_at(scale: str) -> list[str]:
     """The companion runs with a preset at `scale`."""
-    from benign.empirical.memscore.presets import PRESETS as SCORES
-    from benign.empirical.profiles.presets import PRESETS as PROFILES
+    from benign.grids.presets.memscore import PRESETS as SCORES
+    from benign.grids.presets.profiles import PRESETS as PROFILES
 
     names = ["profiles"] if scale in PROFILES else []
     return names + [n for n, model in SCORE_MODELS.items() if (scale, model) in SCORES]
 
 
 def run_profiles(scale: str, out: Path, device: str, executor=None, log=print):
-    from benign.empirical.profiles.presets import PRESETS
     from benign.empirical.profiles.run import ProfileConfig, run
+    from benign.grids.presets.profiles import PRESETS
 
     # two networks of a method a task: the local workers of a report share the machine
     cfg = ProfileConfig(device=device, max_batch=2, **PRESETS[scale])
@@ -37,7 +37,7 @@ def run_profiles(scale: str, out: Path, device: str, executor=None, log=print):
 
 def run_scores(scale: str, model: str, out: Path, device: str, log=print):
     from benign.empirical.memscore.experiment import TITLE, RunConfig, config_dict, run
-    from benign.empirical.memscore.presets import PRESETS
+    from benign.grids.presets.memscore import PRESETS
 
     cfg = RunConfig(model=model, device=device, **PRESETS[(scale, model)])
     cfg.validate()

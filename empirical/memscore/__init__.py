@@ -12,6 +12,5 @@ Modules, one idea each:
   gradient_gram          the same eqs. 3-4 from the Gram matrix of per-example gradients (fast path)
   data                   the example pool (a real split via empirical.datasets, or synthetic)
   experiment             one run -> labelled xarray Dataset (`benign memscore run`); test subsets
-  presets                the named settings of `--scale` (small, cpu, paper) per model
   plots                  figures 2-6, 9 and the appendix-C grids (`benign memscore plot`)
 """

@@ -11,7 +11,6 @@ wide         N independent networks as one wide network (empirical.wide_network)
 batched      the N networks of one mode trained as one batch, each exactly as `trainer` trains it alone
 run          N networks x M augmentations x epochs -> one netCDF (a status per (method, seed) cell;
              tasks in-process or on an executor the caller passes: local processes, Dask)
-presets      the named settings of `--scale` (small, cpu, paper)
 tsne         scikit-learn's Barnes-Hut t-SNE for appendix C.1
 actmax       activation maximisation in pixel space (appendix C.2)
 plots        figures 1-4 and appendix C

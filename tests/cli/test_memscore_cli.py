@@ -344,22 +344,22 @@ def test_figure5_control_is_the_difficult_subset_of_a_run_trained_without_it(res
 
 
 @pytest.mark.parametrize(
-    "key", sorted(__import__("benign.empirical.memscore.presets", fromlist=["PRESETS"]).PRESETS)
+    "key", sorted(__import__("benign.grids.presets.memscore", fromlist=["PRESETS"]).PRESETS)
 )
 def test_every_preset_builds_a_valid_configuration(key):
     from benign.empirical.memscore.experiment import RunConfig
-    from benign.empirical.memscore.presets import PRESETS
+    from benign.grids.presets.memscore import PRESETS
 
     scale, model = key
     cfg = RunConfig(model=model, **PRESETS[key])
     cfg.validate()
-    assert cfg.model in ("mlp", "vgg11") and scale in ("tiny", "small", "cpu", "paper")
+    assert cfg.model in ("mlp", "vgg11") and scale in ("tiny", "small", "cpu", "full")
 
 
 @pytest.mark.parametrize("model", ["mlp", "vgg11"])
 def test_cpu_scale_is_accepted_for_both_models(tmp_path, model):
     """--scale cpu runs (shrunk to the tiny synthetic problem); what TINY does not set is the preset's."""
-    from benign.empirical.memscore.presets import PRESETS
+    from benign.grids.presets.memscore import PRESETS
 
     out = tmp_path / model / "memscore.nc"
     extra = ["--model", model] + (["--width", "0.0625"] if model == "vgg11" else [])

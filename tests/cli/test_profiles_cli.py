@@ -194,10 +194,10 @@ def test_max_batch_one_gives_the_batched_result_to_float_tolerance(result, tmp_p
     assert (one["recognised"].values != full["recognised"].values).mean() < 0.01
 
 
-@pytest.mark.parametrize("scale", ["small", "cpu", "paper"])
+@pytest.mark.parametrize("scale", ["small", "cpu", "full"])
 def test_every_preset_builds_a_valid_configuration(scale):
-    from benign.empirical.profiles.presets import PRESETS
     from benign.empirical.profiles.run import ProfileConfig
+    from benign.grids.presets.profiles import PRESETS
 
     cfg = ProfileConfig(**PRESETS[scale])
     cfg.validate()
@@ -207,7 +207,7 @@ def test_every_preset_builds_a_valid_configuration(scale):
 def test_cpu_preset_is_accepted_and_its_values_are_used(tmp_path):
     """--scale cpu runs (here shrunk to the tiny synthetic problem); the values not given on the command
     line are the preset's: N and M come from the tiny options, the learning rates from cpu."""
-    from benign.empirical.profiles.presets import PRESETS
+    from benign.grids.presets.profiles import PRESETS
 
     out = tmp_path / "cpu" / "profiles.nc"
     r = runner.invoke(

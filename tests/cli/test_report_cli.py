@@ -106,6 +106,9 @@ def test_report_runs_the_companion_studies_and_judges_them(tmp_path):
     assert (tmp_path / "memscore.nc").stat().st_mtime_ns == stamp
 
 
-def test_report_refuses_a_companion_without_a_version_at_the_scale(tmp_path):
+def test_report_refuses_a_companion_without_a_version_at_the_scale(tmp_path, monkeypatch):
+    from benign.grids.presets import profiles
+
+    monkeypatch.delitem(profiles.PRESETS, "full")  # every companion has every scale: take one away
     r = runner.invoke(app, ["report", "--scale", "full", "--presets", "profiles", "--out", str(tmp_path)])
     assert r.exit_code == 2 and "profiles has no full version" in r.output

@@ -6,7 +6,7 @@
 # labels with augmentation and SimCLR memorise per gradient step, so few images and small batches
 # give them the most steps per CPU second; batch 16 also makes SimCLR's recognition a choice among
 # 31 in-batch candidates. Trials (2 networks, 60 epochs) reached mean p_t 0.48 (random_aug) and 0.30
-# (SimCLR) this way, against 0.37 / 0.14 with 256 images and batch 64. paper: section 3 (ResNet-18,
+# (SimCLR) this way, against 0.37 / 0.14 with 256 images and batch 64. full: section 3 (ResNet-18,
 # CIFAR-10, N = 30, M = 10, K = 1000, batch 256, lr 3e-4, wd 1e-4, Adam for SimCLR, SGD momentum 0.9
 # otherwise; the epoch budget is not stated in the paper: 100 here).
 PRESETS = {
@@ -26,7 +26,7 @@ PRESETS = {
         optimizer="adam",
         simclr_optimizer="adam",
     ),
-    "paper": dict(
+    "full": dict(
         dataset="cifar10",
         networks=30,
         augmentations=10,

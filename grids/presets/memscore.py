@@ -1,6 +1,6 @@
 """Named settings of `benign memscore run --scale S --model M`: (scale, model) -> RunConfig fields."""
 
-# Presets: "small" runs on a laptop CPU in minutes; "paper" is appendix A (200 epochs, full data).
+# Presets: "small" runs on a laptop CPU in minutes; "full" is appendix A (200 epochs, full data).
 # The small VGG-11 takes batches of 64: with turn-over dropout on all eight convolutions, each example
 # first fits its own sub-network, and generalisation across masks (muted halves, test) only starts
 # after a few hundred steps (at batch 256 and 5 epochs, 80 steps, it stayed at chance).
@@ -33,7 +33,7 @@ PRESETS = {
         grad_every=25,
         influence_targets=4,
     ),
-    ("paper", "mlp"): dict(
+    ("full", "mlp"): dict(
         n_train=0,
         n_test=0,
         corrupt=20000,
@@ -47,7 +47,7 @@ PRESETS = {
         grad_every=200,
         influence_targets=32,
     ),
-    ("paper", "vgg11"): dict(
+    ("full", "vgg11"): dict(
         n_train=0,
         n_test=0,
         corrupt=0,
