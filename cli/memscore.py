@@ -80,8 +80,7 @@ def run_cmd(
     device: str = typer.Option("auto", help=DEVICE_HELP),
 ):
     """Train with turn-over dropout, then store every example's memorization score (and more) as netCDF."""
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
+    from benign.cli.progress import new_bar
     from benign.empirical.memscore.experiment import TITLE, config_dict, run
     from benign.store.netcdf import save_atomic
     from benign.store.provenance import provenance_attrs
@@ -135,13 +134,7 @@ def run_cmd(
     )
     cfg.validate()
     t0 = time.time()
-    with Progress(
-        TextColumn("[bold]{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        transient=False,
-    ) as progress:
+    with new_bar(eta=False) as progress:
         task = progress.add_task("training steps", total=None)
 
         def on_epoch(epoch, rec):

@@ -74,8 +74,7 @@ def run_cmd(
     --scheduler or --dask-local the tasks run in this process, one after the other."""
     import contextlib
 
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
+    from benign.cli.progress import new_bar
     from benign.empirical.profiles.modes import parse_modes
     from benign.empirical.profiles.run import TasksFailed, run, steps_per_network
     from benign.empirical.profiles.summary import format_alignment, format_table, mae_table
@@ -119,9 +118,7 @@ def run_cmd(
     t0 = time.time()
     with (
         executor,
-        Progress(
-            TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn()
-        ) as progress,
+        new_bar(eta=False) as progress,
     ):
         where = executor.description if distributed else "this process"
         bar = progress.add_task(f"network steps ({where})", total=None)

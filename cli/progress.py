@@ -1,4 +1,5 @@
-"""The progress bar of a grid's cells, started with the first cell: an error before it (bad input, a
+"""The command line's progress bars: `new_bar` (description, bar, done / total, elapsed, eta), and
+`CellsBar`, a grid's cells, started with the first cell so that an error before it (bad input, a
 refused directory) stays the one line it is."""
 
 from __future__ import annotations
@@ -14,6 +15,14 @@ from rich.progress import (
 )
 
 
+def new_bar(*extra, eta: bool = True) -> Progress:
+    """The bar every long command shows; `extra` columns after it (e.g. the loss of a training run)."""
+    columns = [TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn()]
+    if eta:
+        columns += [TextColumn("eta"), TimeRemainingColumn()]
+    return Progress(*columns, *extra)
+
+
 class CellsBar:
     """`on_start(todo, size, where)` says what is to do and starts the bar, `on_batch(k)` advances it;
     use as a context manager, which stops a started bar."""
@@ -22,14 +31,7 @@ class CellsBar:
         self, label: str = "cells", say_start: str | None = "{todo} of {size} cells to do on {where}"
     ):
         self.say_start = say_start
-        self.bar = Progress(
-            TextColumn("[bold]{task.description}"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TimeElapsedColumn(),
-            TextColumn("eta"),
-            TimeRemainingColumn(),
-        )
+        self.bar = new_bar()
         self.task = self.bar.add_task(label, total=None)
         self.started = False
 

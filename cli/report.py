@@ -6,16 +6,9 @@ import time
 from pathlib import Path
 
 import typer
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    TextColumn,
-    TimeElapsedColumn,
-    TimeRemainingColumn,
-)
 
 from benign.cli.options import SCALE_HELP
+from benign.cli.progress import new_bar
 from benign.grids.executors import make_executor
 from benign.store.provenance import command_line
 
@@ -45,14 +38,7 @@ def report(
     t0 = time.perf_counter()
     with make_executor(workers, scheduler, dask_local) as executor:
         typer.echo(f"{len(names)} presets, {total} cells, scale {scale}, on {executor.description} -> {out}")
-        with Progress(
-            TextColumn("[bold]{task.description}"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TimeElapsedColumn(),
-            TextColumn("eta"),
-            TimeRemainingColumn(),
-        ) as bar:
+        with new_bar() as bar:
             task = bar.add_task("cells", total=total)
 
             def on_preset(name, size):

@@ -11,17 +11,9 @@ from pathlib import Path
 
 import numpy as np
 import typer
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    TextColumn,
-    TimeElapsedColumn,
-    TimeRemainingColumn,
-)
 
 from benign.cli.options import csv, int_list
-from benign.cli.progress import CellsBar
+from benign.cli.progress import CellsBar, new_bar
 from benign.grids.engine import GRID_FILE, MAX_BATCH
 from benign.theory.devices import DEVICE_HELP, resolve_device
 from benign.theory.toy_settings import CapacitySweep, ToySettings
@@ -33,18 +25,6 @@ app = typer.Typer(
 CAPACITY_TITLE = "benign toy capacity"
 T, S = ToySettings, CapacitySweep
 GRID_PRESET = "fig14"
-
-
-def _progress() -> Progress:
-    return Progress(
-        TextColumn("[bold]{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        TextColumn("eta"),
-        TimeRemainingColumn(),
-        transient=False,
-    )
 
 
 # Options shared by both commands: the mixture and the optimiser.
@@ -154,7 +134,7 @@ def grid(
         todo = len(store.todo())
         if todo:
             typer.echo(f"{todo} of {spec.size()} cells to do on {executor.description} -> {out}")
-        with _progress() as bar:
+        with new_bar() as bar:
             task = bar.add_task("toy grid", total=todo)
             counts = run_grid(
                 spec,
@@ -217,7 +197,9 @@ def capacity_cmd(
     a grid of kind capacity on the grid engine (resumable), one cell per K, t and repeat."""
     from benign import api
     from benign.store.provenance import command_line
+    from benign.theory.devices import check_device
 
+    check_device(device)  # as every command says it, before the grid's own checks
     spec = {
         "kind": "capacity",
         "K": list(int_list(K, "K")),

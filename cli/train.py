@@ -14,34 +14,16 @@ from pathlib import Path
 
 import tomllib
 import typer
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    TextColumn,
-    TimeElapsedColumn,
-    TimeRemainingColumn,
-)
+from rich.progress import TextColumn
 
 from benign.cli import train_options as O
+from benign.cli.progress import new_bar
 from benign.empirical.training import TrainConfig as T
 from benign.grids.presets import SCALES
 from benign.grids.presets.paper_runs import PRESETS as PAPER_PRESETS
 
 TABLE2 = "table2"
 TABLE2_PRESETS = tuple(f"{TABLE2}-{scale}" for scale in SCALES)
-
-
-def _progress():
-    return Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        TimeRemainingColumn(),
-        TextColumn("{task.fields[info]}"),
-        transient=False,
-    )
 
 
 def run_with_progress(cfg, resume: bool, label: str = "train"):
@@ -53,7 +35,7 @@ def run_with_progress(cfg, resume: bool, label: str = "train"):
 
     def update(step, total, m):
         if "bar" not in state:
-            state["bar"] = _progress()
+            state["bar"] = new_bar(TextColumn("{task.fields[info]}"))
             state["bar"].start()
             state["task"] = state["bar"].add_task(label, total=total, info="")
         knn = m.get("knn_accuracy")
@@ -208,7 +190,7 @@ def run_table2(scale: str, overrides: dict) -> None:
 
     spec = table2_spec(scale, overrides)
     out = Path(overrides.get("out", f"results/{TABLE2}-{scale}"))
-    with _progress() as bar:
+    with new_bar(TextColumn("{task.fields[info]}")) as bar:
         task = bar.add_task(f"table 2 ({scale}): cells", total=spec.size(), info="")
         counts = run_grid(
             spec, out, InProcess(), on_batch=lambda k: bar.advance(task, k), command=command_line()

@@ -29,9 +29,9 @@ def test_names_and_the_cuda_that_is_or_is_not_there():
     "command",
     [
         ["toy", "grid", "--out", "{tmp}/g"],
-        ["toy", "capacity", "--out", "{tmp}/c.nc"],
-        ["memscore", "run", "--out", "{tmp}/m.nc"],
-        ["profiles", "run", "--out", "{tmp}/p.nc"],
+        ["toy", "capacity", "--out", "{tmp}/c"],
+        ["memscore", "run", "--out", "{tmp}/m"],
+        ["profiles", "run", "--out", "{tmp}/p"],
         ["train", "--out", "{tmp}/t"],
     ],
 )
