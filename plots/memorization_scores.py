@@ -42,7 +42,8 @@ def plot_scores(ds: xr.Dataset, out: str | Path, score: str = "fz_score") -> Pat
     area = auroc(s, bad)
     models = int((ds["status"] == 1).sum()) if "status" in ds else 0
     fig, (hist, roc) = plt.subplots(1, 2, figsize=(10, 4.2))
-    bins = np.linspace(min(-1.0, s.min()), max(1.0, s.max()), 41)
+    # Feldman-Zhang lies in [-1, 1]; SSLMem is a difference of alignment losses: its own range
+    bins = np.linspace(-1.0, 1.0, 41) if score == "fz_score" else np.linspace(s.min(), s.max(), 41)
     _, known, others = KNOWN.get(score, ("", "known", "others"))
     hist.hist(s[~bad], bins=bins, alpha=0.7, label=f"{others} ({(~bad).sum()})", color="tab:blue")
     hist.hist(s[bad], bins=bins, alpha=0.7, label=f"{known} ({bad.sum()})", color="tab:red")
