@@ -371,10 +371,10 @@ def judge_p2(ds: xr.Dataset) -> Judgement:
     from benign.empirical.profiles.summary import mae_table
 
     rows = [r for r in mae_table(ds) if r["at"] == "mean~0.5" and np.isfinite(r["mae_nm"])]
-    ratio = {r["method"]: r["mae_nm"] / r["floor_nm"] for r in rows}
-    if not {"SimCLR", "supervised"} <= set(ratio):
+    ratio = {r["method"].lower(): r["mae_nm"] / r["floor_nm"] for r in rows}  # the modes' names: simclr, ...
+    if not {"simclr", "supervised"} <= set(ratio):
         return Judgement("SimCLR or supervised did not reach mean p_t 0.5", False, "not reached")
-    ok = min(ratio, key=ratio.get) == "SimCLR" and max(ratio, key=ratio.get) == "supervised"
+    ok = min(ratio, key=ratio.get) == "simclr" and max(ratio, key=ratio.get) == "supervised"
     number = "MAE / floor at mean p_t 0.5 (trials N M): " + ", ".join(
         f"{m} {v:.1f}" for m, v in ratio.items()
     )

@@ -191,3 +191,21 @@ def test_ssl_holds_when_sslmem_finds_the_injected_outliers(tmp_path):
     ds.to_netcdf(tmp_path / "sslmem-cpu.nc")
     r = row(scoreboard(tmp_path, "cpu"), "SSL")
     assert r.verdict == "holds" and "AUROC 1.000" in r.project, r
+
+
+@pytest.mark.parametrize(
+    "ratios, holds",
+    [
+        ({"simclr": 2.0, "random": 3.0, "supervised": 9.0}, True),
+        ({"simclr": 4.6, "random": 3.8, "supervised": 8.1}, False),
+    ],
+)
+def test_p2_reads_the_profiles_modes_by_their_names(monkeypatch, ratios, holds):
+    """The profiles' mode names are lowercase (simclr, supervised, ...): the judge must find them."""
+    import benign.empirical.profiles.summary as summary
+    from benign.grids.claims import judge_p2
+
+    rows = [{"method": m, "at": "mean~0.5", "mae_nm": r, "floor_nm": 1.0} for m, r in ratios.items()]
+    monkeypatch.setattr(summary, "mae_table", lambda ds: rows)
+    j = judge_p2(xr.Dataset())
+    assert j.holds is holds and "simclr" in j.number, j
