@@ -11,7 +11,7 @@ CLI is a front end over these functions).
 
 A network is a built-in name (small_cnn, vgg11, resnet18), `MODULE:FACTORY`, `file.py:FACTORY`, a
 factory (a function of no arguments returning an nn.Module that maps (N, C, H, W) to (N, D)) or an
-nn.Module instance (its weights now are the initialisation; it runs in this process only). Data is a
+nn.Module instance (its weights at its first use are the initialisation; it runs in this process only). Data is a
 dataset name (fashion-mnist, cifar10, folder:PATH, npz:FILE, ...) or a pair (train, test) of torch
 Datasets of (image, label). Every other option is a field of `benign.empirical.training.TrainConfig`.
 """
@@ -214,14 +214,12 @@ def grid(
     from benign.grids.executors import make_executor
     from benign.grids.in_process import InProcess
 
-    if isinstance(spec, grid_spec.GridSpec):
-        raw, name = None, spec.name
-    elif isinstance(spec, dict):
-        raw, name = dict(spec), name or "grid"
-    else:
-        loaded = grid_spec.load(str(spec), scale)
-        raw, name = None, loaded.name
-        spec = loaded
+    raw = dict(spec) if isinstance(spec, dict) else None
+    if raw is None and not isinstance(spec, grid_spec.GridSpec):
+        spec = grid_spec.load(str(spec), scale)
+    name = name or (spec.name if raw is None else "grid")
+    if raw is None and name != spec.name:
+        spec = dataclasses.replace(spec, name=name)
     if network is not None or data is not None:
         if raw is None:
             raw = {"kind": spec.kind, **spec.params, "seeds": list(spec.seeds)}

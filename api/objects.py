@@ -3,7 +3,7 @@ grid worker, rebuilds them from its config and records them in its provenance.
 
 - a network: a factory (a function of no arguments returning an nn.Module) becomes
   `module:qualname` (or `script.py:qualname` for one defined in the running script); an nn.Module
-  instance is registered in this process (its weights at the call are the initialisation, for every
+  instance is registered in this process (its weights at its first use are the initialisation, for every
   seed) and can only run here;
 - data: a pair (train, test) of torch Datasets of (image, label) is written once to an .npz file
   named by its content (`npz:FILE`), under the data folder.

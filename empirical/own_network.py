@@ -45,11 +45,15 @@ class Encoder(Protocol):
 
 # factories and nn.Module instances handed to the Python API in this process: `registered:KEY`
 REGISTERED: dict[str, Callable[[], nn.Module]] = {}
+_KEY_OF: dict[int, tuple[object, str]] = {}  # id -> (the object, kept alive so the id stays its, key)
 
 
 def register(network) -> str:
-    """The arch of a factory or an nn.Module instance that lives in this process only. An instance's
-    weights now are the initialisation of every run that uses it (a copy each time)."""
+    """The arch of a factory or an nn.Module instance that lives in this process only; the same object
+    gets the same arch every time (so a grid of it resumes). An instance's weights at its first
+    registration are the initialisation of every run that uses it (a copy each time)."""
+    if id(network) in _KEY_OF:
+        return f"registered:{_KEY_OF[id(network)][1]}"
     if isinstance(network, nn.Module):
         snapshot = copy.deepcopy(network)
         factory = lambda: copy.deepcopy(snapshot)
@@ -58,6 +62,7 @@ def register(network) -> str:
         factory, name = network, getattr(network, "__name__", "factory")
     key = f"{name.strip('<>')}-{len(REGISTERED)}"
     REGISTERED[key] = factory
+    _KEY_OF[id(network)] = (network, key)
     return f"registered:{key}"
 
 

@@ -359,7 +359,7 @@ def run_train_cell(params: dict, cell: dict, folder: str, init_probes: str = "")
     from benign.empirical.augment import parse_augmentation
     from benign.empirical.labels import random_share
     from benign.empirical.probing import probe_model
-    from benign.empirical.training import build_model, embed_all, projector_output, train
+    from benign.empirical.training import build_model, embed_all, train
     from benign.theory.probes import LinearProbe
 
     cfg = train_config(params, seed=cell["seed"], out=folder)
@@ -426,29 +426,7 @@ def run_train_cell(params: dict, cell: dict, folder: str, init_probes: str = "")
             for net in (model, initial)
         )
     if data.pool is not None:
-        from benign.empirical.probing import view_alignment
-
-        view_aug = parse_augmentation(cfg.augment if cfg.augment != "none" else "simclr")
-        emb = embed_all(model, data.pool.images, data.train)["embedding"]
-        pred = projector_output(model, emb).argmax(1)
-        out.update(
-            in_training=data.in_training.double().cpu().numpy(),
-            example_correct=(pred == data.pool_labels).double().cpu().numpy(),
-            example_mislabelled=(data.pool_labels != data.pool.labels).double().cpu().numpy(),
-            example_index=data.pool_index.double().cpu().numpy(),
-            example_alignment=view_alignment(
-                model, data.pool.images, data.train, view_aug, seed=cfg.subset_seed
-            )
-            .cpu()
-            .numpy(),
-            example_outlier=(
-                np.zeros(len(data.pool))
-                if data.pool_outlier is None
-                else data.pool_outlier.double().cpu().numpy()
-            ),
-        )
-        if cfg.loss == "simclr":  # a contrastive head predicts no label
-            out["example_correct"] = np.full(len(data.pool), np.nan)
+        out.update(pool_scores(model, data, cfg))
     if params.get("linear_probe", True):
         # fitted on the k-NN probes' reference (the whole clean training split by default, true labels)
         ref = data.probe_reference
@@ -458,6 +436,33 @@ def run_train_cell(params: dict, cell: dict, folder: str, init_probes: str = "")
             probe = LinearProbe(data.train.num_classes, max_iter=100).fit(tr, ref.labels)
             out[key] = float(probe.score(te, data.test.labels))
     return out
+
+
+def pool_scores(model, data, cfg: TrainConfig) -> dict[str, np.ndarray]:
+    """EXAMPLE_VARIABLES of every example of the pool (a run with train_share < 1): whether the run
+    trained on it, whether it predicts its training label (NaN for a contrastive head, which predicts
+    none), and the alignment of its views under the run's augmentation (SimCLR's when it has none)."""
+    from benign.empirical.augment import parse_augmentation
+    from benign.empirical.probing import view_alignment
+    from benign.empirical.training import embed_all, projector_output
+
+    pool, n = data.pool, len(data.pool)
+    correct = np.full(n, np.nan)
+    if cfg.loss != "simclr":
+        pred = projector_output(model, embed_all(model, pool.images, data.train)["embedding"]).argmax(1)
+        correct = (pred == data.pool_labels).double().cpu().numpy()
+    view_aug = parse_augmentation(cfg.augment if cfg.augment != "none" else "simclr")
+    alignment = view_alignment(model, pool.images, data.train, view_aug, seed=cfg.subset_seed)
+    return {
+        "in_training": data.in_training.double().cpu().numpy(),
+        "example_correct": correct,
+        "example_mislabelled": (data.pool_labels != pool.labels).double().cpu().numpy(),
+        "example_index": data.pool_index.double().cpu().numpy(),
+        "example_alignment": alignment.cpu().numpy(),
+        "example_outlier": np.zeros(n)
+        if data.pool_outlier is None
+        else data.pool_outlier.double().cpu().numpy(),
+    }
 
 
 def transfer_knn(model, data, cfg: TrainConfig, target: str, reference_size: int) -> float:

@@ -118,3 +118,4 @@ def test_a_registered_instance_starts_every_run_from_its_weights():
     b = build_network(arch, 2, 1, 4, image_size=4)
     assert a.encoder is not module and torch.equal(a.encoder[1].weight, module[1].weight)
     assert torch.equal(a.encoder[1].weight, b.encoder[1].weight)
+    assert register(module) == arch  # the same object, the same arch: a grid of it resumes
