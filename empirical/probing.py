@@ -311,24 +311,34 @@ def probe_checkpoint(
 
 
 @torch.no_grad()
-def view_alignment(model, images, stats, aug: Augmentation, pairs: int = 8, seed: int = 0) -> torch.Tensor:
-    """(n,) SSLMem's alignment loss of each image (Wang et al., ICLR 2024): the squared distance
-    between the L2-normalised embeddings of two augmented views, averaged over `pairs` pairs of views
-    (eval mode; the same draws for every network given the seed)."""
+def view_alignment(
+    model,
+    images,
+    stats,
+    aug: Augmentation,
+    pairs: int = 8,
+    seed: int = 0,
+    layers: tuple[str, ...] = ("embedding",),
+) -> torch.Tensor:
+    """(n, len(layers)) SSLMem's alignment loss of each image (Wang et al., ICLR 2024) at each named
+    layer: the squared distance between the L2-normalised representations of two augmented views,
+    averaged over `pairs` pairs of views (eval mode; the same draws for every network given the seed).
+    Convolutional layers are averaged over their map (pool='avg'), so that two crops of one image are
+    compared channel by channel; at `embedding` this is SSLMem, at every layer LayerMem's input
+    (Wang et al., NeurIPS 2024)."""
     was_training = model.training
     model.eval()
     g = torch.Generator(device=images.device)
     g.manual_seed(seed)
-    total = torch.zeros(images.shape[0], dtype=torch.float64, device=images.device)
+    total = torch.zeros(images.shape[0], len(layers), dtype=torch.float64, device=images.device)
     for _ in range(pairs):
         for start in range(0, images.shape[0], 256):
             x = images[start : start + 256]
             a, b = (
-                torch.nn.functional.normalize(
-                    model.embed(normalize(aug_float(aug, x, g), stats)).float(), dim=1
-                )
-                for _ in range(2)
+                model.features(normalize(aug_float(aug, x, g), stats), layers, pool="avg") for _ in range(2)
             )
-            total[start : start + x.shape[0]] += (a - b).pow(2).sum(1).double()
+            for j, name in enumerate(layers):
+                fa, fb = (torch.nn.functional.normalize(f[name].float(), dim=1) for f in (a, b))
+                total[start : start + x.shape[0], j] += (fa - fb).pow(2).sum(1).double()
     model.train(was_training)
     return total / pairs

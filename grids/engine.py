@@ -112,7 +112,7 @@ def _layout(spec: GridSpec) -> tuple[dict, dict, dict]:
     params = spec.params
     extra = dict([curve_axis(params)])
     labels = dict(spec.labels)
-    if params.get("layer_probes"):
+    if params.get("layer_probes") or scores_examples(params):  # layer probes, LayerMem
         names = probed_layers(params)
         extra["layer"] = list(range(len(names)))
         labels["layer"] = list(names)

@@ -137,6 +137,14 @@ EXAMPLE_VARIABLES = {
     },
     "example_outlier": {"long_name": "1 if the example was injected from the outlier dataset", "units": "1"},
 }
+# LayerMem's input (Wang et al., NeurIPS 2024): the same alignment at every layer of the grid's layer axis.
+EXAMPLE_LAYER_VARIABLES = {
+    "example_layer_alignment": {
+        "long_name": "alignment loss at each layer: squared distance of the normalised representations "
+        "(convolutional maps averaged) of two augmented views, mean over 8 pairs",
+        "units": "1",
+    },
+}
 # With a bank (figure 6, the n x B grid): memorisation as in appendix D.1, on the training inputs.
 BANK_VARIABLES = {
     "bank_fit": {
@@ -258,6 +266,7 @@ def variables(params: dict) -> dict[str, dict]:
         out.update({k: {**a, "dims": ("target",)} for k, a in TRANSFER_VARIABLES.items()})
     if scores_examples(params):
         out.update({k: {**a, "dims": ("example",)} for k, a in EXAMPLE_VARIABLES.items()})
+        out.update({k: {**a, "dims": ("example", "layer")} for k, a in EXAMPLE_LAYER_VARIABLES.items()})
     return out
 
 
@@ -308,6 +317,13 @@ SSLMEM_VARIABLES = {
     },
     "sslmem_stderr": {"long_name": "standard error of sslmem_score", "units": "1"},
 }
+LAYERMEM_VARIABLES = {
+    "layermem_score": {
+        "long_name": "LayerMem: SSLMem at each layer, from the alignment of the layer's representations",
+        "units": "1",
+    },
+    "layermem_stderr": {"long_name": "standard error of layermem_score", "units": "1"},
+}
 FZ_VARIABLES = {
     "fz_score": {
         "long_name": "Feldman-Zhang memorization: accuracy on the example's training label when trained "
@@ -326,20 +342,26 @@ def feldman_zhang_scores(ds: xr.Dataset) -> xr.Dataset:
     from benign.theory.memorization_scores import feldman_zhang
 
     def scores(outcome: xr.DataArray, names: dict) -> xr.Dataset:
+        inside, outcome = xr.broadcast(ds["in_training"].fillna(0.0), outcome)  # per layer, if any
         score, se = xr.apply_ufunc(
             feldman_zhang,
-            ds["in_training"].fillna(0.0),
+            inside,
             outcome,
             ds["status"] == DONE,
             input_core_dims=[["seed", "example"], ["seed", "example"], ["seed"]],
             output_core_dims=[["example"], ["example"]],
         )
-        return xr.Dataset({n: (v.dims, v.values, a) for (n, a), v in zip(names.items(), (score, se))})
+        dims = [d for d in outcome.dims if d != "seed"]  # as the outcome's: (example[, layer])
+        return xr.Dataset(
+            {n: (dims, v.transpose(*dims).values, a) for (n, a), v in zip(names.items(), (score, se))}
+        )
 
     correct = ds["example_correct"]
     out = xr.Dataset() if bool(correct.isnull().all()) else scores(correct.fillna(0.0), FZ_VARIABLES)
     if "example_alignment" in ds:
         out.update(scores(-ds["example_alignment"].fillna(0.0), SSLMEM_VARIABLES))
+    if "example_layer_alignment" in ds:
+        out.update(scores(-ds["example_layer_alignment"].fillna(0.0), LAYERMEM_VARIABLES))
     return out
 
 
@@ -443,6 +465,7 @@ def pool_scores(model, data, cfg: TrainConfig) -> dict[str, np.ndarray]:
     trained on it, whether it predicts its training label (NaN for a contrastive head, which predicts
     none), and the alignment of its views under the run's augmentation (SimCLR's when it has none)."""
     from benign.empirical.augment import parse_augmentation
+    from benign.empirical.networks import layer_names
     from benign.empirical.probing import view_alignment
     from benign.empirical.training import embed_all, projector_output
 
@@ -452,13 +475,15 @@ def pool_scores(model, data, cfg: TrainConfig) -> dict[str, np.ndarray]:
         pred = projector_output(model, embed_all(model, pool.images, data.train)["embedding"]).argmax(1)
         correct = (pred == data.pool_labels).double().cpu().numpy()
     view_aug = parse_augmentation(cfg.augment if cfg.augment != "none" else "simclr")
-    alignment = view_alignment(model, pool.images, data.train, view_aug, seed=cfg.subset_seed)
+    layers = layer_names(cfg.arch)
+    alignment = view_alignment(model, pool.images, data.train, view_aug, seed=cfg.subset_seed, layers=layers)
     return {
         "in_training": data.in_training.double().cpu().numpy(),
         "example_correct": correct,
         "example_mislabelled": (data.pool_labels != pool.labels).double().cpu().numpy(),
         "example_index": data.pool_index.double().cpu().numpy(),
-        "example_alignment": alignment.cpu().numpy(),
+        "example_alignment": alignment[:, layers.index("embedding")].cpu().numpy(),
+        "example_layer_alignment": alignment.cpu().numpy(),
         "example_outlier": np.zeros(n)
         if data.pool_outlier is None
         else data.pool_outlier.double().cpu().numpy(),

@@ -23,7 +23,10 @@ import xarray as xr
 from benign.plots.capacity import is_capacity_sweep, plot_capacity
 from benign.plots.grid_result import preset_of
 
-KINDS = ("auto", "heatmap", "curves", "layers", "lines", "table", "collapse", "capacity", "scores", "unitmem")
+KINDS = (
+    "auto", "heatmap", "curves", "layers", "lines", "table", "collapse", "capacity", "scores", "unitmem",
+    "layermem",
+)  # fmt: skip
 
 PRESET_KINDS = {
     "table1": ("layers",),
@@ -40,8 +43,6 @@ PRESET_KINDS = {
     "table2": ("table",),
     "table3": ("table",),
     "table4": ("table",),
-    "fz": ("scores",),
-    "sslmem": ("scores",),
 }
 
 
@@ -71,7 +72,7 @@ def pick_kinds(ds: xr.Dataset) -> tuple[str, ...]:
         return PRESET_KINDS[preset]
     dims = set(ds.dims)
     if "fz_score" in ds or "sslmem_score" in ds:
-        return ("scores",)
+        return ("scores", "layermem") if "layermem_score" in ds else ("scores",)
     if "unit_mem" in ds and ("knn_clean" not in ds or bool(ds["knn_clean"].isnull().all())):
         return ("unitmem",)
     if "bank" in dims and "knn_final" in ds:
@@ -146,6 +147,10 @@ def draw(ds: xr.Dataset, out: Path, kind: str, var: str | None = None) -> list[P
         from benign.plots.memorization_scores import plot_scores
 
         return [plot_scores(ds, out, var or ("fz_score" if "fz_score" in ds else "sslmem_score"))]
+    if kind == "layermem":
+        from benign.plots.layer_memorization import plot_layer_memorization
+
+        return [plot_layer_memorization(ds, out)]
     if kind == "table":
         from benign.plots.tables import write_table
 

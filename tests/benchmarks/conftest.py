@@ -6,7 +6,7 @@ import statistics
 import pytest
 import torch
 
-_RATIOS: list[str] = []
+_RATIOS: list[tuple] = []  # (workload, ours, peer, ours s, peer s, wall ratio, CPU ratio, rounds)
 _PROFILES: list = []
 
 
@@ -37,10 +37,7 @@ def record_ratio(benchmark):
         )
         if benchmark.disabled:  # one untimed round under --benchmark-disable (make test): no ratio to show
             return ratio
-        _RATIOS.append(
-            f"{title}: {ours} {med[ours] * 1e3:.1f} ms, {peer} {med[peer] * 1e3:.1f} ms (medians of "
-            f"{rounds} alternated rounds) -> {ratio:.2f}x faster (CPU time {cpu_ratio:.2f}x)"
-        )
+        _RATIOS.append((title, ours, peer, med[ours], med[peer], ratio, cpu_ratio, rounds))
         return ratio
 
     return record
@@ -61,9 +58,18 @@ def pytest_terminal_summary(terminalreporter):
                 f"{p.gflops:>8.1f} {p.gemm_seconds * 1e3:>8.1f} {p.efficiency:>19.2f}"
             )
     if _RATIOS:
-        terminalreporter.section("speed against the peers (same run, variants alternated)")
-        for line in _RATIOS:
-            terminalreporter.write_line(line)
+        terminalreporter.section("speed against the peers (same run, variants alternated, medians)")
+        width = max(len(r[0]) for r in _RATIOS)
+        terminalreporter.write_line(
+            f"{'workload':<{width}}  {'project':<13} {'peer':<13} {'project ms':>10} {'peer ms':>10} "
+            f"{'peer/project':>12} {'(CPU time)':>10} {'rounds':>6}"
+        )
+        for title, ours, peer, t_ours, t_peer, ratio, cpu_ratio, rounds in _RATIOS:
+            terminalreporter.write_line(
+                f"{title:<{width}}  {ours:<13} {peer:<13} {t_ours * 1e3:>10.1f} {t_peer * 1e3:>10.1f} "
+                f"{ratio:>11.2f}x {cpu_ratio:>9.2f}x {rounds:>6}"
+            )
+        terminalreporter.write_line("peer/project > 1: the project is faster by that factor")
 
 
 @pytest.fixture

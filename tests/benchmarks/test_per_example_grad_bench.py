@@ -11,6 +11,7 @@ three compute the same statistics.
 """
 
 import time
+import warnings
 
 import pytest
 import torch
@@ -25,6 +26,7 @@ from benign.empirical.memscore.per_example_gradients import (
     mean_pairwise_cosine,
 )
 from benign.empirical.memscore.turnover_dropout import MaskBank
+from tests.benchmarks.peers import alternate
 
 N, HIDDEN = 128, 256
 pytestmark = pytest.mark.usefixtures("one_torch_thread")  # two threads on a shared 2-core box spin and crawl
@@ -109,3 +111,40 @@ def test_speedups(benchmark):
         f"loop/vmap {ratios['loop_over_vmap']:.1f}x, loop/gram {ratios['loop_over_gram']:.1f}x"
     )
     benchmark.pedantic(gram_stats, args=args, rounds=1, iterations=1)
+
+
+def opacus_stats(opacus, model, x, y, masks, groups) -> GradientStats:
+    """What a researcher would write with Opacus: its per-sample gradients (GradSampleModule hooks on
+    every layer, one batched backward), then the same eqs. 3 and 4 from the stacked gradients."""
+    gsm = opacus.GradSampleModule(model, loss_reduction="sum")
+    try:
+        with warnings.catch_warnings():  # "full backward hook is firing ...": the inputs need no gradient
+            warnings.simplefilter("ignore", UserWarning)
+            F.cross_entropy(gsm(x, masks), y, reduction="sum").backward()
+        v = torch.cat([p.grad_sample.reshape(x.shape[0], -1) for p in model.parameters()], 1)
+    finally:
+        gsm._close()  # removes the hooks and the grad_sample attributes
+        model.zero_grad(set_to_none=True)
+    g = v.mean(0)
+    return GradientStats(
+        contributions(v, g),
+        v.norm(dim=1),
+        {k: mean_pairwise_cosine(v[m]) for k, m in groups.items()},
+        float(g.norm()),
+    )
+
+
+@pytest.mark.benchmark(group="per-example gradients vs Opacus")
+def test_gram_statistics_vs_opacus(benchmark, record_ratio):
+    opacus = pytest.importorskip("opacus")  # the `bench` extra
+    args = _setup()
+    ref, peer = gram_stats(*args), opacus_stats(opacus, *args)
+    torch.testing.assert_close(peer.contribution, ref.contribution, rtol=1e-3, atol=1e-5)
+    torch.testing.assert_close(peer.norm, ref.norm, rtol=1e-4, atol=1e-6)
+    for k in ref.cosine:
+        assert peer.cosine[k] == pytest.approx(ref.cosine[k], abs=1e-4)
+    variants = {"project": lambda: gram_stats(*args), "opacus": lambda: opacus_stats(opacus, *args)}
+    rounds = 1 if benchmark.disabled else 7
+    times, _ = benchmark.pedantic(lambda: alternate(variants, rounds), rounds=1, iterations=1)
+    record_ratio(f"per-example gradient statistics (eqs. 3-4), {N} examples, MLP 784-{HIDDEN}-10, 1 thread",
+                 times, "project", "opacus")  # fmt: skip

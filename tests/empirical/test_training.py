@@ -52,5 +52,12 @@ def test_the_simclr_objective_pairs_the_two_views_of_each_image():
     images = data.train.images[:6]
     assert torch.all(view_alignment(model, images, data.train, parse_augmentation("none")) < 1e-10)
     assert torch.all(view_alignment(model, images, data.train, parse_augmentation("simclr")) > 0)
+    # LayerMem's input: one column per layer, each computed as at the embedding
+    layers = ("layer1", "layer4", "embedding", "projector_hidden")
+    per_layer = view_alignment(model, images, data.train, parse_augmentation("simclr"), seed=3, layers=layers)
+    assert per_layer.shape == (6, 4) and torch.all((per_layer >= 0) & (per_layer <= 4))
+    torch.testing.assert_close(per_layer[:, 1], per_layer[:, 2])  # the embedding is layer4 averaged
+    alone = view_alignment(model, images, data.train, parse_augmentation("simclr"), seed=3)
+    torch.testing.assert_close(alone[:, 0], per_layer[:, 2])
     with pytest.raises(ValueError, match="two fresh views"):
         dataclasses.replace(cfg, mixup="xy").validate()

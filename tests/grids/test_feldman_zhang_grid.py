@@ -43,8 +43,8 @@ def test_the_fz_preset_scores_every_example_of_the_pool(tmp_path):
     assert ds["example_mislabelled"].values[0].sum() > 0
     both = (inside > 0.5).any(0) & (inside < 0.5).any(0)
     assert np.isfinite(ds["fz_score"].values[both]).all() and np.isnan(ds["fz_score"].values[~both]).all()
-    assert pick_kinds(ds) == ("scores",)
-    (path,) = plot_result(ds, tmp_path / "fz.png")
+    assert pick_kinds(ds)[0] == "scores"
+    path = plot_result(ds, tmp_path / "fz.png")[0]
     assert path.stat().st_size > 10_000
 
 
@@ -57,9 +57,15 @@ def test_the_sslmem_preset_trains_simclr_models_and_scores_the_injected_outliers
     assert ds["sslmem_score"].dims == ("example",) and "fz_score" not in ds  # no labels predicted
     assert np.isnan(ds["train_accuracy_final"].values).all()  # a contrastive head fits no labels
     assert np.all(ds["example_alignment"].values >= 0) and np.all(ds["example_alignment"].values <= 4)
-    assert pick_kinds(ds) == ("scores",)
-    (path,) = plot_result(ds, tmp_path / "ssl.png")
-    assert path.is_file()
+    # LayerMem: the same estimator at every layer of the layer axis; at the embedding it is SSLMem
+    assert ds["layermem_score"].dims == ("example", "layer")
+    names = list(ds["layer_name"].values)
+    assert names == ["layer1", "layer2", "layer3", "layer4", "embedding", "projector_hidden", "output"]
+    at_embedding = ds["layermem_score"].isel(layer=names.index("embedding"))
+    np.testing.assert_allclose(at_embedding.values, ds["sslmem_score"].values)
+    assert pick_kinds(ds) == ("scores", "layermem")
+    paths = plot_result(ds, tmp_path / "ssl.png")
+    assert [p.name for p in paths] == ["ssl.png", "ssl-layermem.png"] and all(p.is_file() for p in paths)
 
 
 def test_outliers_replace_a_share_of_the_subset_by_another_datasets_images(tmp_path):
