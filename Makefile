@@ -12,7 +12,7 @@ DEMO_OUT ?= results/demo
 FMNIST_DEBIAN := /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz
 FMNIST_LOCAL  := data/FashionMNIST/raw/train-images-idx3-ubyte.gz
 
-.PHONY: venv data lint demo test bench clean
+.PHONY: venv data lint demo test bench docs clean
 
 venv: $(VENV)/.installed
 
@@ -48,6 +48,11 @@ test: venv lint data
 # The peers (FAISS, Kornia: the `bench` extra, which the venv installs) run beside the project.
 bench: venv
 	$(PY) -m pytest -q tests/benchmarks --benchmark-only --benchmark-columns=min,median,mean,rounds
+
+# The number tables of README.md and docs/*.md, regenerated from the shipped result files in
+# docs/results (the test suite fails where a page and its file disagree).
+docs: venv
+	$(VENV)/bin/benign docs
 
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis .benchmarks

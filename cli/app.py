@@ -6,6 +6,7 @@ import typer
 
 from benign.cli import capacity as capacity_cmd
 from benign.cli import claims as claims_cmd
+from benign.cli import docs as docs_cmd
 from benign.cli import grid, memscore, plot, profiles, toy
 from benign.cli import probe as probe_cmd
 from benign.cli import report as report_cmd
@@ -29,6 +30,7 @@ app.add_typer(profiles.app, name="profiles")
 app.add_typer(grid.app, name="grid")
 app.command("report")(report_cmd.report)
 app.command("claims")(claims_cmd.claims)
+app.command("docs")(docs_cmd.docs)
 
 
 def main() -> None:

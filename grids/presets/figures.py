@@ -273,6 +273,19 @@ SSLMEM = {
 }
 
 
+# --- LayerMem (Wang et al., NeurIPS 2024) of table 2's random + DA network --------------------------
+# m networks (the seeds) trained as table 2's random + DA cell, each on a random half of its pool (at
+# cpu 125 of the 250 images, their random labels fixed by the grid), every example's views compared
+# at every layer under the networks that trained on it and those that did not: where in the network
+# is an example memorised? (beside figure 4's layer-wise probe and UnitMem, docs/memorization-scores.md)
+LAYERMEM = {
+    "full": {"seeds": 16},
+    "cpu": {"seeds": 8},  # 3000 steps on 125 images: about 4 min a network on one core
+    "small": {"seeds": 8},
+    "tiny": {"seeds": 4, "subset": 40, "test_subset": 40},
+}
+
+
 def _train(scale: str, **over) -> dict:
     return {**BASE[scale], **over}
 
@@ -408,6 +421,15 @@ def train_preset(name: str, scale: str) -> dict:
             probe_reference="subset",
             **SSLMEM[s],
         )
+    if name == "layermem":
+        return _train(
+            s,
+            labels="random",
+            train_share=0.5,
+            linear_probe=False,
+            probe_reference="subset",
+            **LAYERMEM[s],
+        )
     raise KeyError(name)
 
 
@@ -431,6 +453,7 @@ PRESETS = (
     "nb",
     "fz",
     "sslmem",
+    "layermem",
 )
 # The presets with a cpu version, in the order a report runs them (figure 14 over K, fig14k, is the
 # toy's family over K, at small).
@@ -453,6 +476,7 @@ CPU_PRESETS = (
     "nb",
     "fz",
     "sslmem",
+    "layermem",
 )
 
 

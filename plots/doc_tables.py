@@ -1,0 +1,104 @@
+"""Number tables of the docs, generated from the shipped result files (`make docs`, `benign docs`).
+
+A page marks a generated table with a pair of comments naming it,
+
+    <!-- table: table2-cpu -->
+    | ... the table, rewritten by `benign docs` ... |
+    <!-- /table -->
+
+and `render` replaces each block with `TABLES[name](results)`: the table computed from the files in
+`results` (docs/results). The test suite renders every page and fails where a page and its file
+disagree, so no number is pasted by hand. Values per seed are written "seed 0 / seed 1"."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import numpy as np
+import xarray as xr
+
+from benign.theory.memorization_kind import memorization_kind
+
+BLOCK = re.compile(r"(<!-- table: (?P<name>[\w.-]+) -->\n)(?P<body>.*?)(<!-- /table -->)", re.S)
+
+
+def per_seed(values, fmt: str = "{:.3f}") -> str:
+    return " / ".join(fmt.format(v) for v in np.asarray(values, dtype=float).ravel())
+
+
+def rows_to_markdown(header: list[str], rows: list[list[str]]) -> str:
+    lines = ["| " + " | ".join(header) + " |", "| " + " | ".join("---" for _ in header) + " |"]
+    lines += ["| " + " | ".join(r) + " |" for r in rows]
+    return "\n".join(lines) + "\n"
+
+
+def open_result(results: Path, name: str) -> xr.Dataset:
+    path = Path(results) / name
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: the result file this table is generated from is missing")
+    with xr.open_dataset(path) as ds:
+        return ds.load()
+
+
+def table2_cpu(results: Path) -> str:
+    """Table 2 (k-NN) and table 4 (linear) at cpu, per seed, with Definition 4.1's verdict."""
+    ds = open_result(results, "table2-cpu.nc")
+    names = [str(n) for n in ds["setting_name"].values]
+    first = ds.isel(setting=0)
+    rows = [["initialisation", per_seed(first["knn_init"]), "", "", per_seed(first["linear_init"]), ""]]
+    for i, name in enumerate(names):
+        cell = ds.isel(setting=i)
+        gain = cell["knn_final"] - cell["knn_init"]
+        fitted = cell["train_accuracy_final"]
+        kinds = set(
+            memorization_kind(fitted, cell["knn_final"], cell["knn_init"], cell["random_label_share"])
+        )
+        verdict = "" if kinds == {"clean"} else " / ".join(sorted(kinds))
+        rows.append(
+            [
+                name.replace("+", " + "),
+                per_seed(cell["knn_final"]),
+                per_seed(gain, "{:+.3f}"),
+                per_seed(fitted, "{:.2f}"),
+                per_seed(cell["linear_final"]),
+                verdict,
+            ]
+        )
+    header = ["setting", "k-NN seed 0 / 1", "gain over init", "labels fitted", "linear probe seed 0 / 1"]
+    return rows_to_markdown([*header, "Definition 4.1"], rows)
+
+
+def unitmem_cpu(results: Path) -> str:
+    """UnitMem per layer at cpu, mean over seeds, initialisation first; the output layer left out."""
+    ds = open_result(results, "unitmem-cpu.nc")
+    keep = [i for i, n in enumerate(ds["layer_name"].values) if n != "output"]
+    ds = ds.isel(layer=keep)
+    names = [str(n) for n in ds["layer_name"].values]
+    rows = [["initialisation", *(f"{v:.3f}" for v in ds["unit_mem_init"].mean(("setting", "seed")).values)]]
+    labels = {"random": "random labels, no DA", "random+DA": "random labels + DA"}
+    for i, s in enumerate(ds["setting_name"].values):
+        mean = ds["unit_mem"].isel(setting=i).mean("seed").values
+        rows.append([labels.get(str(s), str(s)), *(f"{v:.3f}" for v in mean)])
+    header = ["layer", *(n.replace("layer4", "layer4 / embedding") for n in names if n != "embedding")]
+    rows = [[r[0], *(v for n, v in zip(names, r[1:]) if n != "embedding")] for r in rows]
+    return rows_to_markdown(header, rows)
+
+
+TABLES = {"table2-cpu": table2_cpu, "unitmem-cpu": unitmem_cpu}
+
+
+def render(text: str, results: str | Path) -> str:
+    """`text` with every generated table block recomputed from the files in `results`."""
+
+    def fill(m: re.Match) -> str:
+        name = m.group("name")
+        if name not in TABLES:
+            raise ValueError(f"unknown generated table {name!r}; known: {', '.join(TABLES)}")
+        return m.group(1) + TABLES[name](Path(results)) + m.group(4)
+
+    return BLOCK.sub(fill, text)
+
+
+def table_names(text: str) -> list[str]:
+    return [m.group("name") for m in BLOCK.finditer(text)]
