@@ -8,7 +8,7 @@ For every named representation (layer1..layer4, embedding, projector_hidden, out
   knn_noisy   K-NN with the training labels (random): leave-one-out on the training set, each image
               predicted by the training labels of its K nearest *other* training images. High only
               where the representation groups images by their random label (the projector, fig. 4);
-  linear      a linear probe (theory.probes.LinearProbe) fitted on the training images' clean labels,
+  linear      a linear probe (probes.linear_probe.LinearProbe) fitted on the training images' clean labels,
               test accuracy;
   invariance  mean normalized invariance I (eq. 2) under the run's augmentation on training images;
   unit_mem    mean UnitMem over the layer's units (theory.unit_memorization; Wang et al. 2024, who
@@ -20,7 +20,7 @@ layer1..layer4 are probed flattened, as the paper says (section 4.2), or average
 Flattened maps are large (ResNet18's layer1 on CIFAR: 65536 numbers an image, 13 GB for 50k images),
 so the k-NN probes never hold the reference's features: `streamed_knn` embeds the reference a batch
 at a time and merges each batch's neighbours into a running top-k per query (the same neighbours as
-theory.probes.knn_predict on the whole matrix); queries are embedded in chunks of bounded bytes.
+probes.knn_probe.knn_predict on the whole matrix); queries are embedded in chunks of bounded bytes.
 """
 
 from __future__ import annotations
@@ -41,14 +41,15 @@ from benign.empirical.training import (
     prepare_data,
     resolve_device,
 )
+from benign.probes.knn_probe import knn_accuracy
+from benign.probes.linear_probe import LinearProbe
 from benign.store.provenance import provenance_attrs
 from benign.theory.invariance import normalized_invariance
-from benign.theory.probes import LinearProbe, knn_accuracy
 from benign.theory.unit_memorization import unit_memorization
 
 
 def knn_leave_one_out(features: torch.Tensor, labels: torch.Tensor, num_classes: int, k: int = 20) -> float:
-    """Accuracy of predicting each row's label from its k nearest other rows (theory.probes, uniform
+    """Accuracy of predicting each row's label from its k nearest other rows (probes.knn_probe, uniform
     votes on L2-normalised features, the row itself excluded)."""
     x = features.float()
     return knn_accuracy(x, labels, x, labels, num_classes, k=k, exclude_self=True)
@@ -73,7 +74,7 @@ def streamed_knn(
     """k-NN accuracy of every named representation, the reference never embedded whole.
 
     reference, queries: clean images (uint8 or float, normalised with `stats` a batch at a time).
-    Votes as theory.probes.knn_predict: uniform over the k nearest by Euclidean distance on
+    Votes as probes.knn_probe.knn_predict: uniform over the k nearest by Euclidean distance on
     L2-normalised features, ties to the smallest class. exclude_self: the queries are the reference
     (leave-one-out). Memory: the queries' features (at most about max_query_bytes; more queries are
     done in chunks, each streaming the reference again), one reference batch, (queries, k) top lists.

@@ -30,12 +30,12 @@ from benign.empirical.datasets import ImageDataset, load_dataset, normalize, sub
 from benign.empirical.labels import augmentation_labels, make_labels, num_label_classes, parse_labels
 from benign.empirical.networks import ARCHS, INITS, POOLS, build_network, fold_batchnorm
 from benign.empirical.own_network import is_own_arch, load_factory
+from benign.probes.knn_probe import knn_accuracy
 from benign.store.atomic import atomic_write, write_text_atomic
 from benign.store.netcdf import save_atomic
 from benign.store.provenance import provenance_attrs
 from benign.theory.counter_random import hash_keys
 from benign.theory.devices import autocast_dtype, resolve_device
-from benign.theory.probes import knn_accuracy
 
 CHECKPOINT = "checkpoint.pt"
 # A checkpoint every checkpoint_every epochs, but not more often than this: with one step an epoch

@@ -29,8 +29,8 @@ from benign.empirical.training import (
     resolve_device,
 )
 from benign.empirical.wide_network import WideNetwork, wide_or_side_by_side
+from benign.probes.knn_probe import knn_accuracy
 from benign.theory.devices import autocast_dtype
-from benign.theory.probes import knn_accuracy
 
 SHARED = (
     "dataset",

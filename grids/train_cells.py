@@ -382,7 +382,7 @@ def run_train_cell(params: dict, cell: dict, folder: str, init_probes: str = "")
     from benign.empirical.labels import random_share
     from benign.empirical.probing import probe_model
     from benign.empirical.training import build_model, embed_all, train
-    from benign.theory.probes import LinearProbe
+    from benign.probes.linear_probe import LinearProbe
 
     cfg = train_config(params, seed=cell["seed"], out=folder)
 
@@ -494,7 +494,7 @@ def transfer_knn(model, data, cfg: TrainConfig, target: str, reference_size: int
     """k-NN probe of the embedding on another dataset (figure 10), under the training data's normalisation."""
     from benign.empirical.datasets import load_dataset
     from benign.empirical.training import embed_all
-    from benign.theory.probes import knn_accuracy
+    from benign.probes.knn_probe import knn_accuracy
 
     device = data.train.images.device
     ref, test = (

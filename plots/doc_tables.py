@@ -85,7 +85,35 @@ def unitmem_cpu(results: Path) -> str:
     return rows_to_markdown(header, rows)
 
 
-TABLES = {"table2-cpu": table2_cpu, "unitmem-cpu": unitmem_cpu}
+def layermem_table(results: Path, name: str) -> str:
+    """LayerMem per layer (plots.layer_memorization.layer_means): the mean over the pool, over the
+    examples known to be memorised and the others where the grid marks some, and the AUROC of each
+    layer's score finding them; the embedding (layer4 averaged, the same numbers) left out."""
+    from benign.plots.layer_memorization import layer_means
+    from benign.plots.memorization_scores import KNOWN
+    from benign.theory.memorization_scores import auroc
+
+    ds = open_result(results, name)
+    names = [str(n) for n in ds["layer_name"].values]
+    keep = [i for i, n in enumerate(names) if n != "embedding"]
+    groups = layer_means(ds)
+    marker = next((v[0] for v in KNOWN.values() if v[0] in ds and v[1] in groups), None)
+    score = ds["layermem_score"].transpose("example", "layer").values
+    rows = [[f"LayerMem, {g}", *(f"{mean[i]:+.4f}" for i in keep)] for g, (mean, _) in groups.items()]
+    overall = np.nanmean(score, 0)
+    if len(groups) > 1:
+        rows.insert(0, ["LayerMem, every example", *(f"{overall[i]:+.4f}" for i in keep)])
+        known = ds[marker].max("seed").values > 0.5
+        rows.append(["AUROC", *(f"{auroc(score[:, i], known):.3f}" for i in keep)])
+    return rows_to_markdown(["layer", *(names[i] for i in keep)], rows)
+
+
+TABLES = {
+    "table2-cpu": table2_cpu,
+    "unitmem-cpu": unitmem_cpu,
+    "layermem-sslmem-cpu": lambda results: layermem_table(results, "sslmem-cpu.nc"),
+    "layermem-cpu": lambda results: layermem_table(results, "layermem-cpu.nc"),
+}
 
 
 def render(text: str, results: str | Path) -> str:

@@ -1,5 +1,5 @@
-"""Layers point down only: cli -> api -> grids -> empirical -> theory, plots beside grids, store at the
-bottom. Every `benign.X` import of every module (inside functions too) is checked."""
+"""Layers point down only: cli -> api -> grids -> empirical -> theory -> probes, plots beside grids,
+store at the bottom. Every `benign.X` import of every module (inside functions too) is checked."""
 
 import ast
 from pathlib import Path
@@ -9,12 +9,13 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 MAY_IMPORT = {
     "store": set(),
-    "theory": {"store"},
-    "empirical": {"theory", "store"},
-    "plots": {"theory", "store"},
-    "grids": {"empirical", "plots", "theory", "store"},
-    "api": {"grids", "empirical", "plots", "theory", "store"},
-    "cli": {"api", "grids", "empirical", "plots", "theory", "store"},
+    "probes": {"store"},
+    "theory": {"probes", "store"},
+    "empirical": {"theory", "probes", "store"},
+    "plots": {"theory", "probes", "store"},
+    "grids": {"empirical", "plots", "theory", "probes", "store"},
+    "api": {"grids", "empirical", "plots", "theory", "probes", "store"},
+    "cli": {"api", "grids", "empirical", "plots", "theory", "probes", "store"},
 }
 
 

@@ -9,7 +9,7 @@ import zipfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-FOLDERS = ("theory", "empirical", "grids", "plots", "store", "cli")
+FOLDERS = ("theory", "probes", "empirical", "grids", "plots", "store", "api", "cli")
 
 
 def test_every_import_goes_through_benign():

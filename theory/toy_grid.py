@@ -16,10 +16,10 @@ from dataclasses import asdict, dataclass
 
 import torch
 
+from benign.probes.knn_probe import knn_accuracy
 from benign.theory import counter_random as cr
 from benign.theory.gaussian_mixture import PROBE, TEST, GaussianMixture
 from benign.theory.invariance import invariance_from_embeddings
-from benign.theory.probes import knn_accuracy
 from benign.theory.toy_model import BatchedToy, ToyTraining
 
 VARIABLES = {

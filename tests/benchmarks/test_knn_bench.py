@@ -1,4 +1,4 @@
-"""The k-NN probe (theory.probes.knn_predict) against FAISS's exact search (IndexFlatIP and the same
+"""The k-NN probe (probes.knn_probe.knn_predict) against FAISS's exact search (IndexFlatIP and the same
 uniform vote: the peer a researcher would use instead) on every kind of data it must serve, and
 against the bare matrix products of the same sizes.
 
@@ -6,7 +6,7 @@ Kinds (`kind_of_data`): the project's own features of Fashion-MNIST (60k referen
 small CNN trained and at initialisation), ten tight clusters, uniform and standard normal vectors
 (50k x 10k x 512). Target: at least as fast as FAISS on each, 2 threads, identical predictions (FAISS
 ranks by float32 scores, so it may differ at float32 near-ties: >= 99.9% identical). The probe's
-neighbours are a float64 brute force's (theory.knn_search); where a bf16 product is fast and the
+neighbours are a float64 brute force's (probes.knn_search); where a bf16 product is fast and the
 features are not concentrated it finds them with a certified bf16 filter ("project"), otherwise with
 exact float32 scores ("project exact", timed beside it).
 Run: make bench, or .venv/bin/python -m pytest tests/benchmarks/test_knn_bench.py --benchmark-only
@@ -15,8 +15,8 @@ Run: make bench, or .venv/bin/python -m pytest tests/benchmarks/test_knn_bench.p
 import pytest
 import torch
 
-from benign.theory.knn_search import SearchStats, resolve_method
-from benign.theory.probes import knn_predict
+from benign.probes.knn_probe import knn_predict
+from benign.probes.knn_search import SearchStats, resolve_method
 from tests.benchmarks.peers import alternate
 
 N, Q, D, C, K = 50_000, 10_000, 512, 10, 20

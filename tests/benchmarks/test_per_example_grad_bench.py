@@ -42,6 +42,17 @@ def _setup():
     return model, x, y, masks, {"easy": ~difficult, "difficult": difficult}
 
 
+def stacked_stats(v, groups) -> GradientStats:
+    """Eqs. 3 and 4 from the per-example gradients stacked as rows of v (n, p)."""
+    g = v.mean(0)
+    return GradientStats(
+        contributions(v, g),
+        v.norm(dim=1),
+        {k: mean_pairwise_cosine(v[m]) for k, m in groups.items()},
+        float(g.norm()),
+    )
+
+
 def loop_stats(model, x, y, masks, groups) -> GradientStats:
     """One backward per example, then eqs. 3 and 4 from the stacked gradients."""
     params = list(model.parameters())
@@ -50,13 +61,7 @@ def loop_stats(model, x, y, masks, groups) -> GradientStats:
         loss = F.cross_entropy(model(x[i : i + 1], [m[i : i + 1] for m in masks]), y[i : i + 1])
         rows.append(torch.cat([g.reshape(-1) for g in torch.autograd.grad(loss, params)]))
     v = torch.stack(rows)
-    g = v.mean(0)
-    return GradientStats(
-        contributions(v, g),
-        v.norm(dim=1),
-        {k: mean_pairwise_cosine(v[m]) for k, m in groups.items()},
-        float(g.norm()),
-    )
+    return stacked_stats(v, groups)
 
 
 def vmap_stats(model, x, y, masks, groups) -> GradientStats:
@@ -125,13 +130,7 @@ def opacus_stats(opacus, model, x, y, masks, groups) -> GradientStats:
     finally:
         gsm._close()  # removes the hooks and the grad_sample attributes
         model.zero_grad(set_to_none=True)
-    g = v.mean(0)
-    return GradientStats(
-        contributions(v, g),
-        v.norm(dim=1),
-        {k: mean_pairwise_cosine(v[m]) for k, m in groups.items()},
-        float(g.norm()),
-    )
+    return stacked_stats(v, groups)
 
 
 @pytest.mark.benchmark(group="per-example gradients vs Opacus")

@@ -149,7 +149,7 @@ def test_the_linear_probe_is_fitted_on_the_knn_reference(tmp_path, monkeypatch):
     """Table 4: the linear probe is fitted where the k-NN probe is (the whole clean training split
     with its true labels by default), not on the training subset; and the cell records its labels'
     random share, which Definition 4.1 reads."""
-    from benign.theory.probes import LinearProbe
+    from benign.probes.linear_probe import LinearProbe
 
     fitted = []
     fit = LinearProbe.fit

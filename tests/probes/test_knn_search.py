@@ -6,7 +6,8 @@ import torch
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from benign.theory.knn_search import (
+from benign.probes.knn_probe import knn_predict
+from benign.probes.knn_search import (
     FIRST_CHUNK,
     MIN_BF16_DIM,
     UNIT_ROUNDOFF,
@@ -17,7 +18,6 @@ from benign.theory.knn_search import (
     resolve_method,
     rounding_norms,
 )
-from benign.theory.probes import knn_predict
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 U_BF16 = UNIT_ROUNDOFF[torch.bfloat16]

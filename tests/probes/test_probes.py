@@ -6,7 +6,8 @@ from hypothesis import strategies as st
 from sklearn.linear_model import LogisticRegression
 from sklearn.neighbors import KNeighborsClassifier
 
-from benign.theory.probes import LinearProbe, knn_accuracy, knn_predict
+from benign.probes.knn_probe import knn_accuracy, knn_predict
+from benign.probes.linear_probe import LinearProbe
 
 
 def blobs(n, D, C, seed, spread=1.0):

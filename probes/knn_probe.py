@@ -1,8 +1,8 @@
-"""Probes of a representation: k-NN (section 4, "Probing") and linear (table 4).
+"""The k-NN probe of a representation (section 4, "Probing").
 
-The k-NN probe follows the authors' code: K = 20 neighbours, uniform votes, Euclidean distance on
+It follows the authors' code: K = 20 neighbours, uniform votes, Euclidean distance on
 L2-normalised features. The DINO-style vote (Caron et al., 2021) weighs each neighbour by
-exp(cos / T), T = 0.07. The neighbours come from theory.knn_search.nearest, in chunks of queries so
+exp(cos / T), T = 0.07. The neighbours come from probes.knn_search.nearest, in chunks of queries so
 that memory stays bounded (about `max_chunk_bytes` for the similarity block) whatever the sizes.
 """
 
@@ -13,12 +13,12 @@ from typing import Literal
 import torch
 from torch import Tensor
 
-from benign.theory.knn_search import Method, SearchStats, nearest
+from benign.probes.knn_search import Method, SearchStats, nearest
 
 Vote = Literal["uniform", "cosine"]
 
 
-def _as_tensor(x, device=None) -> Tensor:
+def as_tensor(x, device=None) -> Tensor:
     return x if isinstance(x, Tensor) else torch.as_tensor(x, device=device)
 
 
@@ -47,12 +47,12 @@ def knn_predict(
     training labels, figure 4).
 
     The neighbours are those of a float64 brute force, ties to the smaller reference index, whatever
-    `method` ("auto", "exact", "bf16-rerank": how fast they are found, see theory.knn_search); `stats`
-    (a theory.knn_search.SearchStats) counts what the search did.
+    `method` ("auto", "exact", "bf16-rerank": how fast they are found, see probes.knn_search); `stats`
+    (a probes.knn_search.SearchStats) counts what the search did.
     """
-    reference = _as_tensor(reference)
-    queries = _as_tensor(queries, reference.device)
-    labels = _as_tensor(reference_labels, reference.device).long()
+    reference = as_tensor(reference)
+    queries = as_tensor(queries, reference.device)
+    labels = as_tensor(reference_labels, reference.device).long()
     if reference.ndim != 2 or queries.ndim != 2 or reference.shape[1] != queries.shape[1]:
         raise ValueError(
             f"need (N, D) reference and (Q, D) queries, got {tuple(reference.shape)} and {tuple(queries.shape)}"
@@ -102,58 +102,4 @@ def knn_accuracy(
 ) -> float:
     """Share of queries whose k-NN prediction equals `query_labels` (see `knn_predict`)."""
     pred = knn_predict(reference, reference_labels, queries, num_classes, **kwargs)
-    return (pred == _as_tensor(query_labels, pred.device).long()).double().mean().item()
-
-
-class LinearProbe:
-    """Multinomial logistic regression on frozen features (table 4), full-batch L-BFGS.
-
-    Features are standardised with the training set's mean and spread; `l2` is the ridge penalty
-    on the weights (mean loss + l2/2 |W|^2). Follows scikit-learn's conventions: `fit` returns self,
-    learned attributes end in `_`.
-    """
-
-    def __init__(self, num_classes: int, l2: float = 1e-4, max_iter: int = 200):
-        self.num_classes = num_classes
-        self.l2 = l2
-        self.max_iter = max_iter
-
-    def fit(self, features: Tensor, labels: Tensor) -> LinearProbe:
-        x = _as_tensor(features).double()
-        y = _as_tensor(labels, x.device).long()
-        self.mean_ = x.mean(0)
-        self.scale_ = x.std(0, unbiased=False).clamp_min(1e-12)
-        z = (x - self.mean_) / self.scale_
-        weight = torch.zeros(z.shape[1], self.num_classes, dtype=z.dtype, device=z.device, requires_grad=True)
-        bias = torch.zeros(self.num_classes, dtype=z.dtype, device=z.device, requires_grad=True)
-        opt = torch.optim.LBFGS(
-            [weight, bias],
-            max_iter=self.max_iter,
-            line_search_fn="strong_wolfe",
-            tolerance_grad=1e-9,
-            tolerance_change=1e-12,
-        )
-
-        def closure():
-            opt.zero_grad()
-            loss = (
-                torch.nn.functional.cross_entropy(z @ weight + bias, y) + 0.5 * self.l2 * weight.pow(2).sum()
-            )
-            loss.backward()
-            return loss
-
-        opt.step(closure)
-        self.coef_ = weight.detach()
-        self.intercept_ = bias.detach()
-        return self
-
-    def decision_function(self, features: Tensor) -> Tensor:
-        z = (_as_tensor(features, self.coef_.device).double() - self.mean_) / self.scale_
-        return z @ self.coef_ + self.intercept_
-
-    def predict(self, features: Tensor) -> Tensor:
-        return self.decision_function(features).argmax(1)
-
-    def score(self, features: Tensor, labels: Tensor) -> float:
-        pred = self.predict(features)
-        return (pred == _as_tensor(labels, pred.device).long()).double().mean().item()
+    return (pred == as_tensor(query_labels, pred.device).long()).double().mean().item()
