@@ -108,7 +108,50 @@ def layermem_table(results: Path, name: str) -> str:
     return rows_to_markdown(["layer", *(names[i] for i in keep)], rows)
 
 
+def cpu_curve(results: Path) -> str:
+    """The learning curves the cpu setting was chosen from: random labels + DA on 250 images, the
+    4096-wide projector, at a constant rate (every 500 steps) and with the cooldown (its last steps)."""
+    constant = open_result(results, "cpu-curve-constant.nc").sel(projector_width=4096)
+    cooldown = open_result(results, "cpu-curve-cooldown.nc")
+    names = [str(n) for n in cooldown["setting_name"].values]
+    cooldown = cooldown.isel(setting=names.index("cooldown 0.2"))
+    steps = [float(e) for e in constant["epoch"].values if e % 500 == 0]
+    last = [e for e in steps if e >= 2000]
+
+    def row(ds, var, label, at):
+        return [label, *(per_seed(ds[var].sel(epoch=e)) if e in at else "" for e in steps)]
+
+    rows = [
+        row(constant, "train_accuracy", "random labels fitted, seed 0 / 1, constant rate", steps),
+        row(constant, "knn_accuracy", "20-NN probe, seed 0 / 1, constant rate", steps),
+        row(cooldown, "train_accuracy", "random labels fitted, seed 0 / 1, cooldown over the last 600 steps", last),
+        row(cooldown, "knn_accuracy", "20-NN probe, seed 0 / 1, cooldown", last),
+    ]
+    return rows_to_markdown(["step", *(f"{e:.0f}" for e in steps)], rows)
+
+
+def nb_cpu(results: Path) -> str:
+    """The n x B grid at cpu: the k-NN gain over initialisation per seed, and the share of the n x B
+    views fitted (mean over seeds) in brackets."""
+    ds = open_result(results, "nb-cpu.nc")
+    gain = ds["knn_final"] - ds["knn_init"]
+    rows = [
+        [
+            f"n = {n}",
+            *(
+                f"{per_seed(gain.sel(n=n, B=b), '{:+.3f}')} ({float(ds['bank_fit'].sel(n=n, B=b).mean()):.2f})"
+                for b in ds["B"].values
+            ),
+        ]
+        for n in ds["n"].values
+    ]
+    header = ["gain over init, seed 0 / 1 (views fitted, mean)", *(f"B = {b}" for b in ds["B"].values)]
+    return rows_to_markdown(header, rows)
+
+
 TABLES = {
+    "cpu-curve": cpu_curve,
+    "nb-cpu": nb_cpu,
     "table2-cpu": table2_cpu,
     "unitmem-cpu": unitmem_cpu,
     "layermem-sslmem-cpu": lambda results: layermem_table(results, "sslmem-cpu.nc"),
