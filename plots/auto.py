@@ -72,6 +72,10 @@ def pick_kinds(ds: xr.Dataset) -> tuple[str, ...]:
         return PRESET_KINDS[preset]
     dims = set(ds.dims)
     if "fz_score" in ds or "sslmem_score" in ds:
+        from benign.plots.memorization_scores import planted
+
+        if planted(ds) is None:  # no example singled out (random labels everywhere): LayerMem alone
+            return ("layermem",)
         return ("scores", "layermem") if "layermem_score" in ds else ("scores",)
     if "unit_mem" in ds and ("knn_clean" not in ds or bool(ds["knn_clean"].isnull().all())):
         return ("unitmem",)

@@ -90,21 +90,20 @@ def layermem_table(results: Path, name: str) -> str:
     examples known to be memorised and the others where the grid marks some, and the AUROC of each
     layer's score finding them; the embedding (layer4 averaged, the same numbers) left out."""
     from benign.plots.layer_memorization import layer_means
-    from benign.plots.memorization_scores import KNOWN
+    from benign.plots.memorization_scores import planted
     from benign.theory.memorization_scores import auroc
 
     ds = open_result(results, name)
+    groups = layer_means(ds)  # checks that the file has LayerMem
     names = [str(n) for n in ds["layer_name"].values]
     keep = [i for i, n in enumerate(names) if n != "embedding"]
-    groups = layer_means(ds)
-    marker = next((v[0] for v in KNOWN.values() if v[0] in ds and v[1] in groups), None)
     score = ds["layermem_score"].transpose("example", "layer").values
     rows = [[f"LayerMem, {g}", *(f"{mean[i]:+.4f}" for i in keep)] for g, (mean, _) in groups.items()]
-    overall = np.nanmean(score, 0)
-    if len(groups) > 1:
+    found = planted(ds)
+    if found is not None:
+        overall = np.nanmean(score, 0)
         rows.insert(0, ["LayerMem, every example", *(f"{overall[i]:+.4f}" for i in keep)])
-        known = ds[marker].max("seed").values > 0.5
-        rows.append(["AUROC", *(f"{auroc(score[:, i], known):.3f}" for i in keep)])
+        rows.append(["AUROC", *(f"{auroc(score[:, i], found[1]):.3f}" for i in keep)])
     return rows_to_markdown(["layer", *(names[i] for i in keep)], rows)
 
 
@@ -124,7 +123,12 @@ def cpu_curve(results: Path) -> str:
     rows = [
         row(constant, "train_accuracy", "random labels fitted, seed 0 / 1, constant rate", steps),
         row(constant, "knn_accuracy", "20-NN probe, seed 0 / 1, constant rate", steps),
-        row(cooldown, "train_accuracy", "random labels fitted, seed 0 / 1, cooldown over the last 600 steps", last),
+        row(
+            cooldown,
+            "train_accuracy",
+            "random labels fitted, seed 0 / 1, cooldown over the last 600 steps",
+            last,
+        ),
         row(cooldown, "knn_accuracy", "20-NN probe, seed 0 / 1, cooldown", last),
     ]
     return rows_to_markdown(["step", *(f"{e:.0f}" for e in steps)], rows)
@@ -166,7 +170,11 @@ def render(text: str, results: str | Path) -> str:
         name = m.group("name")
         if name not in TABLES:
             raise ValueError(f"unknown generated table {name!r}; known: {', '.join(TABLES)}")
-        return m.group(1) + TABLES[name](Path(results)) + m.group(4)
+        try:
+            table = TABLES[name](Path(results))
+        except ValueError as e:  # a file without what the table reads
+            raise ValueError(f"table {name}: {e}") from None
+        return m.group(1) + table + m.group(4)
 
     return BLOCK.sub(fill, text)
 

@@ -13,7 +13,7 @@ import numpy as np
 import xarray as xr
 
 from benign.plots.grid_result import require, save_figure
-from benign.plots.memorization_scores import KNOWN
+from benign.plots.memorization_scores import KNOWN, planted
 
 
 def layer_means(ds: xr.Dataset) -> dict[str, tuple[np.ndarray, np.ndarray]]:
@@ -22,11 +22,10 @@ def layer_means(ds: xr.Dataset) -> dict[str, tuple[np.ndarray, np.ndarray]]:
     require(ds, ["layermem_score", "layer_name"], "LayerMem")
     score = ds["layermem_score"].transpose("example", "layer").values
     groups = {"all examples": np.ones(score.shape[0], bool)}
-    for marker, known, others in (v for v in KNOWN.values() if v[0] in ds):
-        mark = ds[marker].max("seed").values > 0.5
-        if mark.any() and (~mark).any():
-            groups = {known: mark, others: ~mark}
-            break
+    found = planted(ds)
+    if found is not None:
+        _, known, others = KNOWN[found[0]]
+        groups = {known: found[1], others: ~found[1]}
     out = {}
     for name, rows in groups.items():
         s = score[rows]

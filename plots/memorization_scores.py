@@ -22,6 +22,18 @@ KNOWN = {
 }
 
 
+def planted(ds: xr.Dataset) -> tuple[str, np.ndarray] | None:
+    """(score, marks) where the grid planted a minority of examples known to be memorised (KNOWN: wrong
+    labels at a noise level below one half, injected outliers), else None: with random labels
+    everywhere nearly every label is 'wrong' and no example is singled out."""
+    for score, (marker, *_) in KNOWN.items():
+        if marker in ds and "seed" in ds[marker].dims:
+            marks = ds[marker].max("seed").values > 0.5
+            if 0 < marks.mean() <= 0.5:
+                return score, marks
+    return None
+
+
 def known_answer(ds: xr.Dataset, score: str = "fz_score") -> tuple[np.ndarray, np.ndarray]:
     """(scores, known) of every example with a score, for a grid of one pool (dims seed, example): known
     marks the examples known to be memorised (KNOWN)."""
