@@ -6,6 +6,7 @@ right: ΔLayerMem, the increment from one layer to the next (what the layer adds
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 
 import matplotlib.pyplot as plt
@@ -31,7 +32,11 @@ def layer_means(ds: xr.Dataset) -> dict[str, tuple[np.ndarray, np.ndarray]]:
         s = score[rows]
         n = np.isfinite(s).sum(0)
         mean = np.nanmean(s, 0)
-        se = np.nanstd(s, 0, ddof=1) / np.sqrt(np.maximum(n, 1)) if s.shape[0] > 1 else np.zeros_like(mean)
+        with np.errstate(invalid="ignore", divide="ignore"), warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # a layer with one example: no spread
+            se = (
+                np.nanstd(s, 0, ddof=1) / np.sqrt(np.maximum(n, 1)) if s.shape[0] > 1 else np.zeros_like(mean)
+            )
         out[name] = (mean, se)
     return out
 
