@@ -121,9 +121,11 @@ def setting(ds: xr.Dataset, var: str, name: str) -> xr.DataArray:
     return done(ds, var).isel(setting=names.index(name))
 
 
-def per_seed(values: xr.DataArray, fmt: str = "{:.3f}") -> str:
-    flat = np.ravel(values.values.astype(float))
-    return " / ".join("–" if np.isnan(v) else fmt.format(v) for v in flat)
+def per_seed(values: xr.DataArray, places: int = 3, signed: bool = False) -> str:
+    """Each seed's value, rounded as the docs' tables round them (plots.doc_tables.decimal)."""
+    from benign.plots.doc_tables import per_seed as rounded
+
+    return rounded(values.values, places, signed)
 
 
 def all_seeds(mask: xr.DataArray) -> bool:
@@ -163,7 +165,7 @@ def judge_t1(ds: xr.Dataset) -> Judgement:
     number = (
         f"embedding {per_seed(init.isel(layer=emb))} -> {per_seed(end.isel(layer=emb))}; "
         f"{ds['layer_name'].values[first]} {per_seed(init.isel(layer=first))} -> "
-        f"{per_seed(end.isel(layer=first))}; fit {per_seed(fit, '{:.2f}')}"
+        f"{per_seed(end.isel(layer=first))}; fit {per_seed(fit, 2)}"
     )
     return Judgement(number, all_seeds(ok), seeds_failing(ok))
 
@@ -187,8 +189,8 @@ def _table2_like(ds: xr.Dataset, probe: str) -> Judgement:
         if not all_seeds(mask):
             why.append(f"{name} ({seeds_failing(mask)})")
     number = (
-        f"random {per_seed(value['random'])} (fit {per_seed(fit['random'], '{:.2f}')}); "
-        f"random+DA {per_seed(value['random+DA'])} (fit {per_seed(fit['random+DA'], '{:.2f}')}); "
+        f"random {per_seed(value['random'])} (fit {per_seed(fit['random'], 2)}); "
+        f"random+DA {per_seed(value['random+DA'])} (fit {per_seed(fit['random+DA'], 2)}); "
         f"clean {per_seed(value['clean'])}; clean+DA {per_seed(value['clean+DA'])}; init {per_seed(base)}"
     )
     return Judgement(number, all_seeds(ok), "; ".join(why))
@@ -224,7 +226,7 @@ def judge_f3(ds: xr.Dataset) -> Judgement:
     axis = "epoch" if "epoch" in ds["train_accuracy"].dims else "step"
     t = {s: steps_to_fit(setting(ds, "train_accuracy", s), axis) for s in ("random", "clean")}
     ok = t["random"] <= 3 * t["clean"]
-    number = f"{axis}s to fit 99%: random {per_seed(t['random'], '{:.0f}')}, clean {per_seed(t['clean'], '{:.0f}')}"
+    number = f"{axis}s to fit 99%: random {per_seed(t['random'], 0)}, clean {per_seed(t['clean'], 0)}"
     return Judgement(number, all_seeds(ok), seeds_failing(ok))
 
 
@@ -242,7 +244,7 @@ def judge_f4(ds: xr.Dataset) -> Judgement:
     number = (
         f"clean probe: embedding {per_seed(clean.isel(layer=emb))} (init {per_seed(init.isel(layer=emb))}), "
         f"output {per_seed(clean.isel(layer=out))}; random-label probe: embedding "
-        f"{per_seed(noisy.isel(layer=emb))}, output {per_seed(noisy.isel(layer=out))}; fit {per_seed(fit, '{:.2f}')}"
+        f"{per_seed(noisy.isel(layer=emb))}, output {per_seed(noisy.isel(layer=out))}; fit {per_seed(fit, 2)}"
     )
     return Judgement(number, all_seeds(ok), seeds_failing(ok))
 
@@ -259,8 +261,8 @@ def judge_f6(ds: xr.Dataset) -> Judgement:
     ok = (knn.sel(bank=large) > knn.sel(bank=small)) & (fit.sel(bank=large) < fit.sel(bank=small))
     number = (
         f"label-preserving k-NN B={small}: {per_seed(knn.sel(bank=small))}, B={large}: {per_seed(knn.sel(bank=large))}; "
-        f"random per view, views fitted B={small}: {per_seed(fit.sel(bank=small), '{:.2f}')}, "
-        f"B={large}: {per_seed(fit.sel(bank=large), '{:.2f}')}"
+        f"random per view, views fitted B={small}: {per_seed(fit.sel(bank=small), 2)}, "
+        f"B={large}: {per_seed(fit.sel(bank=large), 2)}"
     )
     return Judgement(number, all_seeds(ok), seeds_failing(ok))
 
@@ -321,7 +323,7 @@ def judge_f11(ds: xr.Dataset) -> Judgement:
     ok = (fit >= FIT) & (hi > init.sel(label_noise=1.0)) & (lo >= hi)
     number = (
         f"final k-NN at 0% noise {per_seed(lo)}, at 100% {per_seed(hi)}"
-        f" (init {per_seed(init.sel(label_noise=1.0))}, fit {per_seed(fit, '{:.2f}')})"
+        f" (init {per_seed(init.sel(label_noise=1.0))}, fit {per_seed(fit, 2)})"
     )
     return Judgement(number, all_seeds(ok), seeds_failing(ok))
 
@@ -338,8 +340,8 @@ def judge_f13(ds: xr.Dataset) -> Judgement:
     fda, fno = _with_without(ds, "train_accuracy_final")
     ok = (fda >= FIT) & (da > init) & (fno >= FIT) & (no < init)
     number = (
-        f"at 100% noise: with DA {per_seed(da)} (fit {per_seed(fda, '{:.2f}')}), without {per_seed(no)} "
-        f"(fit {per_seed(fno, '{:.2f}')}), init {per_seed(init)}"
+        f"at 100% noise: with DA {per_seed(da)} (fit {per_seed(fda, 2)}), without {per_seed(no)} "
+        f"(fit {per_seed(fno, 2)}), init {per_seed(init)}"
     )
     return Judgement(number, all_seeds(ok), seeds_failing(ok))
 
@@ -350,7 +352,7 @@ def judge_f14(ds: xr.Dataset) -> Judgement:
     g = benign_gains(ds)
     mem, beyond = g["memorised_B1"], g["beyond_capacity"]
     ok = (mem <= 0.02) & (beyond > 0)
-    number = f"gain over init, memorised B = 1 cells {per_seed(mem, '{:+.3f}')}; n*B > 10 C_t {per_seed(beyond, '{:+.3f}')}"
+    number = f"gain over init, memorised B = 1 cells {per_seed(mem, signed=True)}; n*B > 10 C_t {per_seed(beyond, signed=True)}"
     return Judgement(number, all_seeds(ok), seeds_failing(ok))
 
 

@@ -13,6 +13,7 @@ disagree, so no number is pasted by hand. Values per seed are written "seed 0 / 
 from __future__ import annotations
 
 import re
+from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 
 import numpy as np
@@ -23,8 +24,18 @@ from benign.theory.memorization_kind import memorization_kind
 BLOCK = re.compile(r"(<!-- table: (?P<name>[\w.-]+) -->\n)(?P<body>.*?)(<!-- /table -->)", re.S)
 
 
-def per_seed(values, fmt: str = "{:.3f}") -> str:
-    return " / ".join(fmt.format(v) for v in np.asarray(values, dtype=float).ravel())
+def decimal(value: float, places: int = 3, signed: bool = False) -> str:
+    """`value` to `places` decimals, halves away from zero as a reader rounds them: an accuracy of
+    1609 / 2000 = 0.8045 is 0.805 (Python's float formatting gives 0.804, 0.8045 being stored a hair
+    below). Float noise below 1e-10 is dropped first, so 0.859 - 0.79 reads +0.069."""
+    if value != value:  # not done
+        return "–"
+    d = Decimal(repr(round(float(value), 10))).quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)
+    return f"{d:+}" if signed else f"{d}"
+
+
+def per_seed(values, places: int = 3, signed: bool = False) -> str:
+    return " / ".join(decimal(v, places, signed) for v in np.asarray(values, dtype=float).ravel())
 
 
 def rows_to_markdown(header: list[str], rows: list[list[str]]) -> str:
@@ -59,8 +70,8 @@ def table2_cpu(results: Path) -> str:
             [
                 name.replace("+", " + "),
                 per_seed(cell["knn_final"]),
-                per_seed(gain, "{:+.3f}"),
-                per_seed(fitted, "{:.2f}"),
+                per_seed(gain, signed=True),
+                per_seed(fitted, 2),
                 per_seed(cell["linear_final"]),
                 verdict,
             ]
@@ -75,11 +86,11 @@ def unitmem_cpu(results: Path) -> str:
     keep = [i for i, n in enumerate(ds["layer_name"].values) if n != "output"]
     ds = ds.isel(layer=keep)
     names = [str(n) for n in ds["layer_name"].values]
-    rows = [["initialisation", *(f"{v:.3f}" for v in ds["unit_mem_init"].mean(("setting", "seed")).values)]]
+    rows = [["initialisation", *(decimal(v) for v in ds["unit_mem_init"].mean(("setting", "seed")).values)]]
     labels = {"random": "random labels, no DA", "random+DA": "random labels + DA"}
     for i, s in enumerate(ds["setting_name"].values):
         mean = ds["unit_mem"].isel(setting=i).mean("seed").values
-        rows.append([labels.get(str(s), str(s)), *(f"{v:.3f}" for v in mean)])
+        rows.append([labels.get(str(s), str(s)), *(decimal(v) for v in mean)])
     header = ["layer", *(n.replace("layer4", "layer4 / embedding") for n in names if n != "embedding")]
     rows = [[r[0], *(v for n, v in zip(names, r[1:]) if n != "embedding")] for r in rows]
     return rows_to_markdown(header, rows)
@@ -98,12 +109,15 @@ def layermem_table(results: Path, name: str) -> str:
     names = [str(n) for n in ds["layer_name"].values]
     keep = [i for i, n in enumerate(names) if n != "embedding"]
     score = ds["layermem_score"].transpose("example", "layer").values
-    rows = [[f"LayerMem, {g}", *(f"{mean[i]:+.4f}" for i in keep)] for g, (mean, _) in groups.items()]
+    rows = [
+        [f"LayerMem, {g}", *(decimal(mean[i], 4, signed=True) for i in keep)]
+        for g, (mean, _) in groups.items()
+    ]
     found = planted(ds)
     if found is not None:
         overall = np.nanmean(score, 0)
-        rows.insert(0, ["LayerMem, every example", *(f"{overall[i]:+.4f}" for i in keep)])
-        rows.append(["AUROC", *(f"{auroc(score[:, i], found[1]):.3f}" for i in keep)])
+        rows.insert(0, ["LayerMem, every example", *(decimal(overall[i], 4, signed=True) for i in keep)])
+        rows.append(["AUROC", *(decimal(auroc(score[:, i], found[1])) for i in keep)])
     return rows_to_markdown(["layer", *(names[i] for i in keep)], rows)
 
 
@@ -143,7 +157,7 @@ def nb_cpu(results: Path) -> str:
         [
             f"n = {n}",
             *(
-                f"{per_seed(gain.sel(n=n, B=b), '{:+.3f}')} ({float(ds['bank_fit'].sel(n=n, B=b).mean()):.2f})"
+                f"{per_seed(gain.sel(n=n, B=b), signed=True)} ({decimal(ds['bank_fit'].sel(n=n, B=b).mean(), 2)})"
                 for b in ds["B"].values
             ),
         ]

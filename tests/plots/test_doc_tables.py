@@ -5,10 +5,12 @@ from pathlib import Path
 
 import pytest
 import xarray as xr
+from hypothesis import given
+from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from benign.cli.app import app
-from benign.plots.doc_tables import TABLES, render, table_names
+from benign.plots.doc_tables import TABLES, decimal, render, table_names
 
 ROOT = Path(__file__).resolve().parents[2]
 RESULTS = ROOT / "docs" / "results"
@@ -56,3 +58,14 @@ def test_the_cli_checks_rewrites_and_refuses(tmp_path):
     page.write_text(good)
     result = runner.invoke(app, ["docs", str(page), "--results", str(tmp_path)])
     assert result.exit_code == 2 and "unitmem-cpu.nc" in result.output
+
+
+def test_numbers_round_as_a_reader_rounds_them():
+    assert decimal(1609 / 2000) == "0.805"  # stored a hair below 0.8045; Python's format says 0.804
+    assert decimal(-0.0405, signed=True) == "-0.041" and decimal(0.859 - 0.79, signed=True) == "+0.069"
+    assert decimal(1.0, 2) == "1.00" and decimal(float("nan")) == "–"
+
+
+@given(st.floats(-10, 10, allow_nan=False), st.integers(0, 6))
+def test_a_rounded_number_is_within_half_a_unit_of_its_last_place(value, places):
+    assert abs(float(decimal(value, places)) - value) <= 0.5 * 10.0**-places + 1e-9
