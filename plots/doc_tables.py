@@ -98,16 +98,19 @@ def unitmem_cpu(results: Path) -> str:
 
 def layermem_table(results: Path, name: str) -> str:
     """LayerMem per layer (plots.layer_memorization.layer_means): the mean over the pool, over the
-    examples known to be memorised and the others where the grid marks some, and the AUROC of each
-    layer's score finding them; the embedding (layer4 averaged, the same numbers) left out."""
-    from benign.plots.layer_memorization import layer_means
+    examples known to be memorised and the others where the grid plants some, and the AUROC of each
+    layer's score finding them; a layer with the numbers of the one before (the embedding, layer 4
+    averaged) drawn once, as in the picture."""
+    from benign.plots.layer_memorization import distinct_layers, layer_means
     from benign.plots.memorization_scores import planted
     from benign.theory.memorization_scores import auroc
 
     ds = open_result(results, name)
-    groups = layer_means(ds)  # checks that the file has LayerMem
+    layer_means(ds)  # checks that the file has LayerMem
+    ds = distinct_layers(ds)
+    groups = layer_means(ds)
     names = [str(n) for n in ds["layer_name"].values]
-    keep = [i for i, n in enumerate(names) if n != "embedding"]
+    keep = range(len(names))
     score = ds["layermem_score"].transpose("example", "layer").values
     rows = [
         [f"LayerMem, {g}", *(decimal(mean[i], 4, signed=True) for i in keep)]

@@ -41,7 +41,18 @@ def layer_means(ds: xr.Dataset) -> dict[str, tuple[np.ndarray, np.ndarray]]:
     return out
 
 
+def distinct_layers(ds: xr.Dataset) -> xr.Dataset:
+    """The layers whose scores are not those of the layer before (the built-in networks' embedding is
+    layer 4 averaged over space: the same numbers, drawn once)."""
+    score = ds["layermem_score"].transpose("layer", ...).values
+    keep = [0] + [
+        i for i in range(1, len(score)) if not np.array_equal(score[i], score[i - 1], equal_nan=True)
+    ]
+    return ds.isel(layer=keep)
+
+
 def plot_layer_memorization(ds: xr.Dataset, out: str | Path) -> Path:
+    ds = distinct_layers(ds)
     means = layer_means(ds)
     names = [str(n) for n in ds["layer_name"].values]
     x = np.arange(len(names))
@@ -60,8 +71,8 @@ def plot_layer_memorization(ds: xr.Dataset, out: str | Path) -> Path:
         ax.set_xticks(x, names, rotation=30, ha="right")
         ax.set_xlabel("layer (convolutional maps averaged over space)")
         ax.legend()
-    level.set_ylabel("LayerMem: alignment loss without - with the example")
-    delta.set_ylabel("ΔLayerMem: change from the previous layer")
+    level.set_ylabel("LayerMem\n(alignment loss without − with the example)")
+    delta.set_ylabel("ΔLayerMem\n(change from the layer before)")
     fig.suptitle(f"LayerMem over {models} models: where in the network are the examples memorised?")
     fig.tight_layout()
     return save_figure(fig, Path(out).with_suffix(".png"), ds)

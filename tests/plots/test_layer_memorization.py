@@ -4,7 +4,7 @@ the others, and the increments from layer to layer."""
 import numpy as np
 import xarray as xr
 
-from benign.plots.layer_memorization import layer_means, plot_layer_memorization
+from benign.plots.layer_memorization import distinct_layers, layer_means, plot_layer_memorization
 
 
 def planted(n=40, layers=("layer1", "layer2", "embedding")):
@@ -35,3 +35,10 @@ def test_without_known_examples_one_group_of_all():
     ds = planted().drop_vars("example_outlier")
     (name,) = layer_means(ds)
     assert name == "all examples"
+
+
+def test_a_layer_with_the_numbers_of_the_one_before_is_drawn_once():
+    ds = planted(layers=("layer4", "embedding", "output"))
+    ds["layermem_score"][:, 1] = ds["layermem_score"][:, 0]  # the embedding is layer 4 averaged
+    assert list(distinct_layers(ds)["layer_name"].values) == ["layer4", "output"]
+    assert list(distinct_layers(planted())["layer_name"].values) == ["layer1", "layer2", "embedding"]
