@@ -9,6 +9,7 @@ from pathlib import Path
 
 import xarray as xr
 
+from benign.plots.doc_tables import decimal
 from benign.plots.grid_result import (
     CURVE_DIMS,
     done_only,
@@ -38,7 +39,7 @@ def row_dim(ds: xr.Dataset, var: str) -> str | None:
 def percent(mean: float, std: float, count: int) -> str:
     if mean != mean:  # NaN: no seed done
         return "–"
-    return f"{100 * mean:.1f}" if count < 2 else f"{100 * mean:.1f} ± {100 * std:.1f}"
+    return decimal(100 * mean, 1) if count < 2 else f"{decimal(100 * mean, 1)} ± {decimal(100 * std, 1)}"
 
 
 def markdown_table(ds: xr.Dataset, var: str | None = None) -> str:
