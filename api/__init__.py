@@ -200,6 +200,7 @@ def grid(
     on_start: Callable[[int, int, str], None] | None = None,
     on_batch: Callable[[int], None] | None = None,
     command: str | None = None,
+    task_runner: Callable | None = None,
 ) -> xr.Dataset:
     """Run the cells not done yet of a grid into the folder `out` (resumable) and return it collected.
 
@@ -207,7 +208,8 @@ def grid(
     its arch and dataset; name: the grid's name in its file (default: the preset's or file's).
     workers = 0, or a network that lives in this process only, runs the cells here, one after the
     other; else `workers` local processes (default 2) or Dask.
-    on_start(todo, size, where) before the first cell, on_batch(k) as cells finish. Raises
+    on_start(todo, size, where) before the first cell, on_batch(k) as cells finish; task_runner
+    replaces the worker function (grids.engine.run_task), e.g. to show a cell's steps. Raises
     MissingData before any cell when the data is missing, GridFailed when cells failed."""
     from benign.grids import spec as grid_spec
     from benign.grids.engine import DriverLock, collect_grid, failed_cells, missing_data, open_grid, run_grid
@@ -239,7 +241,14 @@ def grid(
         store = open_grid(out, spec, command)
         if on_start is not None:
             on_start(len(store.todo()), spec.size(), executor.description)
-        counts = run_grid(spec, out, executor, on_batch=on_batch, command=command)
+        counts = run_grid(
+            spec,
+            out,
+            executor,
+            on_batch=on_batch,
+            command=command,
+            **({"run": task_runner} if task_runner else {}),
+        )
     if counts["failed"]:
         raise GridFailed(counts, failed_cells(out))
     return collect_grid(out)

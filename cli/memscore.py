@@ -79,16 +79,24 @@ def run_cmd(
     seed: int = typer.Option(R.seed, help="seed of the network, the masks and the corruption"),
     device: str = typer.Option("auto", help=DEVICE_HELP),
 ):
-    """Train with turn-over dropout, then store every example's memorization score (and more) as netCDF."""
+    """Train with turn-over dropout, then store every example's memorization score (and more) as netCDF.
+
+    A front end over the grid engine: a grid of one cell in OUT (grid.nc, cells/seed=S/run.nc),
+    collected to OUT/memscore.nc; rerunning the same command resumes (a finished run is not retrained)."""
+    import os
+
+    from benign import api
     from benign.cli.progress import new_bar
-    from benign.empirical.memscore.experiment import TITLE, config_dict, run
+    from benign.empirical.memscore.experiment import load_inputs
+    from benign.grids import memscore_cells
+    from benign.grids import spec as grid_spec
     from benign.store.netcdf import save_atomic
-    from benign.store.provenance import provenance_attrs
+    from benign.store.provenance import command_line
 
     if (scale, model) not in PRESETS:
         scales = ", ".join(dict.fromkeys(s for s, _ in PRESETS))
         raise ValueError(f"--scale must be one of {scales} and --model mlp or vgg11 (got {scale}, {model})")
-    out = in_out_folder(out, "memscore.nc")
+    path = in_out_folder(out, "memscore.nc")
     p = dict(PRESETS[(scale, model)])
     given = dict(
         n_train=n_train,
@@ -112,27 +120,30 @@ def run_cmd(
             p["milestones"] = [int(m) for m in milestones.split(",") if m.strip()]
         except ValueError:
             raise ValueError(f"--milestones must be comma-separated integers, got {milestones!r}") from None
-    for flag, path in (("--scores-from", scores_from), ("--test-scores-from", test_scores_from)):
-        if path is not None and not path.is_file():
-            raise FileNotFoundError(f"{flag}: no such file: {path}")
-    cfg = R(
+    for flag, file in (("--scores-from", scores_from), ("--test-scores-from", test_scores_from)):
+        if file is not None and not file.is_file():
+            raise FileNotFoundError(f"{flag}: no such file: {file}")
+    device = str(resolve_device(device))
+    p.update(
         dataset=dataset,
-        data_root=str(data_root) if data_root else None,
         model=model,
         allow_true_label=allow_true_label,
         grad_chunk=grad_chunk,
         grad_method=grad_method,
         show=show,
         split=split,
-        scores_from=str(scores_from) if scores_from else None,
-        test_scores_from=str(test_scores_from) if test_scores_from else None,
+        scores_from=str(scores_from) if scores_from else "",
+        test_scores_from=str(test_scores_from) if test_scores_from else "",
         train_subset=train_subset,
         subset_fraction=subset_fraction,
-        seed=seed,
-        device=str(resolve_device(device)),
-        **p,
+        milestones=",".join(str(m) for m in p["milestones"]),
+        device=device,
     )
-    cfg.validate()
+    if data_root is not None:  # the engine's cells read the data folder from the environment
+        os.environ["BENIGN_DATA_ROOT"] = str(data_root)
+    cfg = memscore_cells.run_config(p, seed, device)
+    load_inputs(cfg)  # the data, the corruption and earlier scores checked before any folder is made
+    spec = grid_spec.from_dict({"kind": "memscore", **p, "seeds": [seed]}, name="memscore")
     t0 = time.time()
     with new_bar(eta=False) as progress:
         task = progress.add_task("training steps", total=None)
@@ -146,11 +157,23 @@ def run_cmd(
                 description=f"epoch {epoch}/{cfg.epochs} seen-acc {acc:.3f} test {rec.test_accuracy[-1]:.3f}",
             )
 
-        ds = run(cfg, on_step=lambda: progress.advance(task), on_epoch=on_epoch, log=progress.console.print)
-    ds.attrs.update(provenance_attrs(TITLE, config_dict(cfg)))
-    save_atomic(ds, out)
+        def run_cell(t):  # the grid's one task, here, with the step bar
+            hooks = dict(
+                on_step=lambda: progress.advance(task), on_epoch=on_epoch, log=progress.console.print
+            )
+            return [memscore_cells.run_memscore_cell(t.params, t.cells[0]["seed"], t.folder, **hooks)]
+
+        try:
+            ds = api.grid(spec, out, workers=0, task_runner=run_cell, command=command_line())
+        except (api.MissingData, api.GridFailed) as e:
+            progress.stop()
+            lines = e.failed if isinstance(e, api.GridFailed) else [str(e)]
+            for line in lines:
+                typer.echo(f"error: {line}", err=True)
+            raise typer.Exit(1) from None
+    save_atomic(ds, path)
     score, corrupted = ds["score"].values, ds["corrupted"].values.astype(bool)
-    msg = f"wrote {out} ({ds.sizes['example']} examples, {time.time() - t0:.0f} s); mean score {score.mean():.3f}"
+    msg = f"wrote {path} ({ds.sizes['example']} examples, {time.time() - t0:.0f} s); mean score {score.mean():.3f}"
     if corrupted.any() and (~corrupted).any():
         top = score >= __import__("numpy").quantile(score, 0.9)
         msg += (

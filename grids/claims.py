@@ -1,7 +1,7 @@
 """The claims scoreboard: every claim of the three papers, judged on the result files of one scale.
 
 One row a claim: its id (T1.. tables, F3.. figures, NB the n x B grid, P2 the profiles, S the
-turn-over dropout scores), the claim in one sentence, the paper's number, the criterion the project
+turn-over dropout scores, S10 their corruption sweep), the claim in one sentence, the paper's number, the criterion the project
 applies, the project's number, and a verdict that is exactly `holds`, `fails` or `not run`.
 
 A claim reads the files of its presets: in the results folder, `<preset>-<scale>.nc` (the shipped
@@ -399,6 +399,31 @@ def judge_s(vgg: xr.Dataset, mlp: xr.Dataset) -> Judgement:
     return Judgement(number, ok, "" if ok else "below twice chance")
 
 
+PEAK_DROP = 0.02  # S10: a noisy pool's test accuracy ends at least this far below its peak ...
+END_EPOCHS = 5  # ... averaged over the last epochs (one epoch's accuracy swings with the step size)
+
+
+def judge_s10(ds: xr.Dataset) -> Judgement:
+    """Companion 3, appendix E: the fit slows as corruption grows (the mean training accuracy over the
+    epochs falls, level by level), and a partly corrupted pool's test accuracy peaks, then drops."""
+    dim = "corrupt" if "corrupt" in ds.dims else "corrupt_fraction"
+    levels = ds[dim].values
+    fit = done(ds, "accuracy_seen").isel(epoch=slice(1, None)).mean("epoch")  # area under the curve
+    test = done(ds, "test_accuracy")
+    drop = test.max("epoch") - test.isel(epoch=slice(-END_EPOCHS, None)).mean("epoch")
+    slower = all_seeds((fit.diff(dim) < 0).all(dim))
+    noisy = [v for v in levels if 0 < v < (1.0 if dim == "corrupt_fraction" else np.inf)]
+    peaked = all_seeds((drop.sel({dim: noisy}) >= PEAK_DROP).all(dim)) if noisy else False
+    number = (
+        "mean training accuracy over the epochs "
+        + ", ".join(f"{v:g}: {per_seed(fit.sel({dim: v}))}" for v in levels)
+        + f"; test peak - mean of the last {END_EPOCHS} epochs "
+        + ", ".join(f"{v:g}: {per_seed(drop.sel({dim: v}), signed=True)}" for v in noisy)
+    )
+    why = "" if slower and peaked else ("the fit does not slow" if not slower else "no test peak and drop")
+    return Judgement(number, slower and peaked, why)
+
+
 def judge_sslmem(ds: xr.Dataset) -> Judgement:
     from benign.plots.memorization_scores import known_answer
     from benign.theory.memorization_scores import auroc
@@ -583,6 +608,16 @@ CLAIMS = (
         "corrupted share of the top decile of scores at least twice their share of the pool, VGG-11 and MLP",
         ("memscore", "memscore-mlp"),
         judge_s,
+    ),
+    Claim(
+        "S10",
+        "The more labels are corrupted, the slower the fit; with noise the test accuracy peaks, then drops.",
+        "companion 3, figure 10 (VGG-11, CIFAR-10, 0 to 50000 random labels)",
+        "mean training accuracy over the epochs falls at each step up in corruption; at every level "
+        f"strictly between none and all, the test accuracy over the last {END_EPOCHS} epochs is >= "
+        f"{PEAK_DROP} below its peak",
+        ("corruption",),
+        judge_s10,
     ),
     Claim(
         "FZ",

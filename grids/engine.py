@@ -28,6 +28,7 @@ try:
 except ImportError:  # pragma: no cover - Windows: no flock, so no refusal of a second driver
     fcntl = None
 
+from benign.grids import memscore_cells
 from benign.grids.spec import GridSpec
 from benign.grids.toy_cells import (
     CAPACITY_SWEEP_VARIABLES,
@@ -67,12 +68,12 @@ class Task:
     """One unit of work of a grid, as a worker receives it.
 
     kind    "toy" (a batch of toy cells of one parameter set), "train" (one training cell),
-            "capacity" (the capacity bracket of one parameter set of a toy grid) or
+            "memscore" (one turn-over dropout run), "capacity" (the capacity bracket of one parameter set of a toy grid) or
             "capacity-search" (one cell of a grid of kind capacity: the toy's C_t at its K and t);
     params  every parameter the work needs, but the cells' own n, B and seed;
     cells   the grid cells it fills ({dim: value}, every dimension of the grid); for "capacity" the
             one point of the capacity variables' dimensions;
-    folder  a training cell's folder (checkpoint and learning curve), else "";
+    folder  a training cell's folder (checkpoint and learning curve; a memscore cell's run.nc), else "";
     init_probes  a training cell's folder of k-NN probes at initialisation, shared by the cells of a
             grid (of a report: DIR/grids/shared/init-probes), else "".
     """
@@ -88,7 +89,7 @@ class Task:
             raise ValueError(f"unknown task kind {self.kind!r}; valid: {', '.join(TASK_KINDS)}")
 
 
-TASK_KINDS = ("toy", "train", "capacity", "capacity-search")
+TASK_KINDS = ("toy", "train", "memscore", "capacity", "capacity-search")
 
 
 def run_task(task: Task):
@@ -100,6 +101,8 @@ def run_task(task: Task):
         return run_toy_capacity(task.params)
     if task.kind == "capacity-search":
         return [run_capacity_cell(task.params, task.cells[0]["seed"])]
+    if task.kind == "memscore":
+        return [memscore_cells.run_memscore_cell(task.params, task.cells[0]["seed"], task.folder)]
     return [run_train_cell(task.params, {"seed": task.cells[0]["seed"]}, task.folder, task.init_probes)]
 
 
@@ -109,6 +112,12 @@ def _layout(spec: GridSpec) -> tuple[dict, dict, dict]:
         return dict(TOY_VARIABLES), {}, dict(spec.labels)
     if spec.kind == "capacity":
         return dict(CAPACITY_SWEEP_VARIABLES), {}, dict(spec.labels)
+    if spec.kind == "memscore":
+        return (
+            memscore_cells.variables(spec.params),
+            {"epoch": memscore_cells.epochs(spec.params)},
+            dict(spec.labels),
+        )
     params = spec.params
     extra = dict([curve_axis(params)])
     labels = dict(spec.labels)
@@ -133,7 +142,7 @@ def _reference_attrs(spec: GridSpec) -> dict:
     from benign.empirical.datasets import num_classes_of
 
     dataset, size = spec.params["dataset"], spec.params.get("image_size", 0)
-    if not isinstance(dataset, str) or not isinstance(size, int):
+    if not isinstance(dataset, str) or not isinstance(size, int) or dataset == "synthetic":
         return {}
     return {"random_guessing": 1.0 / num_classes_of(dataset, size)}
 
@@ -220,12 +229,26 @@ def collect_grid(out_dir: str | Path):
     grid gets its capacity C_t, read off its B = 1 column (grids.train_cells.nb_capacity), a grid of
     models on shares of a pool its Feldman-Zhang scores (grids.train_cells.feldman_zhang_scores)."""
     ds = load_grid(out_dir)
+    if ds.attrs.get("grid_kind") == "memscore" and ds["status"].size == 1:
+        return _one_run(Path(out_dir), ds)
     if has_nb_capacity(ds):
         ds.update(nb_capacity(ds))
     if "in_training" in ds:
         ds.update(feldman_zhang_scores(ds))
     ds.attrs["collected_from"] = str(out_dir)
     ds.attrs["complete"] = "true" if bool(np.all(ds["status"].values == DONE)) else "false"
+    return ds
+
+
+def _one_run(out_dir: Path, grid):
+    """A memscore grid of one cell collects to that run's own file (`benign memscore run`'s result)."""
+    cell = {d: grid[d].values[0].item() for d in grid["status"].dims}
+    path = out_dir / CELLS_DIR / memscore_cells.cell_folder(cell) / memscore_cells.RUN_FILE
+    if int(grid["status"].values.flat[0]) != DONE or not path.is_file():
+        raise ValueError(f"{out_dir}: its one run is not done; rerun it to finish")
+    ds = load_result(path)
+    ds.attrs.update(grid_name=grid.attrs.get("grid_name", ""), grid_kind="memscore")
+    ds.attrs.update(collected_from=str(out_dir), complete="true")
     return ds
 
 
@@ -275,6 +298,9 @@ def plan(
             work.append(Task("toy", params, tuple(cells)))
         elif spec.kind == "capacity":
             work.append(Task("capacity-search", spec.cell_params(cells[0]), tuple(cells)))
+        elif spec.kind == "memscore":
+            folder = str(out_dir / CELLS_DIR / memscore_cells.cell_folder(cells[0]))
+            work.append(Task("memscore", spec.cell_params(cells[0]), tuple(cells), folder))
         else:
             folder = str(out_dir / CELLS_DIR / cell_folder(cells[0]))
             work.append(Task("train", params, tuple(cells), folder, init_probes))
@@ -369,7 +395,11 @@ def _cell_id(cell: dict) -> tuple:
 def _resources(spec: GridSpec, executor) -> dict | None:
     """A training cell not pinned to the CPU asks for one GPU (a Dask resource) when the cluster's
     workers advertise GPUs (`dask worker ... --resources GPU=1`), so that two cells never share one."""
-    if spec.kind != "train" or spec.params.get("device") == "cpu" or not getattr(executor, "has_gpus", False):
+    if (
+        spec.kind not in ("train", "memscore")
+        or spec.params.get("device") == "cpu"
+        or not getattr(executor, "has_gpus", False)
+    ):
         return None
     return {"GPU": 1}
 
@@ -467,8 +497,8 @@ STATUS_NAMES = {TODO: "to do", DONE: "done", FAILED: "failed", RUNNING: "running
 
 
 def missing_data(spec) -> str | None:
-    """Why a training grid cannot run here (a dataset it needs is not on disk), or None."""
-    if spec.kind != "train":
+    """Why a training or memscore grid cannot run here (a dataset it needs is not on disk), or None."""
+    if spec.kind not in ("train", "memscore"):
         return None
     from benign.empirical.datasets import load_dataset
     from benign.grids.train_cells import transfer_targets
@@ -477,6 +507,8 @@ def missing_data(spec) -> str | None:
         spec.params["dataset"] if isinstance(spec.params["dataset"], list) else [spec.params["dataset"]]
     )
     for name in [*datasets, *transfer_targets(spec.params)]:
+        if name == "synthetic":
+            continue
         try:
             load_dataset(name, train=False)
         except FileNotFoundError as e:

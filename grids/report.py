@@ -52,6 +52,13 @@ WHAT = {
     "image, per method, against binomial noise.",
     "memscore": "Turn-over dropout memorization scores of a VGG-11 with corrupted labels (companion 3).",
     "memscore-mlp": "Turn-over dropout memorization scores of an MLP with corrupted labels (companion 3).",
+    "corruption": "Training and test accuracy over the epochs for pools corrupted to different extents "
+    "(companion 3, figure 10).",
+    "fz": "Feldman-Zhang memorization scores: networks on random halves of a pool with injected wrong "
+    "labels; the score of an example is its accuracy when trained on minus when held out.",
+    "sslmem": "SSLMem: SimCLR encoders on random halves of a pool with injected images of another "
+    "dataset; the score of an image is its views' alignment when trained on minus when held out.",
+    "layermem": "LayerMem per layer of table 2's random + DA network, trained on random halves of a pool.",
     "nb": "A real network's n x B grid: training subset n x a bank of B augmentations per image, a random "
     "label per image; heatmap with n = C_t / B, C_t from the B = 1 column.",
 }
@@ -90,8 +97,6 @@ def run_report(
 ) -> tuple[Path, list[str]]:
     """Run, collect and draw each preset; returns the path of report.md (rewritten after every preset)
     and what went wrong: one line per preset skipped for missing data and per failed cell."""
-    from benign.plots.auto import plot_result
-
     out = Path(out)
     specs = report_specs(names or presets_at(scale), scale)
     sections, rows, problems, t_start = [], {}, [], time.perf_counter()
@@ -109,14 +114,20 @@ def run_report(
         # table 4 probes table 2's runs: the same grid directory
         grid_dir = out / "grids" / ("table2" if name == "table4" else name)
         counts = run_grid(
-            spec, grid_dir, executor, on_batch=advance, command=command, shared=out / "grids" / "shared"
+            spec,
+            grid_dir,
+            _executor_for(spec, executor),
+            on_batch=advance,
+            command=command,
+            shared=out / "grids" / "shared",
         )
         problems += [f"{name}: failed {line}" for line in failed_cells(grid_dir)] if counts["failed"] else []
         ds = collect_grid(grid_dir)
         ds.attrs["grid_name"] = name
-        save_atomic(ds, out / f"{name}.nc")
+        if counts["trained"] or counts["shared"] or not (out / f"{name}.nc").is_file():
+            save_atomic(ds, out / f"{name}.nc")  # a rerun that trained nothing keeps the file as it was
         try:
-            files = plot_result(ds, out / "figures" / f"{name}.png")
+            files = _draw(name, spec, ds, out)
         except ValueError as e:
             files, note = [], f"(no picture: {e})"
         else:
@@ -143,15 +154,32 @@ def run_report(
     return out / "report.md", problems
 
 
+def _draw(name: str, spec, ds, out: Path) -> list:
+    """The pictures of a collected preset: a single turn-over dropout run gets companion 3's figures."""
+    from benign.plots.auto import plot_result
+
+    if spec.kind == "memscore" and spec.size() == 1:
+        from benign.empirical.memscore.plots import plot_all
+
+        return list(plot_all(ds, out / "figures" / name))
+    return plot_result(ds, out / "figures" / f"{name}.png")
+
+
+def _executor_for(spec, executor):
+    """A grid of one turn-over dropout run trains in this process, on every core torch takes (a local
+    worker runs one thread; the shipped memscore files were made this way)."""
+    if spec.kind == "memscore" and spec.size() == 1:
+        from benign.grids.in_process import InProcess
+
+        return InProcess()
+    return executor
+
+
 def plot_companion(name: str, path: Path, folder: Path) -> list:
+    from benign.empirical.profiles.plots import plot_all
     from benign.store.netcdf import load_result
 
-    ds = load_result(path)
-    if name == "profiles":
-        from benign.empirical.profiles.plots import plot_all
-    else:
-        from benign.empirical.memscore.plots import plot_all
-    return list(plot_all(ds, folder))
+    return list(plot_all(load_result(path), folder))
 
 
 def _row(name: str, counts: dict, wall: float, ds, size: int) -> str:

@@ -21,20 +21,9 @@ from pathlib import Path
 import tomllib
 
 from benign.grids import presets
-from benign.grids.toy_cells import (
-    CAPACITY_SWEEP_DEFAULTS,
-    CAPACITY_SWEEP_NOT_SWEPT,
-    TOY_CELL_DIMS,
-    TOY_DEFAULTS,
-    TOY_NOT_SWEPT,
-    check_capacity_sweep,
-    toy_models,
-)
-from benign.grids.train_cells import TRAIN_DEFAULTS, TRAIN_NOT_SWEPT, train_config
+from benign.grids.kinds import KINDS
+from benign.grids.toy_cells import TOY_CELL_DIMS
 
-# toy: figure 14's n x B cells; train: training runs; capacity: the toy's C_t against K and t
-KINDS = {"toy": TOY_DEFAULTS, "train": TRAIN_DEFAULTS, "capacity": CAPACITY_SWEEP_DEFAULTS}
-NOT_SWEPT = {"toy": TOY_NOT_SWEPT, "train": TRAIN_NOT_SWEPT, "capacity": CAPACITY_SWEEP_NOT_SWEPT}
 PRESETS, SCALES = presets.PRESETS, presets.SCALES
 SETTING = "setting"
 # The training parameters that are figure 14's axes (training subset n x bank size B) when both are swept.
@@ -133,7 +122,7 @@ def from_dict(raw: dict, name: str = "") -> GridSpec:
     kind = raw.pop("kind", "toy")
     if kind not in KINDS:
         raise ValueError(f"unknown grid kind {kind!r}; valid: {', '.join(KINDS)}")
-    defaults = KINDS[kind]
+    defaults = KINDS[kind].defaults
     seeds = raw.pop("seeds", 3)
     seeds = list(range(seeds)) if isinstance(seeds, int) and not isinstance(seeds, bool) else seeds
     if (
@@ -151,9 +140,8 @@ def from_dict(raw: dict, name: str = "") -> GridSpec:
     if unknown:
         raise ValueError(f"unknown parameter {', '.join(unknown)}; valid: {', '.join(['seeds', *defaults])}")
     params = {**defaults, **raw}
-    not_swept = NOT_SWEPT[kind]
     for k, v in params.items():
-        _check_value(defaults, k, v, not_swept, swept_strings=kind == "train")
+        _check_value(defaults, k, v, KINDS[kind].not_swept, swept_strings=KINDS[kind].swept_strings)
     if kind == "toy":
         for d in TOY_CELL_DIMS:
             params[d] = params[d] if isinstance(params[d], list) else [params[d]]
@@ -193,13 +181,7 @@ def _check_every_cell_builds(spec: GridSpec) -> None:
     for values in itertools.product(*(spec.coords[d] for d in dims)):
         params = spec.cell_params(dict(zip(dims, values)))
         try:
-            if spec.kind == "toy":
-                toy_models({**params, "n": 1, "B": 1})
-            elif spec.kind == "capacity":
-                check_capacity_sweep(params)
-            else:
-                # the device is checked where the cell runs: the driver of a cluster may have no GPU
-                train_config({**params, "device": "cpu"}, seed=spec.seeds[0], out="-")
+            KINDS[spec.kind].check(params, spec.seeds[0])
         except ValueError as e:
             where = ", ".join(f"{d}={params.get(d, v)}" for d, v in zip(dims, values))
             raise ValueError(f"invalid grid{f' at {where}' if where else ''}: {e}") from None
@@ -237,7 +219,8 @@ def load_toml(path: str | Path) -> GridSpec:
         raw = tomllib.loads(path.read_text())
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
         raise ValueError(f"{path} is not valid TOML: {str(e).splitlines()[0]}") from None
-    defaults = KINDS.get(raw.get("kind", "toy"), {})
+    kind = KINDS.get(raw.get("kind", "toy"))
+    defaults = kind.defaults if kind else {}
 
     def as_float(k, v):  # ints given for float parameters are made floats
         if k in defaults and isinstance(defaults[k], float):

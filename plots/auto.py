@@ -25,7 +25,7 @@ from benign.plots.grid_result import preset_of
 
 KINDS = (
     "auto", "heatmap", "curves", "layers", "lines", "table", "collapse", "capacity", "scores", "unitmem",
-    "layermem",
+    "layermem", "corruption",
 )  # fmt: skip
 
 PRESET_KINDS = {
@@ -63,6 +63,10 @@ def pick_kinds(ds: xr.Dataset) -> tuple[str, ...]:
         return ("heatmap", "collapse") if has_capacity(ds) else ("heatmap",)
     if is_capacity_sweep(ds):
         return ("capacity",)
+    from benign.plots.corruption import is_corruption
+
+    if is_corruption(ds):
+        return ("corruption",)
     from benign.plots.nb import is_nb
 
     if is_nb(ds):
@@ -155,6 +159,10 @@ def draw(ds: xr.Dataset, out: Path, kind: str, var: str | None = None) -> list[P
         from benign.plots.layer_memorization import plot_layer_memorization
 
         return [plot_layer_memorization(ds, out)]
+    if kind == "corruption":
+        from benign.plots.corruption import plot_corruption
+
+        return [plot_corruption(ds, out)]
     if kind == "table":
         from benign.plots.tables import write_table
 

@@ -131,16 +131,34 @@ def _prior_scores(path: str, split: str, dataset: str, dataset_index: torch.Tens
     return torch.from_numpy(prior["score"].values[rows].astype(np.float32))
 
 
+def load_inputs(cfg: RunConfig):
+    """What a run reads before it trains: the pools (train_pool, train_index, test_pool, test_index),
+    the number k of labels to corrupt, and the earlier runs' scores (test_scores, prior_scores; None
+    when not asked for). ValueError in one line where they do not fit (checked before any training)."""
+    on_train = cfg.split == "train"
+    train, train_index = load_pool(cfg.dataset, cfg.data_root, cfg.n_train, cfg.seed, train=on_train)
+    test, test_index = load_pool(cfg.dataset, cfg.data_root, cfg.n_test, cfg.seed, train=not on_train)
+    k = cfg.corrupt if cfg.corrupt is not None else int(round(cfg.corrupt_fraction * len(train)))
+    if k > len(train):
+        raise ValueError(f"cannot corrupt {k} of {len(train)} labels")
+    test_scores = (
+        _prior_scores(
+            cfg.test_scores_from, "train" if cfg.split == "test" else "test", train.name, test_index
+        )
+        if cfg.test_scores_from
+        else None
+    )
+    prior = _prior_scores(cfg.scores_from, cfg.split, train.name, train_index) if cfg.scores_from else None
+    return train, train_index, test, test_index, k, test_scores, prior
+
+
 def run(cfg: RunConfig, on_step=None, on_epoch=None, log=print) -> xr.Dataset:
     cfg.validate()
     t0 = time.time()
     torch.manual_seed(cfg.seed)
-    on_train = cfg.split == "train"
-    train, train_index = load_pool(cfg.dataset, cfg.data_root, cfg.n_train, cfg.seed, train=on_train)
-    test, test_index = load_pool(cfg.dataset, cfg.data_root, cfg.n_test, cfg.seed, train=not on_train)
+    train, train_index, test, test_index, k, test_scores, prior = load_inputs(cfg)
     n = len(train)
     true_labels = train.labels.cpu()
-    k = cfg.corrupt if cfg.corrupt is not None else int(round(cfg.corrupt_fraction * n))
     labels, corrupted = corrupt_labels(true_labels, k, train.num_classes, cfg.seed, cfg.allow_true_label)
     device = torch.device(cfg.device)
     model = build_model(
@@ -157,17 +175,8 @@ def run(cfg: RunConfig, on_step=None, on_epoch=None, log=print) -> xr.Dataset:
         f"masks: {bank.n_redrawn} redrawn to keep them distinct"
     )
 
-    test_scores = (
-        _prior_scores(
-            cfg.test_scores_from, "train" if cfg.split == "test" else "test", train.name, test_index
-        )
-        if cfg.test_scores_from
-        else None
-    )
     if cfg.scores_from:
-        easy, difficult = split_by_score(
-            _prior_scores(cfg.scores_from, cfg.split, train.name, train_index), cfg.subset_fraction
-        )
+        easy, difficult = split_by_score(prior, cfg.subset_fraction)
         subsets = f"lowest / highest {cfg.subset_fraction:.4g} of the scores in {cfg.scores_from}"
     elif k > 0:
         easy, difficult = ~corrupted, corrupted
@@ -317,7 +326,7 @@ def run(cfg: RunConfig, on_step=None, on_epoch=None, log=print) -> xr.Dataset:
     data_vars["test_dataset_index"] = var(
         te,
         test_index.numpy(),
-        f"index of the test example in the data set's {'test' if on_train else 'training'} split",
+        f"index of the test example in the data set's {'test' if cfg.split == 'train' else 'training'} split",
     )
     data_vars["test_label"] = var(te, test.labels.cpu().numpy(), "label of the test example")
     data_vars["test_correct"] = var(

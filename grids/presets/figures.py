@@ -455,7 +455,11 @@ PRESETS = (
     "fz",
     "sslmem",
     "layermem",
+    "memscore",
+    "memscore-mlp",
+    "corruption",
 )
+MEMSCORE_PRESETS = ("memscore", "memscore-mlp", "corruption")  # kind memscore (grids/presets/memscore.py)
 # The presets with a cpu version, in the order a report runs them (figure 14 over K, fig14k, is the
 # toy's family over K, at small).
 CPU_PRESETS = (
@@ -478,6 +482,9 @@ CPU_PRESETS = (
     "fz",
     "sslmem",
     "layermem",
+    "memscore",
+    "memscore-mlp",
+    "corruption",
 )
 
 
@@ -492,6 +499,10 @@ def preset_dict(name: str, scale: str) -> dict:
         )
     if name in ("fig14", "fig14k"):
         return dict({"fig14": FIG14, "fig14k": FIG14K}[name][scale])
+    if name in MEMSCORE_PRESETS:
+        from benign.grids.presets.memscore import grid_preset
+
+        return grid_preset(name, scale)
     return train_preset(name, scale)
 
 

@@ -23,6 +23,10 @@ def test_every_cpu_preset_builds_with_precision_auto_and_two_seeds(name):
     if name == "fig14":  # the toy: the small grid, three seeds
         assert spec.kind == "toy" and spec == grid_spec.preset("fig14", "small")
         return
+    if name in presets.MEMSCORE_PRESETS:  # companion 3's runs: one seed, Fashion-MNIST
+        assert spec.kind == "memscore" and spec.params["dataset"] == "fashion-mnist"
+        assert spec.coords["seed"] == [0]
+        return
     assert spec.kind == "train" and spec.params["precision"] == "auto"
     assert spec.params["dataset"].startswith("fashion-mnist")
     # the scores' grids: one model a seed (32 for Feldman-Zhang, 16 SimCLR encoders, 8 networks for
@@ -64,7 +68,7 @@ def test_a_preset_without_a_cpu_version_names_those_with_one():
         ValueError, match="fig14k has no cpu version; presets with one: table2, table4, fig13"
     ):
         grid_spec.preset("fig14k", "cpu")
-    companions = ["profiles", "memscore", "memscore-mlp"]
+    companions = ["profiles"]
     assert presets_at("cpu") == [*presets.CPU_PRESETS, *companions]
     assert presets_at("small") == [*presets.PRESETS, *companions]
 

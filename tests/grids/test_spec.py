@@ -6,11 +6,12 @@ import pytest
 
 from benign.grids import spec as grid_spec
 from benign.grids.engine import batches
+from benign.grids.kinds import KINDS
 
 
 def test_fig14_presets_have_the_papers_axes():
     small = grid_spec.preset("fig14", "small")
-    assert small.coords["n"] == grid_spec.TOY_DEFAULTS["n"] and len(small.coords["B"]) == 12
+    assert small.coords["n"] == KINDS["toy"].defaults["n"] and len(small.coords["B"]) == 12
     assert small.coords["seed"] == [0, 1, 2] and small.size() == 12 * 12 * 3
     full = grid_spec.preset("fig14", "full")
     assert full.coords["n"][-4:] == [100, 125, 150, 200] and len(full.coords["n"]) == 18
