@@ -70,19 +70,27 @@ def run_cmd(
 ):
     """Train N networks per method and record which (network, augmentation) pairs recognise each of K images.
 
-    A task is (method, up to --max-batch networks trained as one batch); without --workers,
-    --scheduler or --dask-local the tasks run in this process, one after the other."""
-    import contextlib
+    A front end over the grid engine: a (method, seed) cell per network, up to --max-batch networks
+    of a method trained as one batch per task; OUT holds the grid (grid.nc, cells/) and the
+    collected OUT/profiles.nc. Without --workers, --scheduler or --dask-local the tasks run in this
+    process, one after the other; rerunning the same command resumes."""
+    import os
 
+    from benign import api
     from benign.cli.progress import new_bar
     from benign.empirical.profiles.modes import parse_modes
-    from benign.empirical.profiles.run import TasksFailed, run, steps_per_network
+    from benign.empirical.profiles.run import steps_per_network
     from benign.empirical.profiles.summary import format_alignment, format_table, mae_table
-    from benign.grids.executors import make_executor
+    from benign.grids import profiles_cells
+    from benign.grids import spec as grid_spec
+    from benign.store.netcdf import save_atomic
+    from benign.store.provenance import command_line
 
     if scale not in PRESETS:
         raise ValueError(f"--scale must be one of {', '.join(PRESETS)}, got {scale!r}")
-    out = in_out_folder(out, "profiles.nc")
+    if workers is not None and workers < 1:
+        raise ValueError("--workers must be at least 1")
+    path = in_out_folder(out, "profiles.nc")
     p = dict(PRESETS[scale])
     given = dict(
         networks=networks,
@@ -100,52 +108,71 @@ def run_cmd(
     )
     p.update({k: v for k, v in given.items() if v is not None})
     modes = parse_modes(methods)
-    cfg = P(
-        methods=[m.name for m in modes],
-        data_root=str(data_root) if data_root else None,
-        seed=seed,
-        data_seed=data_seed,
-        actmax_channels=actmax_channels,
-        device=str(resolve_device(device)),
-        max_batch=max_batch,
-        recognition=recognition,
+    n = p.pop("networks")
+    if n < 1:
+        raise ValueError("--networks must be >= 1")
+    raw = {
+        "kind": "profiles",
         **p,
-    )
-    cfg.validate()
+        "method": [m.name for m in modes],
+        "data_seed": data_seed,
+        "actmax_channels": actmax_channels,
+        "device": str(resolve_device(device)),
+        "block": max_batch,
+        "recognition": recognition,
+        "seeds": list(range(seed, seed + n)),
+    }
+    spec = grid_spec.from_dict(raw, name="profiles")
+    if data_root is not None:  # the engine's cells read the data folder from the environment
+        os.environ["BENIGN_DATA_ROOT"] = str(data_root)
     distributed = any(x is not None for x in (workers, scheduler, dask_local))
-    # connect (or start the cluster) before anything is written
-    executor = make_executor(workers, scheduler, dask_local) if distributed else contextlib.nullcontext()
+    per_network = steps_per_network(
+        profiles_cells.profile_config(spec.params, list(spec.seeds)), p["train_size"]
+    )
     t0 = time.time()
-    with (
-        executor,
-        new_bar(eta=False) as progress,
-    ):
-        where = executor.description if distributed else "this process"
-        bar = progress.add_task(f"network steps ({where})", total=None)
-        per_network = steps_per_network(cfg, cfg.train_size) if cfg.train_size else None
-        if per_network:
-            progress.update(bar, total=len(modes) * cfg.networks * per_network, completed=0)
+    with new_bar(eta=False) as progress:
+        bar = []  # the bar appears once the executor runs (a refused scheduler is one line)
 
-        def on_task(task):
-            if distributed and per_network:
-                progress.advance(bar, len(task[1]) * per_network)
+        def on_start(todo, size, where):
+            total = todo * per_network if p["train_size"] else None
+            bar.append(progress.add_task(f"network steps ({where})", total=total))
+
+        def on_batch(cells):
+            if distributed and p["train_size"]:
+                progress.advance(bar[0], cells * per_network)
+
+        def run_block(task):  # a task here, with the step bar and a line per network
+            results = profiles_cells.run_block(
+                task.params, list(task.cells), task.folder, on_step=lambda k: progress.advance(bar[0], k)
+            )
+            for cell, r in zip(task.cells, results):
+                progress.console.print(
+                    f"{task.params['method']} seed {cell['seed']}: final loss {float(r['train_loss'][-1]):.3f}"
+                )
+            return results
 
         try:
-            ds = run(
-                cfg,
+            ds = api.grid(
+                spec,
                 out,
-                on_step=lambda k: progress.advance(bar, k),
-                on_task=on_task,
-                log=progress.console.print,
-                executor=executor if distributed else None,
+                workers=workers if distributed else 0,
+                scheduler=scheduler,
+                dask_local=dask_local,
+                on_start=on_start,
+                on_batch=on_batch,
+                command=command_line(),
+                task_runner=None if distributed else run_block,
             )
-        except TasksFailed as e:
-            typer.echo(f"error: {e}", err=True)
+        except (api.MissingData, api.GridFailed) as e:
+            progress.stop()
+            for line in e.failed if isinstance(e, api.GridFailed) else [str(e)]:
+                typer.echo(f"error: {line}", err=True)
             raise typer.Exit(1) from None
+    save_atomic(ds, path)
     rows = mae_table(ds)
     typer.echo(format_table(rows))
     typer.echo(format_alignment(rows))
-    typer.echo(f"wrote {out} ({time.time() - t0:.0f} s)")
+    typer.echo(f"wrote {path} ({time.time() - t0:.0f} s)")
 
 
 @app.command("plot")

@@ -28,7 +28,7 @@ try:
 except ImportError:  # pragma: no cover - Windows: no flock, so no refusal of a second driver
     fcntl = None
 
-from benign.grids import memscore_cells
+from benign.grids import memscore_cells, profiles_cells
 from benign.grids.spec import GridSpec
 from benign.grids.toy_cells import (
     CAPACITY_SWEEP_VARIABLES,
@@ -68,7 +68,8 @@ class Task:
     """One unit of work of a grid, as a worker receives it.
 
     kind    "toy" (a batch of toy cells of one parameter set), "train" (one training cell),
-            "memscore" (one turn-over dropout run), "capacity" (the capacity bracket of one parameter set of a toy grid) or
+            "memscore" (one turn-over dropout run), "profiles" (a block of profile networks),
+            "capacity" (the capacity bracket of one parameter set of a toy grid) or
             "capacity-search" (one cell of a grid of kind capacity: the toy's C_t at its K and t);
     params  every parameter the work needs, but the cells' own n, B and seed;
     cells   the grid cells it fills ({dim: value}, every dimension of the grid); for "capacity" the
@@ -89,7 +90,7 @@ class Task:
             raise ValueError(f"unknown task kind {self.kind!r}; valid: {', '.join(TASK_KINDS)}")
 
 
-TASK_KINDS = ("toy", "train", "memscore", "capacity", "capacity-search")
+TASK_KINDS = ("toy", "train", "memscore", "profiles", "capacity", "capacity-search")
 
 
 def run_task(task: Task):
@@ -103,6 +104,8 @@ def run_task(task: Task):
         return [run_capacity_cell(task.params, task.cells[0]["seed"])]
     if task.kind == "memscore":
         return [memscore_cells.run_memscore_cell(task.params, task.cells[0]["seed"], task.folder)]
+    if task.kind == "profiles":
+        return profiles_cells.run_block(task.params, list(task.cells), task.folder)
     return [run_train_cell(task.params, {"seed": task.cells[0]["seed"]}, task.folder, task.init_probes)]
 
 
@@ -116,6 +119,12 @@ def _layout(spec: GridSpec) -> tuple[dict, dict, dict]:
         return (
             memscore_cells.variables(spec.params),
             {"epoch": memscore_cells.epochs(spec.params)},
+            dict(spec.labels),
+        )
+    if spec.kind == "profiles":
+        return (
+            profiles_cells.variables(spec.params),
+            profiles_cells.extra_coords(spec.params),
             dict(spec.labels),
         )
     params = spec.params
@@ -231,6 +240,9 @@ def collect_grid(out_dir: str | Path):
     ds = load_grid(out_dir)
     if ds.attrs.get("grid_kind") == "memscore" and ds["status"].size == 1:
         return _one_run(Path(out_dir), ds)
+    if ds.attrs.get("grid_kind") == "profiles":
+        spec = json.loads((Path(out_dir) / SPEC_FILE).read_text())
+        return profiles_cells.collect(ds, Path(out_dir), spec["params"], spec["seeds"])
     if has_nb_capacity(ds):
         ds.update(nb_capacity(ds))
     if "in_training" in ds:
@@ -264,7 +276,9 @@ def has_nb_capacity(ds) -> bool:
 
 def batches(spec: GridSpec, cells: list[dict], workers: int, max_batch: int = MAX_BATCH) -> list[list[dict]]:
     """Toy cells grouped by their parameter set, cut so that every worker gets a share of each group;
-    training cells one by one."""
+    profile networks by method and fixed block; training cells one by one."""
+    if spec.kind == "profiles":
+        return profiles_cells.blocks(list(spec.seeds), spec.params["block"], cells)
     if spec.kind != "toy":
         return [[c] for c in cells]
     groups: dict[tuple, list[dict]] = {}
@@ -298,6 +312,10 @@ def plan(
             work.append(Task("toy", params, tuple(cells)))
         elif spec.kind == "capacity":
             work.append(Task("capacity-search", spec.cell_params(cells[0]), tuple(cells)))
+        elif spec.kind == "profiles":
+            folder = profiles_cells.block_folder(cells[0], list(spec.seeds), spec.params["block"])
+            params = {**spec.cell_params(cells[0]), "seeds": list(spec.seeds)}
+            work.append(Task("profiles", params, tuple(cells), str(out_dir / CELLS_DIR / folder)))
         elif spec.kind == "memscore":
             folder = str(out_dir / CELLS_DIR / memscore_cells.cell_folder(cells[0]))
             work.append(Task("memscore", spec.cell_params(cells[0]), tuple(cells), folder))
@@ -396,7 +414,7 @@ def _resources(spec: GridSpec, executor) -> dict | None:
     """A training cell not pinned to the CPU asks for one GPU (a Dask resource) when the cluster's
     workers advertise GPUs (`dask worker ... --resources GPU=1`), so that two cells never share one."""
     if (
-        spec.kind not in ("train", "memscore")
+        spec.kind not in ("train", "memscore", "profiles")
         or spec.params.get("device") == "cpu"
         or not getattr(executor, "has_gpus", False)
     ):
@@ -498,7 +516,7 @@ STATUS_NAMES = {TODO: "to do", DONE: "done", FAILED: "failed", RUNNING: "running
 
 def missing_data(spec) -> str | None:
     """Why a training or memscore grid cannot run here (a dataset it needs is not on disk), or None."""
-    if spec.kind not in ("train", "memscore"):
+    if spec.kind not in ("train", "memscore", "profiles"):
         return None
     from benign.empirical.datasets import load_dataset
     from benign.grids.train_cells import transfer_targets

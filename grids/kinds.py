@@ -5,6 +5,7 @@ toy       figure 14's n x B cells of the Gaussian-mixture toy (grids/toy_cells.p
 train     training runs of the real network: tables 2-4, figures 3-13, n x B, FZ, SSLMem (train_cells.py)
 capacity  the toy's capacity C_t against K and t (toy_cells.py)
 memscore  turn-over dropout runs of companion 3: scores and learning curves (memscore_cells.py)
+profiles  memorization profiles of companion 2: a network per (method, seed) (profiles_cells.py)
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from benign.grids import memscore_cells
+from benign.grids import memscore_cells, profiles_cells
 from benign.grids.toy_cells import (
     CAPACITY_SWEEP_DEFAULTS,
     CAPACITY_SWEEP_NOT_SWEPT,
@@ -30,7 +31,6 @@ class CellKind:
     not_swept: tuple[str, ...]  # parameters that take one value per grid
     check: Callable[[dict, int], None]  # (one cell's parameters, a seed): ValueError if it cannot run
     swept_strings: bool = False  # string parameters may be swept (coordinate 0..k-1 plus their names)
-    folders: bool = False  # a cell keeps a folder of its own, DIR/cells/<cell>/
 
 
 def _check_toy(params: dict, seed: int) -> None:
@@ -48,11 +48,17 @@ def _check_memscore(params: dict, seed: int) -> None:
 
 KINDS = {
     "toy": CellKind(TOY_DEFAULTS, TOY_NOT_SWEPT, _check_toy),
-    "train": CellKind(TRAIN_DEFAULTS, TRAIN_NOT_SWEPT, _check_train, swept_strings=True, folders=True),
+    "train": CellKind(TRAIN_DEFAULTS, TRAIN_NOT_SWEPT, _check_train, swept_strings=True),
     "capacity": CellKind(
         CAPACITY_SWEEP_DEFAULTS, CAPACITY_SWEEP_NOT_SWEPT, lambda p, s: check_capacity_sweep(p)
     ),
     "memscore": CellKind(
-        memscore_cells.MEMSCORE_DEFAULTS, memscore_cells.MEMSCORE_NOT_SWEPT, _check_memscore, folders=True
+        memscore_cells.MEMSCORE_DEFAULTS, memscore_cells.MEMSCORE_NOT_SWEPT, _check_memscore
+    ),
+    "profiles": CellKind(
+        profiles_cells.PROFILES_DEFAULTS,
+        profiles_cells.PROFILES_NOT_SWEPT,
+        profiles_cells.check,
+        swept_strings=True,
     ),
 }

@@ -20,11 +20,9 @@ from pathlib import Path
 
 from benign.grids import presets
 from benign.grids import spec as grid_spec
-from benign.grids.companions import FILES, companions_at, run_companion
 from benign.grids.engine import collect_grid, failed_cells, missing_data, run_grid
 from benign.store.atomic import write_text_atomic
 from benign.store.netcdf import save_atomic
-from benign.theory.devices import resolve_device
 
 WHAT = {
     "table1": "Layer-wise k-NN probing of a random-label run without augmentation, at initialisation and "
@@ -68,23 +66,19 @@ def report_specs(names: list[str], scale: str) -> dict:
     """The grid specs of the named presets at `scale`; ValueError naming the valid ones otherwise."""
     if scale not in grid_spec.SCALES:
         raise ValueError(f"unknown --scale {scale!r}; valid: {', '.join(grid_spec.SCALES)}")
-    valid = (*grid_spec.PRESETS, *FILES)
-    unknown = [n for n in names if n not in valid]
+    unknown = [n for n in names if n not in grid_spec.PRESETS]
     if not names or unknown:
-        raise ValueError(f"unknown preset {', '.join(unknown) or '(none given)'}; valid: {', '.join(valid)}")
-    missing = [n for n in names if n in FILES and n not in companions_at(scale)]
-    if missing:
         raise ValueError(
-            f"{', '.join(missing)} has no {scale} version; those with one: {', '.join(companions_at(scale))}"
+            f"unknown preset {', '.join(unknown) or '(none given)'}; valid: {', '.join(grid_spec.PRESETS)}"
         )
-    return {name: grid_spec.preset(name, scale) for name in names if name not in FILES}
+    return {name: grid_spec.preset(name, scale) for name in names}
 
 
 def presets_at(scale: str) -> list[str]:
-    """Every preset with a version at `scale`, then the companion studies that have one (the default)."""
+    """Every preset with a version at `scale` (the default)."""
     if scale not in grid_spec.SCALES:
         raise ValueError(f"unknown --scale {scale!r}; valid: {', '.join(grid_spec.SCALES)}")
-    return [*presets.presets_at(scale), *companions_at(scale)]
+    return list(presets.presets_at(scale))
 
 
 def run_report(
@@ -136,21 +130,6 @@ def run_report(
         rows[name] = _row(name, counts, wall, ds, spec.size())
         sections.append(_section(name, spec, counts, wall, files, out, note))
         _write(out, scale, sections, rows, time.perf_counter() - t_start, command)
-    for name in [n for n in names or presets_at(scale) if n in FILES]:
-        t0 = time.perf_counter()
-        device = str(resolve_device("auto"))
-        path = run_companion(name, scale, out, device, executor, log=lambda *a, **k: None)
-        files = plot_companion(name, path, out / "figures" / name)
-        wall = time.perf_counter() - t0
-        rows[name] = f"| {name} | {wall:.0f} | | | | | |"
-        sections.append(
-            f"## {name}\n\n{WHAT[name]}\n\n{wall:.0f} s. Data: `{path.name}`.\n\n"
-            + "\n".join(
-                f"![{name}]({Path(f).relative_to(out).as_posix()})" for f in files if Path(f).suffix == ".png"
-            )
-            + "\n"
-        )
-        _write(out, scale, sections, rows, time.perf_counter() - t_start, command)
     return out / "report.md", problems
 
 
@@ -160,6 +139,10 @@ def _draw(name: str, spec, ds, out: Path) -> list:
 
     if spec.kind == "memscore" and spec.size() == 1:
         from benign.empirical.memscore.plots import plot_all
+
+        return list(plot_all(ds, out / "figures" / name))
+    if spec.kind == "profiles":
+        from benign.empirical.profiles.plots import plot_all
 
         return list(plot_all(ds, out / "figures" / name))
     return plot_result(ds, out / "figures" / f"{name}.png")
@@ -173,13 +156,6 @@ def _executor_for(spec, executor):
 
         return InProcess()
     return executor
-
-
-def plot_companion(name: str, path: Path, folder: Path) -> list:
-    from benign.empirical.profiles.plots import plot_all
-    from benign.store.netcdf import load_result
-
-    return list(plot_all(load_result(path), folder))
 
 
 def _row(name: str, counts: dict, wall: float, ds, size: int) -> str:

@@ -1,13 +1,10 @@
-"""N networks x M augmentations x epochs on a fixed subset of K training images -> one netCDF.
+"""N networks x M augmentations x epochs on a fixed subset of K training images: the configuration,
+the data, one block of networks' training, and the pieces of the profiles file.
 
-Dims (method, seed, epoch, augmentation, example). The N networks of a method train as one batch
-(`batched`: a wide network of grouped convolutions), at most `max_batch` per batch where memory
-is short. A task = (method, a chunk of seed positions); tasks run in this process one after the
-other, or on an executor the caller passes (the CLI: grids.executors' local worker processes or a
-Dask cluster) so that a cluster can run them.
-The driver alone writes the file, a store.cell_grid.CellGrid of (method, seed) cells: after every
-finished task, atomically, with `status` per cell (to do, running, done, failed), and a rerun with
-the same configuration resumes with the cells not done.
+Dims of the file (method, seed, epoch, augmentation, example). The networks of a method train as one
+batch (`batched`: a wide network of grouped convolutions). The runs are cells of the grid engine
+(grids/profiles_cells.py: a (method, seed) cell per network, a block of networks per task, resumable,
+in this process, on local processes or on Dask); `benign profiles run` is its front end.
 
 Also stored, from each method's first network after its last epoch: the embeddings of the K
 profiled images (appendix C.1, t-SNE) and activation-maximisation inputs of a few channels per
@@ -17,10 +14,7 @@ block (appendix C.2).
 from __future__ import annotations
 
 import dataclasses
-import functools
-import json
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import numpy as np
 import torch
@@ -33,7 +27,6 @@ from benign.empirical.profiles.batched import train_networks
 from benign.empirical.profiles.modes import MODES, parse_modes
 from benign.empirical.profiles.recognition import DIRECTIONS, views_scored
 from benign.empirical.profiles.trainer import NetSpec, OptSpec
-from benign.store.cell_grid import DONE, RUNNING, TODO, CellGrid
 
 TITLE = "memorization profiles"
 
@@ -136,70 +129,43 @@ def prepare(cfg: ProfileConfig, device) -> ProfileData:
     return ProfileData(train, labels, index, profiled)
 
 
-def _attrs(long_name: str, units: str = "1", **extra) -> dict:
+def attrs_of(long_name: str, units: str = "1", **extra) -> dict:
     return {"long_name": long_name, "units": units, **extra}
 
 
-def open_grid(cfg: ProfileConfig, data: ProfileData, out: Path) -> CellGrid:
-    """The result file as a grid of (method, seed) cells (store.cell_grid): created with every cell
-    to do, or reopened (ValueError if it holds a run of another configuration)."""
-    modes = parse_modes(",".join(cfg.methods))
-    codes = np.array([m.code for m in modes], dtype=np.int32)
-    variables = {
-        "recognised": _attrs(
-            "views of the augmented example recognised (correct training label; SimCLR: the "
-            "partner view is the arg-max of the 2B-1 in-batch candidates, see `views`), "
-            "-1 not computed",
-            flag_values=np.array([-1, 0, 1, 2], dtype=np.int8),
-            dims=("epoch", "augmentation", "example"),
-            dtype=np.int8,
-            fill=-1,
-        ),
-        "train_loss": _attrs(
-            "mean training loss over the epoch (cross-entropy or NT-Xent)", "nat", dims=("epoch",)
-        ),
-    }
-    extra = {
-        "epoch": np.arange(1, cfg.epochs + 1, dtype=np.int32),
-        "augmentation": np.arange(cfg.augmentations, dtype=np.int32),
-        "example": data.train_index[data.profiled].cpu().numpy().astype(np.int64),
-    }
-    coords = {"method": codes, "seed": np.arange(cfg.networks, dtype=np.int32) + cfg.seed}
-    grid = CellGrid(out, coords, variables, TITLE, cfg.identity(), extra_coords=extra)
-    if "true_label" not in grid.ds:  # new: what does not depend on a cell
-        ds, train = grid.ds, data.train
-        ds["method"].attrs = _attrs(
-            "training mode", flag_values=codes, flag_meanings=" ".join(m.name for m in modes)
-        )
-        ds["seed"].attrs = _attrs("network seed")
-        ds["epoch"].attrs = _attrs("training epochs done")
-        ds["augmentation"].attrs = _attrs(
-            "index of the fixed augmentation (SimCLR: the pair of views 2m, 2m+1)"
-        )
-        ds["example"].attrs = _attrs("index of the profiled image in the training split")
-        ds["true_label"] = (
+def profile_constants(cfg: ProfileConfig, data: ProfileData, modes) -> dict:
+    """What does not depend on a network: the profiled images, their labels, the views a trial scores."""
+    train = data.train
+    return {
+        "true_label": (
             "example",
             train.labels[data.profiled].cpu().numpy().astype(np.int32),
-            _attrs("true class"),
-        )
-        ds["random_label"] = (
+            attrs_of("true class"),
+        ),
+        "random_label": (
             "example",
             data.random_labels[data.profiled].cpu().numpy().astype(np.int32),
-            _attrs("random label of the random-label modes (fixed across networks)"),
-        )
-        ds["image"] = (
+            attrs_of("random label of the random-label modes (fixed across networks)"),
+        ),
+        "image": (
             ("example", "channel", "y", "x"),
             train.images[data.profiled].cpu().numpy(),
-            _attrs("profiled training image", "uint8 grey level"),
-        )
-        ds["views"] = (
+            attrs_of("profiled training image", "uint8 grey level"),
+        ),
+        "views": (
             "method",
             np.array([views_scored(m.contrastive, cfg.recognition) for m in modes], dtype=np.int8),
-            _attrs("views one (network, augmentation) trial scores: p_t = recognised / views"),
-        )
-        ds.attrs["num_classes"] = int(train.num_classes)
-        grid.save()
-    return grid
+            attrs_of("views one (network, augmentation) trial scores: p_t = recognised / views"),
+        ),
+    }
+
+
+COORD_ATTRS = {
+    "seed": attrs_of("network seed"),
+    "epoch": attrs_of("training epochs done"),
+    "augmentation": attrs_of("index of the fixed augmentation (SimCLR: the pair of views 2m, 2m+1)"),
+    "example": attrs_of("index of the profiled image in the training split"),
+}
 
 
 def extras(model, data: ProfileData, cfg: ProfileConfig) -> dict:
@@ -235,7 +201,7 @@ def store_extras(ds: xr.Dataset, mi: int, ex: dict) -> xr.Dataset:
         ds["embedding"] = (
             ("method", "example", "feature"),
             np.full((n_methods, ds.sizes["example"], ex["embedding"].shape[1]), np.nan, dtype=np.float32),
-            _attrs("encoder output (global average pool) of the clean image, first network, last epoch"),
+            attrs_of("encoder output (global average pool) of the clean image, first network, last epoch"),
         )
     ds["embedding"][mi] = ex["embedding"]
     if "actmax" in ex:
@@ -244,35 +210,19 @@ def store_extras(ds: xr.Dataset, mi: int, ex: dict) -> xr.Dataset:
             ds["actmax"] = (
                 ("method", "block", "unit", "channel", "y", "x"),
                 np.full((n_methods, *shape), np.nan, dtype=np.float32),
-                _attrs("input maximising the channel's mean activation (normalised pixel space)"),
+                attrs_of("input maximising the channel's mean activation (normalised pixel space)"),
             )
             ds["actmax_channel"] = (
                 ("method", "block", "unit"),
                 np.full((n_methods, *shape[:2]), -1, dtype=np.int32),
-                _attrs("channel of the block that the input maximises"),
+                attrs_of("channel of the block that the input maximises"),
             )
             ds = ds.assign_coords(
-                block=("block", np.arange(1, 5, dtype=np.int32), _attrs("ResNet-style block (layerN)"))
+                block=("block", np.arange(1, 5, dtype=np.int32), attrs_of("ResNet-style block (layerN)"))
             )
         ds["actmax"][mi] = ex["actmax"]
         ds["actmax_channel"][mi] = ex["actmax_channel"]
     return ds
-
-
-def tasks_todo(cfg: ProfileConfig, ds: xr.Dataset) -> list[tuple[str, list[int]]]:
-    """(method, seed positions) of every network not done, at most cfg.max_batch per task (0: all of a
-    method's networks in one task)."""
-    cap = cfg.max_batch or cfg.networks
-    tasks = []
-    for mi, mode in enumerate(parse_modes(",".join(cfg.methods))):
-        todo = [si for si in range(cfg.networks) if int(ds["status"].values[mi, si]) != DONE]
-        tasks += [(mode.name, todo[i : i + cap]) for i in range(0, len(todo), cap)]
-    return tasks
-
-
-def _cells(grid: CellGrid, mi: int, positions: list[int]) -> list[dict]:
-    method = grid.ds["method"].values[mi].item()
-    return [{"method": method, "seed": grid.ds["seed"].values[si].item()} for si in positions]
 
 
 def train_chunk(
@@ -316,99 +266,6 @@ def train_chunk(
     if 0 in positions:
         out["extras"] = extras(wide.network(positions.index(0), template), data, cfg)
     return out
-
-
-def run_task(cfg_json: str, method: str, positions: list[int]) -> dict:
-    """`train_chunk` in a worker process (a local process or a Dask worker): the data are prepared
-    there, once per process and configuration."""
-    cfg = ProfileConfig(**json.loads(cfg_json))
-    return train_chunk(cfg, _prepared(cfg_json), method, positions)
-
-
-@functools.lru_cache(maxsize=1)
-def _prepared(cfg_json: str) -> ProfileData:
-    cfg = ProfileConfig(**json.loads(cfg_json))
-    return prepare(cfg, torch.device(cfg.device))
-
-
-def record(grid: CellGrid, result: dict, methods: list[str]) -> None:
-    """The driver's part: a finished task's arrays into the grid, its cells marked done, the file
-    written atomically."""
-    mi = methods.index(result["method"])
-    if "extras" in result:
-        grid.ds = store_extras(grid.ds, mi, result["extras"])
-    cells = _cells(grid, mi, result["positions"])
-    grid.record(
-        [
-            (cell, {"recognised": result["recognised"][j], "train_loss": result["train_loss"][j]})
-            for j, cell in enumerate(cells)
-        ]
-    )
-
-
-class TasksFailed(RuntimeError):
-    pass
-
-
-def run(cfg: ProfileConfig, out: Path, on_step=None, on_task=None, log=print, executor=None) -> xr.Dataset:
-    """Train every (method, seed) network not done yet in the grid file `out`, a batch of networks
-    per task; the driver records each finished task (store.cell_grid: the file is rewritten
-    atomically, the cell marked done). Tasks run here, one after the other, or on `executor` (an
-    object with the interface of grids/executors.py, given by the caller: local processes or a Dask
-    cluster); a task handed out is `running`, a failed one `failed` (retried by a rerun)."""
-    cfg.validate()
-    device = torch.device(cfg.device)
-    data = prepare(cfg, device)
-    grid = open_grid(cfg, data, Path(out))
-    methods = [m.name for m in parse_modes(",".join(cfg.methods))]
-    tasks = tasks_todo(cfg, grid.ds)
-
-    def finish(task, result):
-        record(grid, result, methods)
-        if log:
-            mean_p = result["recognised"][:, -1].mean(axis=(1, 2)) / views_scored(
-                MODES[task[0]].contrastive, cfg.recognition
-            )
-            for j, si in enumerate(task[1]):
-                log(
-                    f"{task[0]} seed {cfg.seed + si}: final loss {float(result['train_loss'][j, -1]):.3f}, "
-                    f"mean p_t {float(mean_p[j]):.3f}"
-                )
-        if on_task:
-            on_task(task)
-
-    def cells_of(task) -> list[dict]:
-        return _cells(grid, methods.index(task[0]), task[1])
-
-    if executor is None:
-        for task in tasks:
-            finish(task, train_chunk(cfg, data, *task, on_step=on_step))
-        return grid.ds
-    cfg_json = json.dumps(dataclasses.asdict(cfg))
-    failed = []
-    try:
-        for i, result, error in executor.run(
-            run_task,
-            [(cfg_json, *t) for t in tasks],
-            on_submit=lambda i: grid.mark(cells_of(tasks[i]), RUNNING),
-        ):
-            if error is not None:
-                failed.append(
-                    f"{tasks[i][0]} seeds {[cfg.seed + s for s in tasks[i][1]]}: "
-                    f"{type(error).__name__}: {str(error).strip()[:200]}"
-                )
-                grid.mark_failed(cells_of(tasks[i]))
-                if log:
-                    log("failed: " + failed[-1])
-                continue
-            finish(tasks[i], result)
-    finally:  # interrupted: what was handed out and not finished is to do again
-        running = grid.cells(RUNNING)
-        if running:
-            grid.mark(running, TODO)
-    if failed:
-        raise TasksFailed(f"{len(failed)} task(s) failed (rerun to retry them); first: {failed[0]}")
-    return grid.ds
 
 
 def steps_per_network(cfg: ProfileConfig, n_train: int) -> int:

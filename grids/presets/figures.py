@@ -458,6 +458,7 @@ PRESETS = (
     "memscore",
     "memscore-mlp",
     "corruption",
+    "profiles",
 )
 MEMSCORE_PRESETS = ("memscore", "memscore-mlp", "corruption")  # kind memscore (grids/presets/memscore.py)
 # The presets with a cpu version, in the order a report runs them (figure 14 over K, fig14k, is the
@@ -485,6 +486,7 @@ CPU_PRESETS = (
     "memscore",
     "memscore-mlp",
     "corruption",
+    "profiles",
 )
 
 
@@ -499,6 +501,15 @@ def preset_dict(name: str, scale: str) -> dict:
         )
     if name in ("fig14", "fig14k"):
         return dict({"fig14": FIG14, "fig14k": FIG14K}[name][scale])
+    if name == "profiles":
+        from benign.grids.presets.profiles import PRESETS as PROFILES
+        from benign.grids.presets.profiles import grid_preset
+
+        if scale not in PROFILES:  # a scale taken away (a test); every scale has one today
+            raise ValueError(
+                f"preset profiles has no {scale} version; scales with one: {', '.join(PROFILES)}"
+            )
+        return grid_preset(scale)
     if name in MEMSCORE_PRESETS:
         from benign.grids.presets.memscore import grid_preset
 

@@ -109,7 +109,7 @@ def grid_params(scale: str, model: str) -> dict:
 CORRUPTION = {
     "tiny": {**grid_params("tiny", "mlp"), "corrupt_fraction": [0.0, 0.5, 1.0], "grad_every": 0},
     "small": {**grid_params("small", "mlp"), "corrupt_fraction": [0.0, 0.5, 1.0], "epochs": 15},
-    "cpu": {**grid_params("cpu", "mlp"), "corrupt_fraction": [0.0, 0.25, 0.5, 0.75, 1.0], "epochs": 30},
+    "cpu": {**grid_params("cpu", "mlp"), "corrupt_fraction": [0.0, 0.25, 0.5, 0.75, 1.0], "epochs": 60},
     "full": {
         **grid_params("full", "vgg11"),
         "dataset": "cifar10",

@@ -61,3 +61,11 @@ PRESETS["tiny"] = {
     "cnn_width": 4,
     "projector_width": 16,
 }
+
+
+def grid_preset(scale: str) -> dict:
+    """The preset at `scale` as a grid of kind profiles: a (method, seed) cell per network, blocks of
+    two networks (the local workers of a report share the machine; the shipped cpu file was made so)."""
+    p = dict(PRESETS[scale])
+    networks = p.pop("networks")
+    return {"kind": "profiles", **p, "block": 2, "seeds": list(range(networks))}
