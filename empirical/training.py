@@ -36,6 +36,7 @@ from benign.store.netcdf import save_atomic
 from benign.store.provenance import provenance_attrs
 from benign.theory.counter_random import hash_keys
 from benign.theory.devices import autocast_dtype, resolve_device
+from benign.theory.training_loop import fit
 
 CHECKPOINT = "checkpoint.pt"
 # A checkpoint every checkpoint_every epochs, but not more often than this: with one step an epoch
@@ -605,47 +606,54 @@ def train(
         record(0.0)
     metrics = dict(history[-1]) if history else {}
     model.train()
+
+    def batches(epoch: int) -> list[torch.Tensor]:
+        return epoch_batches(n, cfg.batch_size, cfg.seed, epoch, device)
+
+    def loss(batch: torch.Tensor, at: int) -> torch.Tensor:
+        x, targets = make_batch(cfg, data, aug, batch, at, device)
+        x = x.contiguous(memory_format=torch.channels_last)
+        with torch.autocast(device.type, dtype=amp or torch.bfloat16, enabled=amp is not None):
+            output = run(x)
+        return loss_fn(cfg.loss, output, targets)
+
+    def after_step(value: torch.Tensor, batch, at: int, seconds: float) -> None:
+        nonlocal step, loss_sum, loss_count, wall, saved
+        step = at
+        loss_sum += value.item()
+        loss_count += 1
+        wall += seconds
+        metrics["train_loss"] = loss_sum / loss_count
+        if step % spe == 0:  # the end of an epoch: the learning curve, and a checkpoint now and then
+            done = step // spe
+            if (cfg.eval_every and done % cfg.eval_every == 0) or step == total:
+                metrics.update(record(float(done)))
+            loss_sum, loss_count = 0.0, 0
+            if (done % cfg.checkpoint_every == 0 and time.monotonic() - saved >= CHECKPOINT_SECONDS) or (
+                step == total
+            ):
+                checkpoint()
+                saved = time.monotonic()
+        elif step == total:
+            metrics.update(record(step / spe))
+            checkpoint()
+        if progress is not None:
+            progress(step, total, metrics)
+        if flag.stop or (stop_at_step is not None and step >= stop_at_step and step < total):
+            checkpoint()
+            raise KeyboardInterrupt
+
     with _StopFlag() as flag:
-        batches, batches_epoch = None, -1
-        while step < total:
-            epoch, pos = divmod(step, spe)
-            if epoch != batches_epoch:
-                batches, batches_epoch = epoch_batches(n, cfg.batch_size, cfg.seed, epoch, device), epoch
-            t0 = time.perf_counter()
-            x, targets = make_batch(cfg, data, aug, batches[pos], step, device)
-            x = x.contiguous(memory_format=torch.channels_last)
-            for group in opt.param_groups:
-                group["lr"] = learning_rate(cfg, step, total)
-            with torch.autocast(device.type, dtype=amp or torch.bfloat16, enabled=amp is not None):
-                output = run(x)
-            loss = loss_fn(cfg.loss, output, targets)
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
-            step += 1
-            loss_sum += loss.item()
-            loss_count += 1
-            wall += time.perf_counter() - t0
-            metrics["train_loss"] = loss_sum / loss_count
-            at_epoch_end = step % spe == 0
-            if at_epoch_end:
-                done = step // spe
-                if (cfg.eval_every and done % cfg.eval_every == 0) or step == total:
-                    metrics.update(record(float(done)))
-                loss_sum, loss_count = 0.0, 0
-                if (done % cfg.checkpoint_every == 0 and time.monotonic() - saved >= CHECKPOINT_SECONDS) or (
-                    step == total
-                ):
-                    checkpoint()
-                    saved = time.monotonic()
-            elif step == total:
-                metrics.update(record(step / spe))
-                checkpoint()
-            if progress is not None:
-                progress(step, total, metrics)
-            if flag.stop or (stop_at_step is not None and step >= stop_at_step and step < total):
-                checkpoint()
-                raise KeyboardInterrupt
+        fit(
+            opt,
+            batches,
+            loss,
+            total,
+            spe,
+            start_step=step,
+            lr=lambda at: learning_rate(cfg, at, total),
+            after_step=after_step,
+        )
     if ckpt is not None and step >= total and not ckpt_path.exists():
         checkpoint()
     return {

@@ -31,6 +31,7 @@ from benign.empirical.training import (
 from benign.empirical.wide_network import WideNetwork, wide_or_side_by_side
 from benign.probes.knn_probe import knn_accuracy
 from benign.theory.devices import autocast_dtype
+from benign.theory.training_loop import fit
 
 SHARED = (
     "dataset",
@@ -121,31 +122,33 @@ def train_wide(
     opt = torch.optim.Adam(wide.parameters(), lr=cfg0.lr, betas=(0.9, 0.999), weight_decay=0.0)
     amp = autocast_dtype(cfg0.precision, device) if dtype == torch.float32 else None
     run = WideRun(wide, template, data, torch.zeros(0, len(cfgs)), 0)
-    losses, orders, orders_epoch = [], None, -1
+    losses = []
     wide.train()
-    while run.step < total:
-        epoch, pos = divmod(run.step, spe)
-        if epoch != orders_epoch:
-            orders = [epoch_batches(n, c.batch_size, c.seed, epoch, device) for c in cfgs]
-            orders_epoch = epoch
+
+    def batches(epoch: int):
+        return list(zip(*(epoch_batches(n, c.batch_size, c.seed, epoch, device) for c in cfgs)))
+
+    def loss(batch, step: int) -> torch.Tensor:
         xs, targets = zip(
-            *(make_batch(c, d, a, o[pos], run.step, device) for c, d, a, o in zip(cfgs, data, augs, orders))
+            *(make_batch(c, d, a, b, step, device) for c, d, a, b in zip(cfgs, data, augs, batch))
         )
         x = torch.stack(xs, 1).to(dtype)
         with torch.autocast(device.type, dtype=amp or torch.bfloat16, enabled=amp is not None):
             out = wide(x)
-        loss = torch.stack([_loss(c.loss, out[:, i], targets[i]) for i, c in enumerate(cfgs)])
-        opt.zero_grad(set_to_none=True)
-        loss.sum().backward()  # copy n's gradient is that of its own loss
-        opt.step()
-        run.step += 1
-        losses.append(loss.detach().cpu())
+        # one loss per copy, summed by the loop: copy n's gradient is that of its own loss
+        return torch.stack([_loss(c.loss, out[:, i], targets[i]) for i, c in enumerate(cfgs)])
+
+    def after_step(value: torch.Tensor, batch, step: int, seconds: float) -> bool:
+        run.step = step
+        losses.append(value.cpu())
         if progress is not None:
-            progress(run.step, total)
-        if stop is not None and ((check_every and run.step % check_every == 0) or run.step == total):
+            progress(step, total)
+        if stop is not None and ((check_every and step % check_every == 0) or step == total):
             run.losses = torch.stack(losses)
-            if stop(run):
-                break
+            return bool(stop(run))
+        return False
+
+    fit(opt, batches, loss, total, spe, after_step=after_step)
     run.losses = torch.stack(losses) if losses else run.losses
     return run
 

@@ -410,17 +410,29 @@ def judge_s10(ds: xr.Dataset) -> Judgement:
     levels = ds[dim].values
     fit = done(ds, "accuracy_seen").isel(epoch=slice(1, None)).mean("epoch")  # area under the curve
     test = done(ds, "test_accuracy")
-    drop = test.max("epoch") - test.isel(epoch=slice(-END_EPOCHS, None)).mean("epoch")
+    end = test.isel(epoch=slice(-END_EPOCHS, None)).mean("epoch")
+    drop = test.max("epoch") - end
     slower = all_seeds((fit.diff(dim) < 0).all(dim))
     noisy = [v for v in levels if 0 < v < (1.0 if dim == "corrupt_fraction" else np.inf)]
     peaked = all_seeds((drop.sel({dim: noisy}) >= PEAK_DROP).all(dim)) if noisy else False
+    first_half = test.isel(epoch=slice(1, test.sizes["epoch"] // 2 + 1))
     number = (
         "mean training accuracy over the epochs "
         + ", ".join(f"{v:g}: {per_seed(fit.sel({dim: v}))}" for v in levels)
-        + f"; test peak - mean of the last {END_EPOCHS} epochs "
-        + ", ".join(f"{v:g}: {per_seed(drop.sel({dim: v}), signed=True)}" for v in noisy)
+        + f"; test accuracy, peak of the first half / lowest / mean of the last {END_EPOCHS} epochs "
+        + ", ".join(
+            f"{v:g}: {per_seed(first_half.sel({dim: v}).max('epoch'))} / "
+            f"{per_seed(test.sel({dim: v}).isel(epoch=slice(1, None)).min('epoch'))} / {per_seed(end.sel({dim: v}))}"
+            for v in noisy
+        )
     )
-    why = "" if slower and peaked else ("the fit does not slow" if not slower else "no test peak and drop")
+    if not slower:
+        why = "the fit does not slow"
+    elif not peaked:
+        recovered = [f"{v:g}" for v in noisy if not bool((drop.sel({dim: v}) >= PEAK_DROP).all())]
+        why = f"no lasting drop at {', '.join(recovered)}: the test accuracy dips, then recovers"
+    else:
+        why = ""
     return Judgement(number, slower and peaked, why)
 
 

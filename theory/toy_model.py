@@ -20,6 +20,7 @@ from torch import Tensor
 from benign.theory import counter_random as cr
 from benign.theory.gaussian_mixture import MODEL, GaussianMixture
 from benign.theory.kernel_projector import balanced_prototype_labels, kernel_projector, squared_distances
+from benign.theory.training_loop import fit
 
 _STEP_STREAM = 0x57E9
 
@@ -181,15 +182,19 @@ class BatchedToy:
             groups.append({"params": [self.V_], "lr": tr.lr * tr.prototype_lr_ratio})
         opt = torch.optim.Adam(groups, lr=tr.lr, betas=(0.9, 0.999))
         curve = torch.empty(self.training.steps, len(self.n_))
-        for step in range(self.training.steps):
+
+        def loss(batch: int, step: int) -> Tensor:  # one epoch of `steps` batches, each named by its step
             x, y = self.batch(step)
-            loss = (self.forward(x) - y).pow(2).sum(-1).mean(-1)  # (M,) per-cell MSE
-            opt.zero_grad(set_to_none=True)
-            loss.sum().backward()  # cells share no parameter, so the sum trains each on its own loss
-            opt.step()
-            curve[step] = loss.detach().cpu()
+            # (M,) per-cell MSE; cells share no parameter, so their summed loss trains each on its own
+            return (self.forward(x) - y).pow(2).sum(-1).mean(-1)
+
+        def after_step(value: Tensor, batch: int, done: int, seconds: float) -> None:
+            curve[batch] = value.cpu()
             if progress is not None:
-                progress(step + 1)
+                progress(done)
+
+        steps = self.training.steps
+        fit(opt, lambda epoch: range(steps), loss, steps, max(1, steps), after_step=after_step)
         self.loss_curve_ = curve
         return self
 

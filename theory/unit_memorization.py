@@ -30,7 +30,9 @@ def unit_memorization(activations: Tensor) -> Tensor:
     top = mu.max(0).values
     rest = (mu.sum(0) - top) / (mu.shape[0] - 1)
     total = top + rest
-    return torch.where(total > 0, (top - rest) / total.clamp_min(torch.finfo(total.dtype).tiny), 0.0)
+    # a dead unit (every mean 0) scores 0; the others divide by their own total, however small (a
+    # clamp at the smallest normal number would halve a unit whose means are subnormal)
+    return torch.where(total > 0, (top - rest) / torch.where(total > 0, total, 1.0), 0.0)
 
 
 def selective_example(activations: Tensor) -> Tensor:

@@ -30,6 +30,7 @@ from benign.empirical.memscore.per_example_gradients import gradient_statistics
 from benign.empirical.memscore.scores import HalfEvaluation, evaluate_halves, to_float
 from benign.empirical.memscore.turnover_dropout import MaskBank
 from benign.theory.counter_random import uniform
+from benign.theory.training_loop import fit
 
 
 @dataclass
@@ -165,42 +166,61 @@ def train_turnover(
             on_epoch(epoch, rec)
 
     evaluate(0, float("nan"))
-    step = 0
-    for epoch in range(1, cfg.epochs + 1):
-        order = trained[epoch_order(len(trained), cfg.seed, epoch)]
-        total, count = 0.0, 0
+    loss_sum = {"total": 0.0, "count": 0}
+
+    def epoch_batches(epoch: int):  # epoch 0, 1, ... of the loop is the paper's epoch 1, 2, ...
+        order = trained[epoch_order(len(trained), cfg.seed, epoch + 1)]
         for s in range(0, len(order), cfg.batch_size):
-            model.train()
             idx = order[s : s + cfg.batch_size]
-            x = to_float(images[idx].to(device), mean, std)
-            y = labels[idx].to(device)
-            masks = bank.masks(idx, device=device)
-            if cfg.grad_every and step % cfg.grad_every == 0:
-                st = grad_stats(model, x, y, masks, {k: g[idx].cpu() for k, g in groups.items()})
-                rec.grad_step.append(step)
-                rec.grad_epoch.append(epoch - 1 + s / len(order))
-                for k, g in groups.items():
-                    rec.cosine[k].append(st.cosine[k])
-                    sel = g[idx].cpu()
-                    rec.contribution[k].append(
-                        float(st.contribution[sel.to(st.contribution.device)].mean())
-                        if sel.any()
-                        else float("nan")
-                    )
-                rec.contribution["all"].append(float(st.contribution.mean()))
-            opt.zero_grad(set_to_none=True)
-            loss = F.cross_entropy(model(x, masks), y)
-            loss.backward()
-            opt.step()
-            if not torch.isfinite(loss):
-                raise ValueError(
-                    f"training diverged (loss {loss.item()}) at epoch {epoch}: lower the learning rate"
+            yield idx, epoch + s / len(order), to_float(images[idx].to(device), mean, std)
+
+    def before_step(batch, step: int) -> None:
+        idx, progress, x = batch
+        model.train()
+        if cfg.grad_every and step % cfg.grad_every == 0:
+            y, masks = labels[idx].to(device), bank.masks(idx, device=device)
+            st = grad_stats(model, x, y, masks, {k: g[idx].cpu() for k, g in groups.items()})
+            rec.grad_step.append(step)
+            rec.grad_epoch.append(progress)
+            for k, g in groups.items():
+                rec.cosine[k].append(st.cosine[k])
+                sel = g[idx].cpu()
+                rec.contribution[k].append(
+                    float(st.contribution[sel.to(st.contribution.device)].mean())
+                    if sel.any()
+                    else float("nan")
                 )
-            total += loss.item() * len(idx)
-            count += len(idx)
-            step += 1
-            if on_step:
-                on_step()
-        sched.step()
-        evaluate(epoch, total / count)
+            rec.contribution["all"].append(float(st.contribution.mean()))
+
+    def loss(batch, step: int) -> Tensor:
+        idx, _, x = batch
+        return F.cross_entropy(model(x, bank.masks(idx, device=device)), labels[idx].to(device))
+
+    def after_step(value: Tensor, batch, step: int, seconds: float) -> None:
+        if not torch.isfinite(value):
+            raise ValueError(
+                f"training diverged (loss {value.item()}) at epoch {(step - 1) // steps_per_epoch + 1}: "
+                "lower the learning rate"
+            )
+        loss_sum["total"] += value.item() * len(batch[0])
+        loss_sum["count"] += len(batch[0])
+        if on_step:
+            on_step()
+
+    def after_epoch(epoch: int) -> None:
+        evaluate(epoch, loss_sum["total"] / loss_sum["count"])
+        loss_sum.update(total=0.0, count=0)
+
+    fit(
+        opt,
+        epoch_batches,
+        loss,
+        total_steps=rec.total_steps,
+        steps_per_epoch=steps_per_epoch,
+        scheduler=sched,
+        scheduler_every="epoch",
+        before_step=before_step,
+        after_step=after_step,
+        after_epoch=after_epoch,
+    )
     return rec

@@ -26,6 +26,7 @@ from benign.empirical.profiles.trainer import (
     make_optimizer,
 )
 from benign.empirical.profiles.wide import WideNetwork
+from benign.theory.training_loop import fit
 
 
 def build_wide(
@@ -124,26 +125,27 @@ def train_networks(
     wide, template = build_wide(mode, net, train.channels, seeds, device)
     per_epoch = len(epoch_batches(len(train), batch_size, seeds[0], 0, device))
     optimizer, sched = make_optimizer(wide, opt, max(1, per_epoch * epochs))
-    record, losses, step = [], [], 0
+    record, losses, total = [], [], torch.zeros(len(seeds))
     wide.train()
-    for epoch in range(1, epochs + 1):
-        total = torch.zeros(len(seeds))
-        orders = [epoch_batches(len(train), batch_size, s, epoch, device) for s in seeds]
-        for batch in zip(*orders):
-            gens = [_generator(s, 0x57E9, step, device=device) for s in seeds]
-            targets = None if train_labels is None else [train_labels[b] for b in batch]
-            loss = wide_step_loss(
-                wide, mode, [train.images[b] for b in batch], targets, train, gens, opt.temperature
-            )
-            optimizer.zero_grad(set_to_none=True)
-            loss.sum().backward()  # network n's gradient is that of its own loss
-            optimizer.step()
-            sched.step()
-            total += loss.detach().cpu()
-            step += 1
-            if on_step:
-                on_step(len(seeds))
-        losses.append(total / max(1, len(orders[0])))
+
+    def batches(epoch: int):  # epoch 0, 1, ... of the loop draws the orders of epoch 1, 2, ...
+        return list(zip(*(epoch_batches(len(train), batch_size, s, epoch + 1, device) for s in seeds)))
+
+    def loss(batch, step: int) -> Tensor:
+        gens = [_generator(s, 0x57E9, step, device=device) for s in seeds]
+        targets = None if train_labels is None else [train_labels[b] for b in batch]
+        return wide_step_loss(
+            wide, mode, [train.images[b] for b in batch], targets, train, gens, opt.temperature
+        )
+
+    def after_step(value: Tensor, batch, step: int, seconds: float) -> None:
+        total.add_(value.cpu())
+        if on_step:
+            on_step(len(seeds))
+
+    def after_epoch(epoch: int) -> None:
+        losses.append(total / per_epoch)
+        total.zero_()
         record.append(
             recognise_wide(
                 wide,
@@ -158,4 +160,15 @@ def train_networks(
                 directions=directions,
             )
         )
+
+    fit(
+        optimizer,
+        batches,
+        loss,
+        per_epoch * epochs,
+        per_epoch,
+        scheduler=sched,
+        after_step=after_step,
+        after_epoch=after_epoch,
+    )
     return torch.stack(record, 1), torch.stack(losses, 1), wide, template

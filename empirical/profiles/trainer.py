@@ -29,6 +29,7 @@ from benign.empirical.profiles.modes import Mode
 from benign.empirical.profiles.recognition import recognise_classes, recognise_pairs
 from benign.empirical.profiles.simclr import nt_xent
 from benign.theory.counter_random import hash_keys
+from benign.theory.training_loop import fit
 
 
 @dataclass
@@ -175,25 +176,26 @@ def train_network(
     model = build_model(mode, net, train.channels, seed, device)
     per_epoch = len(epoch_batches(len(train), batch_size, seed, 0, device))
     optimizer, sched = make_optimizer(model, opt, max(1, per_epoch * epochs))
-    record, losses, step = [], [], 0
+    record, losses, total = [], [], [0.0]
     model.train()
-    for epoch in range(1, epochs + 1):
-        total = 0.0
-        batches = epoch_batches(len(train), batch_size, seed, epoch, device)
-        for b in batches:
-            g = _generator(seed, 0x57E9, step, device=device)
-            loss = train_step(
-                model, mode, train.images[b], None if train_labels is None else train_labels[b], train, g, opt
-            )
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            optimizer.step()
-            sched.step()
-            total += float(loss.detach())
-            step += 1
-            if on_step:
-                on_step()
-        losses.append(total / max(1, len(batches)))
+
+    def batches(epoch: int):  # epoch 0, 1, ... of the loop draws the order of epoch 1, 2, ...
+        return epoch_batches(len(train), batch_size, seed, epoch + 1, device)
+
+    def loss(b, step: int) -> Tensor:
+        g = _generator(seed, 0x57E9, step, device=device)
+        return train_step(
+            model, mode, train.images[b], None if train_labels is None else train_labels[b], train, g, opt
+        )
+
+    def after_step(value: Tensor, b, step: int, seconds: float) -> None:
+        total[0] += float(value)
+        if on_step:
+            on_step()
+
+    def after_epoch(epoch: int) -> None:
+        losses.append(total[0] / per_epoch)
+        total[0] = 0.0
         record.append(
             recognise(
                 model,
@@ -210,4 +212,15 @@ def train_network(
         )
         if on_epoch:
             on_epoch(epoch, losses[-1], float(record[-1].float().mean()))
+
+    fit(
+        optimizer,
+        batches,
+        loss,
+        per_epoch * epochs,
+        per_epoch,
+        scheduler=sched,
+        after_step=after_step,
+        after_epoch=after_epoch,
+    )
     return torch.stack(record), torch.tensor(losses), model
