@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import copy
 
+import torch
 import torch.nn as nn
 import torch.nn.functional as F
 from torch import Tensor
@@ -216,3 +217,11 @@ def fold_batchnorm(net: nn.Module) -> nn.Module:
             m.conv1, m.bn1 = fuse_conv_bn_eval(m.conv1, m.bn1), nn.Identity()
             m.conv2, m.bn2 = fuse_conv_bn_eval(m.conv2, m.bn2), nn.Identity()
     return folded
+
+
+def seeded_network(seed: int, *args, **kwargs):
+    """build_network(*args, **kwargs) initialised from `seed` alone (the global random state is left as
+    it was): the one factory of the project's networks at initialisation."""
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        return build_network(*args, **kwargs)

@@ -28,7 +28,7 @@ import xarray as xr
 from benign.empirical.augment import BankDraws, iid_bank, mixup, parse_augmentation
 from benign.empirical.datasets import ImageDataset, load_dataset, normalize, subset_indices
 from benign.empirical.labels import augmentation_labels, make_labels, num_label_classes, parse_labels
-from benign.empirical.networks import ARCHS, INITS, POOLS, build_network, fold_batchnorm
+from benign.empirical.networks import ARCHS, INITS, POOLS, fold_batchnorm, seeded_network
 from benign.empirical.own_network import is_own_arch, load_factory
 from benign.probes.knn_probe import knn_accuracy
 from benign.store.atomic import atomic_write, write_text_atomic
@@ -280,18 +280,17 @@ def build_model(cfg: TrainConfig, data: RunData, device) -> torch.nn.Module:
     stem = cfg.stem
     if stem == "auto":
         stem = "stride2" if cfg.arch != "small_cnn" and data.train.images.shape[-1] >= 64 else "cifar"
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(cfg.seed)
-        model = build_network(
-            cfg.arch,
-            cfg.simclr_dim if cfg.loss == "simclr" else data.label_width,
-            data.train.channels,
-            cfg.projector_width,
-            stem,
-            cnn_width=cfg.cnn_width,
-            init=cfg.init,
-            image_size=data.train.images.shape[-1],
-        )
+    model = seeded_network(
+        cfg.seed,
+        cfg.arch,
+        cfg.simclr_dim if cfg.loss == "simclr" else data.label_width,
+        data.train.channels,
+        cfg.projector_width,
+        stem,
+        cnn_width=cfg.cnn_width,
+        init=cfg.init,
+        image_size=data.train.images.shape[-1],
+    )
     return model.to(device)
 
 

@@ -24,7 +24,7 @@ import xarray as xr
 
 from benign.empirical.memscore.corruption import corrupt_labels
 from benign.empirical.memscore.data import load_pool
-from benign.empirical.memscore.models import build_model
+from benign.empirical.memscore.models import turnover_network
 from benign.empirical.memscore.scores import influence, split_by_score
 from benign.empirical.memscore.training import TrainConfig, train_turnover
 from benign.empirical.memscore.turnover_dropout import KEEP_SCALE, MaskBank
@@ -161,7 +161,7 @@ def run(cfg: RunConfig, on_step=None, on_epoch=None, log=print) -> xr.Dataset:
     true_labels = train.labels.cpu()
     labels, corrupted = corrupt_labels(true_labels, k, train.num_classes, cfg.seed, cfg.allow_true_label)
     device = torch.device(cfg.device)
-    model = build_model(
+    model = turnover_network(
         cfg.model,
         train.channels,
         train.images.shape[-1],

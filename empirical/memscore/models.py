@@ -93,7 +93,7 @@ class TurnoverVGG11(nn.Module):
         return self.classifier(x.flatten(-3))
 
 
-def build_model(
+def turnover_network(
     name: str, in_channels: int, image_size: int, num_classes: int, hidden: int = 4096, width: float = 1.0
 ) -> nn.Module:
     if name == "mlp":

@@ -20,10 +20,10 @@ from benign.empirical.profiles.trainer import (
     OptSpec,
     _generator,
     bank_views,
-    build_model,
     chunked_forward,
     epoch_batches,
     make_optimizer,
+    profile_network,
 )
 from benign.empirical.profiles.wide import WideNetwork
 from benign.theory.training_loop import fit
@@ -33,7 +33,7 @@ def build_wide(
     mode: Mode, net: NetSpec, channels: int, seeds: list[int], device
 ) -> tuple[WideNetwork, torch.nn.Module]:
     """(the wide network of `seeds`, a stand-alone template of the architecture)."""
-    models = [build_model(mode, net, channels, s, device) for s in seeds]
+    models = [profile_network(mode, net, channels, s, device) for s in seeds]
     return WideNetwork(models).to(device), models[0]
 
 

@@ -23,7 +23,7 @@ from torch import Tensor
 
 from benign.empirical.augment import BankDraws
 from benign.empirical.datasets import ImageDataset, normalize
-from benign.empirical.networks import build_network
+from benign.empirical.networks import seeded_network
 from benign.empirical.profiles import views
 from benign.empirical.profiles.modes import Mode
 from benign.empirical.profiles.recognition import recognise_classes, recognise_pairs
@@ -56,12 +56,12 @@ def _generator(*keys, device="cpu") -> torch.Generator:
     return g
 
 
-def build_model(mode: Mode, net: NetSpec, channels: int, seed: int, device) -> torch.nn.Module:
+def profile_network(mode: Mode, net: NetSpec, channels: int, seed: int, device) -> torch.nn.Module:
+    """The network of one seed of a profiles method at initialisation (the cifar stem, PyTorch's init)."""
     out = net.simclr_dim if mode.contrastive else net.num_classes
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed)
-        model = build_network(net.arch, out, channels, net.projector_width, "cifar", cnn_width=net.cnn_width)
-    return model.to(device)
+    return seeded_network(
+        seed, net.arch, out, channels, net.projector_width, "cifar", cnn_width=net.cnn_width
+    ).to(device)
 
 
 def make_optimizer(model, opt: OptSpec, total_steps: int):
@@ -173,7 +173,7 @@ def train_network(
 ):
     """Train one network; return (recognised (epochs, M, K) bool, losses (epochs,), model)."""
     device = train.images.device
-    model = build_model(mode, net, train.channels, seed, device)
+    model = profile_network(mode, net, train.channels, seed, device)
     per_epoch = len(epoch_batches(len(train), batch_size, seed, 0, device))
     optimizer, sched = make_optimizer(model, opt, max(1, per_epoch * epochs))
     record, losses, total = [], [], [0.0]

@@ -3,7 +3,7 @@ import torch
 import torch.nn.functional as F
 
 from benign.empirical.memscore.corruption import corrupt_labels
-from benign.empirical.memscore.models import TurnoverMLP, build_model
+from benign.empirical.memscore.models import TurnoverMLP, turnover_network
 from benign.empirical.memscore.scores import evaluate_halves, influence, split_by_score, to_float
 from benign.empirical.memscore.turnover_dropout import MaskBank
 
@@ -74,13 +74,13 @@ def test_full_mlp_is_the_mean_of_its_two_halves():
 
 def test_build_model_shapes():
     x = torch.zeros(2, 1, 28, 28)
-    vgg = build_model("vgg11", 1, 28, 10, width=1 / 16)
+    vgg = turnover_network("vgg11", 1, 28, 10, width=1 / 16)
     bank = MaskBank(vgg.masked_units, 2)
     assert vgg(x, bank.masks([0, 1])).shape == (2, 10)
-    assert build_model("vgg11", 3, 32, 10).masked_units == [64, 128, 256, 256, 512, 512, 512, 512]
-    assert build_model("mlp", 1, 28, 10).masked_units == [4096]
+    assert turnover_network("vgg11", 3, 32, 10).masked_units == [64, 128, 256, 256, 512, 512, 512, 512]
+    assert turnover_network("mlp", 1, 28, 10).masked_units == [4096]
     with pytest.raises(ValueError):
-        build_model("resnet", 1, 28, 10)
+        turnover_network("resnet", 1, 28, 10)
 
 
 @torch.no_grad()
