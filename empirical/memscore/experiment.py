@@ -26,7 +26,7 @@ from benign.empirical.memscore.corruption import corrupt_labels
 from benign.empirical.memscore.data import load_pool
 from benign.empirical.memscore.models import turnover_network
 from benign.empirical.memscore.scores import influence, split_by_score
-from benign.empirical.memscore.training import TrainConfig, train_turnover
+from benign.empirical.memscore.training import train_turnover
 from benign.empirical.memscore.turnover_dropout import KEEP_SCALE, MaskBank
 
 TITLE = "memorization scores by turn-over dropout"
@@ -75,7 +75,7 @@ class RunConfig:
             (self.epochs >= 1, f"--epochs must be >= 1, got {self.epochs}"),
             (self.batch_size >= 1, f"--batch-size must be >= 1, got {self.batch_size}"),
             (self.lr > 0, f"--lr must be positive, got {self.lr}"),
-            (self.momentum >= 0, f"--momentum must be >= 0, got {self.momentum}"),
+            (0 <= self.momentum < 1, f"--momentum must be in [0, 1), got {self.momentum}"),
             (
                 self.hidden >= 2 and self.hidden % 2 == 0,
                 f"--hidden must be even and >= 2 (seen and muted halves), got {self.hidden}",
@@ -192,17 +192,6 @@ def run(cfg: RunConfig, on_step=None, on_epoch=None, log=print) -> xr.Dataset:
         "not-difficult": None if difficult is None else ~difficult,
     }[cfg.train_subset]
 
-    tcfg = TrainConfig(
-        epochs=cfg.epochs,
-        lr=cfg.lr,
-        momentum=cfg.momentum,
-        batch_size=cfg.batch_size,
-        milestones=tuple(cfg.milestones),
-        seed=cfg.seed,
-        grad_every=cfg.grad_every if groups else 0,
-        grad_chunk=cfg.grad_chunk,
-        grad_method=cfg.grad_method,
-    )
     rec = train_turnover(
         model,
         bank,
@@ -210,7 +199,7 @@ def run(cfg: RunConfig, on_step=None, on_epoch=None, log=print) -> xr.Dataset:
         labels,
         train.mean,
         train.std,
-        tcfg,
+        cfg,
         train_mask=trained,
         groups=groups,
         test=(test.images, test.labels),

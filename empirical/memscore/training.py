@@ -20,6 +20,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import torch
 import torch.nn.functional as F
@@ -32,33 +33,8 @@ from benign.empirical.memscore.turnover_dropout import MaskBank
 from benign.theory.counter_random import uniform
 from benign.theory.training_loop import fit
 
-
-@dataclass
-class TrainConfig:
-    epochs: int = 5
-    lr: float = 0.06
-    momentum: float = 0.0
-    batch_size: int = 256
-    milestones: tuple[int, ...] = ()  # epochs after which lr is divided by 10
-    seed: int = 0
-    grad_every: int = 0  # 0: no per-example gradient statistics
-    grad_chunk: int = 16
-    grad_method: str = "auto"  # gram, vmap, or auto (gram where the model allows it)
-    eval_batch_size: int = 1024
-
-    def check(self) -> None:
-        if self.epochs < 1:
-            raise ValueError(f"epochs must be >= 1, got {self.epochs}")
-        if not self.lr > 0:
-            raise ValueError(f"learning rate must be positive, got {self.lr}")
-        if not 0 <= self.momentum < 1:
-            raise ValueError(f"momentum must be in [0, 1), got {self.momentum}")
-        if self.batch_size < 1 or self.grad_chunk < 1 or self.grad_every < 0:
-            raise ValueError("batch size and gradient chunk must be >= 1, grad_every >= 0")
-        if self.grad_method not in GRAD_METHODS:
-            raise ValueError(
-                f"--grad-method must be one of {', '.join(GRAD_METHODS)}, not {self.grad_method!r}"
-            )
+if TYPE_CHECKING:
+    from benign.empirical.memscore.experiment import RunConfig
 
 
 GRAD_METHODS = ("auto", "gram", "vmap")
@@ -122,16 +98,18 @@ def train_turnover(
     labels: Tensor,
     mean,
     std,
-    cfg: TrainConfig,
+    cfg: RunConfig,
     train_mask: Tensor | None = None,
     groups: dict[str, Tensor] | None = None,
     test: tuple[Tensor, Tensor] | None = None,
     on_step: Callable[[], None] | None = None,
     on_epoch: Callable[[int, TrainRecord], None] | None = None,
+    eval_batch_size: int = 1024,
 ) -> TrainRecord:
     """Train on the examples where train_mask is True (default all) of the pool (images, labels),
-    whose example j has mask bank.masks([j]). Returns the per-epoch record (epochs 0..cfg.epochs)."""
-    cfg.check()
+    whose example j has mask bank.masks([j]). Returns the per-epoch record (epochs 0..cfg.epochs).
+    cfg: the run's configuration (experiment.RunConfig: epochs, lr, momentum, batch_size, milestones,
+    seed, grad_every, grad_chunk, grad_method); the gradient statistics run only with `groups`."""
     n = images.shape[0]
     if bank.n_examples != n or labels.shape[0] != n:
         raise ValueError(
@@ -142,20 +120,21 @@ def train_turnover(
     if len(trained) == 0:
         raise ValueError("no example to train on")
     groups = groups or {}
+    grad_every = cfg.grad_every if groups else 0  # the statistics compare groups: none, none measured
     opt = torch.optim.SGD(model.parameters(), lr=cfg.lr, momentum=cfg.momentum)
     sched = torch.optim.lr_scheduler.MultiStepLR(opt, milestones=list(cfg.milestones), gamma=0.1)
     rec = TrainRecord(cosine={k: [] for k in groups}, contribution={k: [] for k in [*groups, "all"]})
-    grad_stats = statistics_function(model, cfg.grad_method, cfg.grad_chunk) if cfg.grad_every else None
+    grad_stats = statistics_function(model, cfg.grad_method, cfg.grad_chunk) if grad_every else None
     steps_per_epoch = math.ceil(len(trained) / cfg.batch_size)
     rec.total_steps = steps_per_epoch * cfg.epochs
 
     def evaluate(epoch: int, loss: float) -> None:
-        ev = evaluate_halves(model, bank, images, labels, mean, std, batch_size=cfg.eval_batch_size)
+        ev = evaluate_halves(model, bank, images, labels, mean, std, batch_size=eval_batch_size)
         rec.correct_seen.append(ev.pred_seen == labels.cpu())
         rec.correct_muted.append(ev.pred_muted == labels.cpu())
         rec.train_loss.append(loss)
         if test:
-            rec.test_correct.append(correct_full(model, *test, mean, std, cfg.eval_batch_size))
+            rec.test_correct.append(correct_full(model, *test, mean, std, eval_batch_size))
             rec.test_accuracy.append(
                 float(rec.test_correct[-1].float().mean()) if len(test[1]) else float("nan")
             )
@@ -177,7 +156,7 @@ def train_turnover(
     def before_step(batch, step: int) -> None:
         idx, progress, x = batch
         model.train()
-        if cfg.grad_every and step % cfg.grad_every == 0:
+        if grad_every and step % grad_every == 0:
             y, masks = labels[idx].to(device), bank.masks(idx, device=device)
             st = grad_stats(model, x, y, masks, {k: g[idx].cpu() for k, g in groups.items()})
             rec.grad_step.append(step)

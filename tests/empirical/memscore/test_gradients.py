@@ -8,6 +8,7 @@ from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 from torch import nn
 
+from benign.empirical.memscore.experiment import RunConfig
 from benign.empirical.memscore.models import TurnoverMLP, TurnoverVGG11
 from benign.empirical.memscore.per_example_gradients import (
     batch_gradient,
@@ -17,7 +18,7 @@ from benign.empirical.memscore.per_example_gradients import (
     per_example_grads,
     per_example_grads_flat,
 )
-from benign.empirical.memscore.training import TrainConfig, train_turnover
+from benign.empirical.memscore.training import train_turnover
 from benign.empirical.memscore.turnover_dropout import MaskBank
 
 
@@ -86,7 +87,7 @@ def test_training_on_one_example_leaves_its_muted_half_untouched():
         labels,
         (0.5,),
         (0.25,),
-        TrainConfig(epochs=2, lr=0.5, momentum=0.9),
+        RunConfig(epochs=2, lr=0.5, momentum=0.9),
         train_mask=only,
     )
     muted = ~bank.bool_masks(torch.tensor([3]))[0][0]
