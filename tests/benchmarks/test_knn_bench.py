@@ -16,7 +16,7 @@ import pytest
 import torch
 
 from benign.probes.knn_probe import knn_predict
-from benign.probes.knn_search import SearchStats, resolve_method
+from benign.probes.knn_search import SearchStats
 from tests.benchmarks.peers import alternate
 
 N, Q, D, C, K = 50_000, 10_000, 512, 10, 20
@@ -130,17 +130,18 @@ def test_knn_probe_vs_faiss(benchmark, kind, record_ratio, torch_threads, tmp_pa
     faiss.omp_set_num_threads(THREADS)
     stats = SearchStats()
     variants = {
-        "project": lambda: knn_predict(ref, labels, queries, classes, k=K, stats=stats),
+        "project": lambda: knn_predict(ref, labels, queries, classes, k=K),  # auto: exact scores
         "faiss": lambda: faiss_knn_predict(faiss, ref, labels, queries, classes),
-        "project exact": lambda: knn_predict(ref, labels, queries, classes, k=K, method="exact"),
+        "project bf16": lambda: knn_predict(
+            ref, labels, queries, classes, k=K, method="bf16-rerank", stats=stats
+        ),
     }
     rounds = 1 if benchmark.disabled else 3
     times, results = benchmark.pedantic(lambda: alternate(variants, rounds), rounds=1, iterations=1)
     identical = (results["project"] == results["faiss"]).double().mean().item()
-    assert torch.equal(results["project"], results["project exact"])
+    assert torch.equal(results["project"], results["project bf16"])
     benchmark.extra_info.update(
         {
-            "method": resolve_method("auto", ref.device, True, ref.shape[1]),
             "identical_predictions": identical,
             "fallback_share": stats.fallback / max(stats.rows, 1),
         }
@@ -148,7 +149,7 @@ def test_knn_probe_vs_faiss(benchmark, kind, record_ratio, torch_threads, tmp_pa
     # FAISS ranks by float32 scores: it may differ from the float64 neighbours at float32 near-ties.
     assert identical >= 0.999
     title = f"k-NN {kind} {len(ref) // 1000}k x {len(queries) // 1000}k x {ref.shape[1]}, {K}-NN, {THREADS} threads"
-    record_ratio(f"{title}, exact scores only", times, "project exact", "faiss")
+    record_ratio(f"{title}, the bf16 filter", times, "project bf16", "faiss")
     record_ratio(title, times, "project", "faiss")  # last: its ratio is the one left in extra_info
 
 

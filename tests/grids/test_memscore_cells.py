@@ -15,7 +15,6 @@ from benign.grids.claims import judge_s10
 from benign.grids.engine import CELLS_DIR, collect_grid, load_grid, run_grid
 from benign.grids.executors import LocalProcesses
 from benign.grids.in_process import InProcess
-from benign.plots.auto import pick_kinds, plot_result
 from benign.store.cell_grid import DONE
 
 SWEEP = {
@@ -105,14 +104,6 @@ def test_one_cell_collects_to_the_runs_own_file(tmp_path):
     ds = collect_grid(tmp_path)
     assert ds.attrs["title"] == "memorization scores by turn-over dropout" and "score" in ds
     assert ds.attrs["complete"] == "true" and ds.sizes["example"] == 60
-
-
-def test_the_corruption_picture_and_the_s10_claim(sweep, tmp_path):
-    ds = collect_grid(sweep)
-    assert pick_kinds(ds) == ("corruption",)
-    (png,) = plot_result(ds, tmp_path / "corruption.png")
-    assert png.stat().st_size > 10_000
-    assert judge_s10(ds).number.startswith("mean training accuracy over the epochs 0:")
 
 
 def curves(train, test):

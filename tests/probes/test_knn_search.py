@@ -9,10 +9,8 @@ from hypothesis import strategies as st
 from benign.probes.knn_probe import knn_predict
 from benign.probes.knn_search import (
     FIRST_CHUNK,
-    MIN_BF16_DIM,
     UNIT_ROUNDOFF,
     SearchStats,
-    bf16_matmul_is_fast,
     bf16_product_error,
     nearest,
     resolve_method,
@@ -233,11 +231,8 @@ def test_method_is_checked_and_auto_resolves():
     with pytest.raises(ValueError, match="normalised"):
         resolve_method("bf16-rerank", torch.device("cpu"), False, 512)
     assert resolve_method("auto", torch.device("cpu"), False, 512) == "exact"
-    assert resolve_method("auto", torch.device("cpu"), True, MIN_BF16_DIM - 1) == "exact"
-    fast = bf16_matmul_is_fast("cpu")
-    assert resolve_method("auto", torch.device("cpu"), True, MIN_BF16_DIM) == (
-        "bf16-rerank" if fast else "exact"
-    )
+    assert resolve_method("auto", torch.device("cpu"), True, 512) == "exact"  # the filter: asked for only
+    assert resolve_method("bf16-rerank", torch.device("cpu"), True, 512) == "bf16-rerank"
     with pytest.raises(ValueError, match="method"):
         knn_predict(torch.zeros(4, 3), torch.zeros(4), torch.zeros(2, 3), 2, method="fast")
 
