@@ -15,9 +15,9 @@ from benign.cli.options import SCALE_HELP
 from benign.cli.progress import CellsBar
 from benign.grids import spec as grid_spec
 from benign.grids.engine import (
-    GRID_FILE,
     DriverLock,
     collect_grid,
+    collected_name,
     driver_alive,
     failed_cells,
     load_grid,
@@ -58,7 +58,7 @@ def run(
 
     with CellsBar(say_start="{todo} of {size} cells to do on {where} -> " + str(out)) as bar:
         try:
-            ds = api.grid(
+            api.grid(
                 spec,
                 out,
                 workers=workers,
@@ -83,7 +83,8 @@ def run(
                 err=True,
             )
             raise typer.Exit(1) from None
-    counts = {k: int((ds["status"].values == v).sum()) for k, v in (("done", DONE), ("todo", TODO))}
+    status = load_grid(out)["status"].values  # (a one-run or profiles grid collects to its study's file)
+    counts = {k: int((status == v).sum()) for k, v in (("done", DONE), ("todo", TODO))}
     typer.echo(f"done {counts['done']}, failed 0, to do {counts['todo']}")
 
 
@@ -166,18 +167,19 @@ def collect(
     """One netCDF of the whole grid (docs/results-format.md), with its status and errors per cell."""
     from benign.cli.options import in_out_folder
 
-    target = None if out is None or out.resolve() == out_dir.resolve() else in_out_folder(out, GRID_FILE)
     ds = collect_grid(out_dir)
+    name = collected_name(ds)
+    target = None if out is None or out.resolve() == out_dir.resolve() else in_out_folder(out, name)
+    status = load_grid(out_dir)["status"].values
     counts = {
-        name: int((ds["status"].values == code).sum())
-        for name, code in (("done", DONE), ("failed", FAILED), ("todo", TODO))
+        key: int((status == code).sum()) for key, code in (("done", DONE), ("failed", FAILED), ("todo", TODO))
     }
     if target is None:  # in place: not while a driver rewrites that file
-        out = out_dir / GRID_FILE
+        out = out_dir / name
         with DriverLock(out_dir):
             save_atomic(ds, out)
     else:
         out = save_atomic(ds, target)
     typer.echo(f"wrote {out}: {counts['done']} cells done, {counts['failed']} failed, {counts['todo']} to do")
-    if not np.all(ds["status"].values == DONE):
+    if not np.all(status == DONE):
         typer.echo("the grid is not complete: cells not done hold NaN")

@@ -19,7 +19,9 @@ app = typer.Typer(
 @app.callback(invoke_without_command=True)
 def plot(
     file: Path = typer.Argument(
-        ..., help="a result file (.nc): a toy grid, a toy capacity sweep, a training grid (DIR/grid.nc)"
+        ...,
+        help="a result file (.nc): a toy grid, a toy capacity sweep, a training grid (DIR/grid.nc), "
+        "a profiles file or a turn-over dropout run",
     ),
     out: Path = typer.Option(
         None, "--out", help="folder to write FILE's picture(s) or table in (default: FILE's folder)"
@@ -41,6 +43,11 @@ def plot(
     target = in_out_folder(out if out is not None else file.parent, name)
     ds = collect_grid(file.parent) if file.name == GRID_FILE else load_result(file)
     target.parent.mkdir(parents=True, exist_ok=True)
+    study = _study_plots(ds) if kind == "auto" else None
+    if study is not None:  # a profiles file or a turn-over dropout run: its study's figures
+        for path in study(ds, target.parent):
+            typer.echo(f"wrote {path}")
+        return
     for path in plot_result(ds, target, kind=kind, var=var):
         typer.echo(f"wrote {path}")
     if {"knn_acc_init", "mem_frac", "capacity_lower"} <= set(ds.variables) and {"n", "B"} <= set(ds.dims):
@@ -48,3 +55,20 @@ def plot(
 
         typer.echo("mean gain over the probe at initialisation (memorised B = 1 cells; n*B > 10 C_t):")
         typer.echo(gains_table(ds))
+
+
+def _study_plots(ds):
+    """The figures of a companion study's file (`profiles plot` / `memscore plot`), or None."""
+    from benign.empirical.memscore.experiment import TITLE as MEMSCORE
+    from benign.empirical.profiles.run import TITLE as PROFILES
+
+    title = ds.attrs.get("title")
+    if title == MEMSCORE:
+        from benign.empirical.memscore.plots import plot_all
+
+        return plot_all
+    if title == PROFILES:
+        from benign.empirical.profiles.plots import plot_all
+
+        return plot_all
+    return None

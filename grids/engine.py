@@ -252,6 +252,13 @@ def collect_grid(out_dir: str | Path):
     return ds
 
 
+def collected_name(ds) -> str:
+    """The file name of a collected grid: grid.nc, or its study's file where the grid collects to one
+    (profiles.nc; memscore.nc for a single turn-over dropout run), so that collecting in place never
+    replaces the grid file itself."""
+    return GRID_FILE if ds.attrs.get("title") == TITLE else f"{ds.attrs['grid_kind']}.nc"
+
+
 def _one_run(out_dir: Path, grid):
     """A memscore grid of one cell collects to that run's own file (`benign memscore run`'s result)."""
     cell = {d: grid[d].values[0].item() for d in grid["status"].dims}

@@ -251,3 +251,25 @@ def test_grid_run_exits_1_naming_the_failed_cells(tmp_path):
     assert (
         "done 0, failed 1" in r.output and "failed subset=70000, seed=0: ValueError: subset size" in r.output
     )
+
+
+def test_a_grid_of_one_turnover_run_collects_and_draws_as_the_run_and_keeps_its_grid(tmp_path):
+    """A one-cell memscore grid collects to the run's own file (memscore.nc beside grid.nc, never over
+    it: a rerun still finds its grid) and `benign plot` draws companion 3's figures of it."""
+    toml = tmp_path / "one.toml"
+    toml.write_text(
+        'kind = "memscore"\ndataset = "synthetic"\nn_train = 60\nn_test = 20\nhidden = 16\nepochs = 2\n'
+        "lr = 0.1\nbatch_size = 16\ncorrupt_fraction = 0.25\ngrad_every = 2\ninfluence_targets = 2\nseeds = [0]\n"
+    )
+    out = tmp_path / "g"
+    r = runner.invoke(app, ["grid", "run", str(toml), "--out", str(out), "--workers", "1"])
+    assert r.exit_code == 0 and "done 1, failed 0" in r.output, r.output
+    r = runner.invoke(app, ["grid", "collect", str(out)])
+    assert r.exit_code == 0 and f"wrote {out / 'memscore.nc'}" in r.output, r.output
+    assert xr.load_dataset(out / "memscore.nc").attrs["title"] == "memorization scores by turn-over dropout"
+    assert xr.load_dataset(out / "grid.nc").attrs["title"] == "benign grid"
+    r = runner.invoke(app, ["grid", "run", str(toml), "--out", str(out), "--workers", "1"])
+    assert r.exit_code == 0 and "done 1, failed 0" in r.output, r.output
+    r = runner.invoke(app, ["plot", str(out / "grid.nc"), "--out", str(tmp_path / "fig")])
+    assert r.exit_code == 0, r.output
+    assert (tmp_path / "fig" / "dynamics.png").is_file()
