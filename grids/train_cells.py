@@ -14,7 +14,9 @@ Parameters beyond `benign train`'s options, numeric so that they can be swept (f
   linear_probe  a linear probe of the embedding after training and at initialisation (table 4);
   transfer      datasets, comma-separated, on which the embedding is k-NN probed after training and
                 at initialisation (figure 10): fitted on a balanced `transfer_subset` of the target's
-                training split (0 = all), scored on its test split (`test_subset` of it, 0 = all).
+                training split (0 = all), scored on its test split (`test_subset` of it, 0 = all);
+  view_pairs    pairs of augmented views each pool example's alignment is averaged over (SSLMem,
+                LayerMem; grids with train_share < 1).
 The model seed and the label seed of a cell are both its `seed`.
 """
 
@@ -47,6 +49,7 @@ TRAIN_DEFAULTS = {
     "linear_probe": True,
     "transfer": "",
     "transfer_subset": 0,
+    "view_pairs": 8,
 }
 # Parameters added after grids were run with this engine: at these values they compute what a grid
 # without them computed, so a grid directory or a shared cell from before them is the same grid or
@@ -58,6 +61,7 @@ ADDED_LATER = {
     "outliers": 0.0,
     "outlier_dataset": "digits",
     "simclr_dim": 128,
+    "view_pairs": 8,
 }
 # Swept budgets would give each cell its own curve axis; the budget is one per grid.
 TRAIN_NOT_SWEPT = (
@@ -246,7 +250,10 @@ def curve_axis(params: dict) -> tuple[str, list[float]]:
 
 
 def check_budget(params: dict) -> None:
-    """A grid under a step budget probes at initialisation and at the end only; ValueError otherwise."""
+    """A grid under a step budget probes at initialisation and at the end only; ValueError otherwise
+    (and on fewer than one pair of views)."""
+    if params.get("view_pairs", 8) < 1:
+        raise ValueError(f"view_pairs must be >= 1, got {params['view_pairs']}")
     if params.get("steps") and params.get("eval_every"):
         raise ValueError(
             "a step budget (steps > 0) records the learning curve at steps 0 and t only: set eval_every = 0"
@@ -448,7 +455,7 @@ def run_train_cell(params: dict, cell: dict, folder: str, init_probes: str = "")
             for net in (model, initial)
         )
     if data.pool is not None:
-        out.update(pool_scores(model, data, cfg))
+        out.update(pool_scores(model, data, cfg, params.get("view_pairs", 8)))
     if params.get("linear_probe", True):
         # fitted on the k-NN probes' reference (the whole clean training split by default, true labels)
         ref = data.probe_reference
@@ -460,10 +467,11 @@ def run_train_cell(params: dict, cell: dict, folder: str, init_probes: str = "")
     return out
 
 
-def pool_scores(model, data, cfg: TrainConfig) -> dict[str, np.ndarray]:
+def pool_scores(model, data, cfg: TrainConfig, view_pairs: int = 8) -> dict[str, np.ndarray]:
     """EXAMPLE_VARIABLES of every example of the pool (a run with train_share < 1): whether the run
     trained on it, whether it predicts its training label (NaN for a contrastive head, which predicts
-    none), and the alignment of its views under the run's augmentation (SimCLR's when it has none)."""
+    none), and the alignment of its views under the run's augmentation (SimCLR's when it has none),
+    averaged over `view_pairs` pairs of views."""
     from benign.empirical.augment import parse_augmentation
     from benign.empirical.networks import layer_names
     from benign.empirical.probing import view_alignment
@@ -476,7 +484,9 @@ def pool_scores(model, data, cfg: TrainConfig) -> dict[str, np.ndarray]:
         correct = (pred == data.pool_labels).double().cpu().numpy()
     view_aug = parse_augmentation(cfg.augment if cfg.augment != "none" else "simclr")
     layers = layer_names(cfg.arch)
-    alignment = view_alignment(model, pool.images, data.train, view_aug, seed=cfg.subset_seed, layers=layers)
+    alignment = view_alignment(
+        model, pool.images, data.train, view_aug, pairs=view_pairs, seed=cfg.subset_seed, layers=layers
+    )
     return {
         "in_training": data.in_training.double().cpu().numpy(),
         "example_correct": correct,

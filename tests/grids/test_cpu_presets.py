@@ -32,9 +32,9 @@ def test_every_cpu_preset_builds_with_precision_auto_and_two_seeds(name):
         return
     assert spec.kind == "train" and spec.params["precision"] == "auto"
     assert spec.params["dataset"].startswith("fashion-mnist")
-    # the scores' grids: one model a seed (32 for Feldman-Zhang, 16 SimCLR encoders, 8 networks for
+    # the scores' grids: one model a seed (32 for Feldman-Zhang, 64 SimCLR encoders, 8 networks for
     # LayerMem); else two seeds
-    assert spec.coords["seed"] == list(range({"fz": 32, "sslmem": 16, "layermem": 8}.get(name, 2)))
+    assert spec.coords["seed"] == list(range({"fz": 32, "sslmem": 64, "layermem": 8}.get(name, 2)))
 
 
 def test_table2_at_cpu_is_the_four_settings_on_250_images():
