@@ -35,6 +35,7 @@ def plot(
     `auto` picks from the file's preset and dimensions."""
     from benign.cli.options import in_out_folder
     from benign.grids.engine import GRID_FILE, collect_grid
+    from benign.grids.report import study_plots
     from benign.plots.auto import plot_result
 
     # a grid's working file: collected first (the scores and capacities computed at collect)
@@ -43,7 +44,7 @@ def plot(
     target = in_out_folder(out if out is not None else file.parent, name)
     ds = collect_grid(file.parent) if file.name == GRID_FILE else load_result(file)
     target.parent.mkdir(parents=True, exist_ok=True)
-    study = _study_plots(ds) if kind == "auto" else None
+    study = study_plots(ds) if kind == "auto" else None
     if study is not None:  # a profiles file or a turn-over dropout run: its study's figures
         for path in study(ds, target.parent):
             typer.echo(f"wrote {path}")
@@ -55,20 +56,3 @@ def plot(
 
         typer.echo("mean gain over the probe at initialisation (memorised B = 1 cells; n*B > 10 C_t):")
         typer.echo(gains_table(ds))
-
-
-def _study_plots(ds):
-    """The figures of a companion study's file (`profiles plot` / `memscore plot`), or None."""
-    from benign.empirical.memscore.experiment import TITLE as MEMSCORE
-    from benign.empirical.profiles.run import TITLE as PROFILES
-
-    title = ds.attrs.get("title")
-    if title == MEMSCORE:
-        from benign.empirical.memscore.plots import plot_all
-
-        return plot_all
-    if title == PROFILES:
-        from benign.empirical.profiles.plots import plot_all
-
-        return plot_all
-    return None

@@ -31,9 +31,7 @@ except ImportError:  # pragma: no cover - Windows: no flock, so no refusal of a 
 from benign.grids import memscore_cells, profiles_cells
 from benign.grids.spec import GridSpec
 from benign.grids.toy_cells import (
-    CAPACITY_SWEEP_VARIABLES,
     CAPACITY_VARIABLES,
-    TOY_VARIABLES,
     run_capacity_cell,
     run_toy_batch,
     run_toy_capacity,
@@ -41,16 +39,11 @@ from benign.grids.toy_cells import (
 from benign.grids.train_cells import (
     ADDED_LATER,
     NB_CAPACITY_VARIABLES,
-    curve_axis,
     feldman_zhang_scores,
     nb_capacity,
-    pool_size,
-    probed_layers,
     run_train_cell,
-    scores_examples,
     transfer_targets,
 )
-from benign.grids.train_cells import variables as train_variables
 from benign.store.atomic import write_text_atomic
 from benign.store.cell_grid import DONE, FAILED, RUNNING, TODO, CellGrid
 from benign.store.netcdf import load_result, save_atomic
@@ -110,37 +103,11 @@ def run_task(task: Task):
 
 
 def _layout(spec: GridSpec) -> tuple[dict, dict, dict]:
-    """(variables, extra coordinates, labels) of the grid file."""
-    if spec.kind == "toy":
-        return dict(TOY_VARIABLES), {}, dict(spec.labels)
-    if spec.kind == "capacity":
-        return dict(CAPACITY_SWEEP_VARIABLES), {}, dict(spec.labels)
-    if spec.kind == "memscore":
-        return (
-            memscore_cells.variables(spec.params),
-            {"epoch": memscore_cells.epochs(spec.params)},
-            dict(spec.labels),
-        )
-    if spec.kind == "profiles":
-        return (
-            profiles_cells.variables(spec.params),
-            profiles_cells.extra_coords(spec.params),
-            dict(spec.labels),
-        )
-    params = spec.params
-    extra = dict([curve_axis(params)])
-    labels = dict(spec.labels)
-    if params.get("layer_probes") or scores_examples(params):  # layer probes, LayerMem
-        names = probed_layers(params)
-        extra["layer"] = list(range(len(names)))
-        labels["layer"] = list(names)
-    if scores_examples(params):
-        extra["example"] = list(range(pool_size(params)))
-    targets = transfer_targets(params)
-    if targets:
-        extra["target"] = list(range(len(targets)))
-        labels["target"] = targets
-    return train_variables(params), extra, labels
+    """(variables, extra coordinates, labels) of the grid file: the kind's, with the swept strings' names."""
+    from benign.grids.kinds import KINDS
+
+    variables, extra, labels = KINDS[spec.kind].layout(spec.params)
+    return variables, extra, {**spec.labels, **labels}
 
 
 def _reference_attrs(spec: GridSpec) -> dict:
@@ -420,8 +387,10 @@ def _cell_id(cell: dict) -> tuple:
 def _resources(spec: GridSpec, executor) -> dict | None:
     """A training cell not pinned to the CPU asks for one GPU (a Dask resource) when the cluster's
     workers advertise GPUs (`dask worker ... --resources GPU=1`), so that two cells never share one."""
+    from benign.grids.kinds import KINDS
+
     if (
-        spec.kind not in ("train", "memscore", "profiles")
+        not KINDS[spec.kind].trains
         or spec.params.get("device") == "cpu"
         or not getattr(executor, "has_gpus", False)
     ):
@@ -522,11 +491,12 @@ STATUS_NAMES = {TODO: "to do", DONE: "done", FAILED: "failed", RUNNING: "running
 
 
 def missing_data(spec) -> str | None:
-    """Why a training or memscore grid cannot run here (a dataset it needs is not on disk), or None."""
-    if spec.kind not in ("train", "memscore", "profiles"):
+    """Why a grid of networks cannot run here (a dataset it needs is not on disk), or None."""
+    from benign.grids.kinds import KINDS
+
+    if not KINDS[spec.kind].trains:
         return None
     from benign.empirical.datasets import load_dataset
-    from benign.grids.train_cells import transfer_targets
 
     datasets = (
         spec.params["dataset"] if isinstance(spec.params["dataset"], list) else [spec.params["dataset"]]

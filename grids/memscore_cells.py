@@ -98,8 +98,9 @@ def variables(params: dict) -> dict[str, dict]:
     return {**out, **{k: {**a, "dims": ()} for k, a in FINAL_VARIABLES.items()}}
 
 
-def epochs(params: dict) -> list[int]:
-    return list(range(int(params["epochs"]) + 1))
+def layout(params: dict) -> tuple[dict, dict, dict]:
+    """(variables, extra coordinates, labels) of a memscore grid's file: the epochs 0..E."""
+    return variables(params), {"epoch": list(range(int(params["epochs"]) + 1))}, {}
 
 
 def cell_folder(cell: dict) -> str:

@@ -94,14 +94,16 @@ def variables(params: dict) -> dict[str, dict]:
     }
 
 
-def extra_coords(params: dict) -> dict[str, list]:
-    """epoch 1..E, augmentation 0..M-1, example: position 0..K-1 among the profiled images (their index
-    in the training split is set at collect)."""
-    return {
+def layout(params: dict) -> tuple[dict, dict, dict]:
+    """(variables, extra coordinates, labels) of a profiles grid's file: epoch 1..E, augmentation
+    0..M-1, example: position 0..K-1 among the profiled images (their index in the training split is
+    set at collect)."""
+    extra = {
         "epoch": list(range(1, params["epochs"] + 1)),
         "augmentation": list(range(params["augmentations"])),
         "example": list(range(params["examples"])),
     }
+    return variables(params), extra, {}
 
 
 def blocks(seeds: list[int], block: int, cells: list[dict]) -> list[list[dict]]:

@@ -134,18 +134,31 @@ def run_report(
 
 
 def _draw(name: str, spec, ds, out: Path) -> list:
-    """The pictures of a collected preset: a single turn-over dropout run gets companion 3's figures."""
+    """The pictures of a collected preset: a companion study's file gets its study's figures."""
     from benign.plots.auto import plot_result
 
-    if spec.kind == "memscore" and spec.size() == 1:
+    study = study_plots(ds)
+    if study is not None:
+        return list(study(ds, out / "figures" / name))
+    return plot_result(ds, out / "figures" / f"{name}.png")
+
+
+def study_plots(ds):
+    """plot_all(ds, folder) of a companion study's file (a profiles file, a turn-over dropout run:
+    `profiles plot` / `memscore plot`), or None for any other file."""
+    from benign.empirical.memscore.experiment import TITLE as MEMSCORE
+    from benign.empirical.profiles.run import TITLE as PROFILES
+
+    title = ds.attrs.get("title")
+    if title == MEMSCORE:
         from benign.empirical.memscore.plots import plot_all
 
-        return list(plot_all(ds, out / "figures" / name))
-    if spec.kind == "profiles":
+        return plot_all
+    if title == PROFILES:
         from benign.empirical.profiles.plots import plot_all
 
-        return list(plot_all(ds, out / "figures" / name))
-    return plot_result(ds, out / "figures" / f"{name}.png")
+        return plot_all
+    return None
 
 
 def _executor_for(spec, executor):

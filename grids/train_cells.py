@@ -277,6 +277,23 @@ def variables(params: dict) -> dict[str, dict]:
     return out
 
 
+def layout(params: dict) -> tuple[dict, dict, dict]:
+    """(variables, extra coordinates, labels of extra dimensions) of a training grid's file: the learning
+    curve's axis, the probed layers, the pool's examples and the transfer targets where the grid has them."""
+    extra, labels = dict([curve_axis(params)]), {}
+    if params.get("layer_probes") or scores_examples(params):  # layer probes, LayerMem
+        names = probed_layers(params)
+        extra["layer"] = list(range(len(names)))
+        labels["layer"] = list(names)
+    if scores_examples(params):
+        extra["example"] = list(range(pool_size(params)))
+    targets = transfer_targets(params)
+    if targets:
+        extra["target"] = list(range(len(targets)))
+        labels["target"] = targets
+    return variables(params), extra, labels
+
+
 def scores_examples(params: dict) -> bool:
     """A grid whose cells train on a share of the pool and score every example of it (train_share < 1)."""
     return params.get("train_share", 1.0) < 1.0
