@@ -327,11 +327,29 @@ def view_alignment(
     Convolutional layers are averaged over their map (pool='avg'), so that two crops of one image are
     compared channel by channel; at `embedding` this is SSLMem, at every layer LayerMem's input
     (Wang et al., NeurIPS 2024)."""
+    return view_statistics(model, images, stats, aug, pairs, seed, layers)[0]
+
+
+@torch.no_grad()
+def view_statistics(
+    model,
+    images,
+    stats,
+    aug: Augmentation,
+    pairs: int = 8,
+    seed: int = 0,
+    layers: tuple[str, ...] = ("embedding",),
+) -> tuple[torch.Tensor, dict[str, torch.Tensor | None]]:
+    """(`view_alignment`, means) from one pass over the views: means[layer] is (n, units), each unit's
+    activation averaged over the image's 2 x pairs views (UnitMem's mu, theory.unit_memorization),
+    None for a layer with a negative activation (UnitMem is defined after a ReLU)."""
     was_training = model.training
     model.eval()
     g = torch.Generator(device=images.device)
     g.manual_seed(seed)
     total = torch.zeros(images.shape[0], len(layers), dtype=torch.float64, device=images.device)
+    sums: dict[str, torch.Tensor | None] = dict.fromkeys(layers)
+    negative = dict.fromkeys(layers, False)
     for _ in range(pairs):
         for start in range(0, images.shape[0], 256):
             x = images[start : start + 256]
@@ -339,7 +357,13 @@ def view_alignment(
                 model.features(normalize(aug_float(aug, x, g), stats), layers, pool="avg") for _ in range(2)
             )
             for j, name in enumerate(layers):
-                fa, fb = (torch.nn.functional.normalize(f[name].float(), dim=1) for f in (a, b))
-                total[start : start + x.shape[0], j] += (fa - fb).pow(2).sum(1).double()
+                fa, fb = (f[name].float() for f in (a, b))
+                na, nb = (torch.nn.functional.normalize(f, dim=1) for f in (fa, fb))
+                total[start : start + x.shape[0], j] += (na - nb).pow(2).sum(1).double()
+                negative[name] |= bool((fa < 0).any() or (fb < 0).any())
+                if sums[name] is None:
+                    sums[name] = torch.zeros(images.shape[0], fa.shape[1], device=images.device)
+                sums[name][start : start + x.shape[0]] += fa + fb
     model.train(was_training)
-    return total / pairs
+    means = {n: None if negative[n] else sums[n] / (2 * pairs) for n in layers}
+    return total / pairs, means

@@ -469,6 +469,29 @@ def judge_fz(ds: xr.Dataset) -> Judgement:
     )
 
 
+UNIT_LAYER = "embedding"  # the encoder's last layer: where Wang et al. (2024) find UnitMem highest
+UNIT_ENRICHMENT = 2.0  # as claim S: the planted examples at least twice as often as their share
+
+
+def judge_um(fz: xr.Dataset, ssl: xr.Dataset) -> Judgement:
+    from benign.plots.unit_selection import selection_shares
+
+    parts, failing = [], []
+    for name, ds in (("wrong labels (fz)", fz), ("injected outliers (sslmem)", ssl)):
+        every, s = selection_shares(ds, distinct=False), selection_shares(ds)
+        share = every["top"][0][every["layers"].index(UNIT_LAYER)]
+        at = share / every["base"]
+        by_layer = ", ".join(f"{n} {r / s['base']:.1f}x" for n, r in zip(s["layers"], s["top"][0]))
+        parts.append(
+            f"{name}, {s['models']} models: {UNIT_LAYER} {share:.3f} against {s['base']:.3f} ({at:.1f}x); "
+            f"by layer {by_layer}"
+        )
+        if not at >= UNIT_ENRICHMENT:
+            failing.append(f"{name.split(' (')[0]} {at:.1f}x")
+    why = "" if not failing else f"below {UNIT_ENRICHMENT:g}x at the {UNIT_LAYER}: {', '.join(failing)}"
+    return Judgement("top-decile units' selective examples planted: " + "; ".join(parts), not failing, why)
+
+
 CLAIMS = (
     Claim(
         "T1",
@@ -648,6 +671,17 @@ CLAIMS = (
         "for the injected >= 0.8",
         ("sslmem",),
         judge_sslmem,
+    ),
+    Claim(
+        "UM",
+        "The most memorising units by UnitMem select the examples known to be memorised.",
+        "Wang et al. (NeurIPS 2024): atypical (outlier) examples cause much higher unit memorization; "
+        "memorization rises with depth",
+        f"share of planted examples among the selective examples of the top decile of units by UnitMem, "
+        f"at the {UNIT_LAYER}, >= {UNIT_ENRICHMENT:g}x their share of the training examples: wrong labels "
+        "(supervised models of FZ) and injected outliers (SimCLR encoders of SSL)",
+        ("fz", "sslmem"),
+        judge_um,
     ),
 )
 IDS = tuple(c.id for c in CLAIMS)

@@ -148,6 +148,23 @@ EXAMPLE_LAYER_VARIABLES = {
         "(convolutional maps averaged) of two augmented views, mean over 8 pairs",
         "units": "1",
     },
+    # UnitMem (theory.unit_memorization.unit_selections) over the cell's training examples of the pool,
+    # each unit's activation averaged over the same views; 0 for an example the cell held out, NaN at
+    # a layer with negative activations
+    "example_layer_units": {
+        "long_name": "number of the layer's live units whose selective example (largest mean activation "
+        "over the cell's training examples) is this example",
+        "units": "1",
+    },
+    "example_layer_top_units": {
+        "long_name": "number of the layer's top decile of units by UnitMem whose selective example is "
+        "this example",
+        "units": "1",
+    },
+    "example_layer_unit_mem": {
+        "long_name": "largest UnitMem of a unit of the layer whose selective example this is (0 if none)",
+        "units": "1",
+    },
 }
 # With a bank (figure 6, the n x B grid): memorisation as in appendix D.1, on the training inputs.
 BANK_VARIABLES = {
@@ -488,11 +505,16 @@ def pool_scores(model, data, cfg: TrainConfig, view_pairs: int = 8) -> dict[str,
     """EXAMPLE_VARIABLES of every example of the pool (a run with train_share < 1): whether the run
     trained on it, whether it predicts its training label (NaN for a contrastive head, which predicts
     none), and the alignment of its views under the run's augmentation (SimCLR's when it has none),
-    averaged over `view_pairs` pairs of views."""
+    averaged over `view_pairs` pairs of views, at every layer; and which of its training examples each
+    layer's units select (UnitMem, `unit_selections`), under the views the network trained on (the
+    same views; the images themselves for a run without augmentation)."""
+    import torch
+
     from benign.empirical.augment import parse_augmentation
     from benign.empirical.networks import layer_names
-    from benign.empirical.probing import view_alignment
+    from benign.empirical.probing import view_statistics
     from benign.empirical.training import embed_all, projector_output
+    from benign.theory.unit_memorization import unit_selections
 
     pool, n = data.pool, len(data.pool)
     correct = np.full(n, np.nan)
@@ -501,9 +523,20 @@ def pool_scores(model, data, cfg: TrainConfig, view_pairs: int = 8) -> dict[str,
         correct = (pred == data.pool_labels).double().cpu().numpy()
     view_aug = parse_augmentation(cfg.augment if cfg.augment != "none" else "simclr")
     layers = layer_names(cfg.arch)
-    alignment = view_alignment(
+    alignment, means = view_statistics(
         model, pool.images, data.train, view_aug, pairs=view_pairs, seed=cfg.subset_seed, layers=layers
     )
+    if cfg.augment == "none":  # UnitMem's views are those the network trained on: the images themselves
+        means = view_statistics(model, pool.images, data.train, parse_augmentation("none"), 1, layers=layers)[
+            1
+        ]
+    trained = data.in_training.bool()
+    selections = np.full((3, n, len(layers)), np.nan)
+    for j, name in enumerate(layers):
+        if means[name] is not None and int(trained.sum()) >= 2:
+            selections[:, :, j] = 0.0
+            picked = unit_selections(means[name][trained])
+            selections[:, trained.cpu().numpy(), j] = torch.stack(picked).cpu().numpy()
     return {
         "in_training": data.in_training.double().cpu().numpy(),
         "example_correct": correct,
@@ -511,6 +544,9 @@ def pool_scores(model, data, cfg: TrainConfig, view_pairs: int = 8) -> dict[str,
         "example_index": data.pool_index.double().cpu().numpy(),
         "example_alignment": alignment[:, layers.index("embedding")].cpu().numpy(),
         "example_layer_alignment": alignment.cpu().numpy(),
+        "example_layer_units": selections[0],
+        "example_layer_top_units": selections[1],
+        "example_layer_unit_mem": selections[2],
         "example_outlier": np.zeros(n)
         if data.pool_outlier is None
         else data.pool_outlier.double().cpu().numpy(),

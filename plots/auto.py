@@ -10,7 +10,8 @@ that is unknown, from its dimensions.
     figures 8, 9, 11, 12                          curves over epochs, one line per swept value
     figures 10, 13                                lines: final accuracy against label noise
     tables 2, 3, 4                                table (Markdown)
-    per-example scores (presets fz, sslmem)       scores: histograms and ROC against the known answer
+    per-example scores (presets fz, sslmem)       scores: histograms and ROC against the known answer;
+                                                  layermem per layer; unitsel: what UnitMem's top units select
     `benign probe --no-knn` (UnitMem per layer)   unitmem: trained against initialisation
 """
 
@@ -25,7 +26,7 @@ from benign.plots.grid_result import preset_of
 
 KINDS = (
     "auto", "heatmap", "curves", "layers", "lines", "table", "collapse", "capacity", "scores", "unitmem",
-    "layermem", "corruption",
+    "layermem", "unitsel", "corruption",
 )  # fmt: skip
 
 PRESET_KINDS = {
@@ -80,7 +81,11 @@ def pick_kinds(ds: xr.Dataset) -> tuple[str, ...]:
 
         if planted(ds) is None:  # no example singled out (random labels everywhere): LayerMem alone
             return ("layermem",)
-        return ("scores", "layermem") if "layermem_score" in ds else ("scores",)
+        extra = ("layermem",) if "layermem_score" in ds else ()
+        # grids run before the units' selections were recorded hold NaN there
+        if "example_layer_top_units" in ds and bool(ds["example_layer_top_units"].notnull().any()):
+            extra += ("unitsel",)
+        return ("scores", *extra)
     if "unit_mem" in ds and ("knn_clean" not in ds or bool(ds["knn_clean"].isnull().all())):
         return ("unitmem",)
     if "bank" in dims and "knn_final" in ds:
@@ -159,6 +164,10 @@ def draw(ds: xr.Dataset, out: Path, kind: str, var: str | None = None) -> list[P
         from benign.plots.layer_memorization import plot_layer_memorization
 
         return [plot_layer_memorization(ds, out)]
+    if kind == "unitsel":
+        from benign.plots.unit_selection import plot_unit_selection
+
+        return [plot_unit_selection(ds, out)]
     if kind == "corruption":
         from benign.plots.corruption import plot_corruption
 

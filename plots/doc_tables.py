@@ -124,6 +124,30 @@ def layermem_table(results: Path, name: str) -> str:
     return rows_to_markdown(["layer", *(names[i] for i in keep)], rows)
 
 
+def unit_selection_cpu(results: Path) -> str:
+    """UnitMem's known answer (plots.unit_selection.selection_shares) of the fz and sslmem grids: per
+    layer, the planted share of the top-decile units' selective examples and of every live unit's,
+    with its ratio to the planted share of the training examples."""
+    from benign.plots.unit_selection import selection_shares
+
+    shares = {name: selection_shares(open_result(results, f"{name}-cpu.nc")) for name in ("fz", "sslmem")}
+    names = shares["fz"]["layers"]
+    rows = []
+    for name, s in shares.items():
+        if s["layers"] != names:
+            raise ValueError(f"{name}-cpu.nc has the layers {s['layers']}, fz-cpu.nc {names}")
+        for key, units in (("top", "top decile of units"), ("all", "every live unit")):
+            rows.append(
+                [
+                    f"{name}: {s['known']} ({decimal(s['base'])} of the training examples), {units}",
+                    *(f"{decimal(v)} ({v / s['base']:.1f}x)" for v in s[key][0]),
+                ]
+            )
+    # the embedding (layer 4 averaged over space) has layer 4's units: drawn once, named both
+    header = [f"{n} / embedding" if n == "layer4" and "embedding" not in names else n for n in names]
+    return rows_to_markdown(["selective examples that are planted", *header], rows)
+
+
 def cpu_curve(results: Path) -> str:
     """The learning curves the cpu setting was chosen from: random labels + DA on 250 images, the
     4096-wide projector, at a constant rate (every 500 steps) and with the cooldown (its last steps)."""
@@ -175,6 +199,7 @@ TABLES = {
     "nb-cpu": nb_cpu,
     "table2-cpu": table2_cpu,
     "unitmem-cpu": unitmem_cpu,
+    "unitsel-cpu": unit_selection_cpu,
     "layermem-sslmem-cpu": lambda results: layermem_table(results, "sslmem-cpu.nc"),
     "layermem-cpu": lambda results: layermem_table(results, "layermem-cpu.nc"),
 }

@@ -63,9 +63,22 @@ def test_the_sslmem_preset_trains_simclr_models_and_scores_the_injected_outliers
     assert names == ["layer1", "layer2", "layer3", "layer4", "embedding", "projector_hidden", "output"]
     at_embedding = ds["layermem_score"].isel(layer=names.index("embedding"))
     np.testing.assert_allclose(at_embedding.values, ds["sslmem_score"].values)
-    assert pick_kinds(ds) == ("scores", "layermem")
+    # UnitMem: every live unit of a layer selects one of the cell's training examples, the top decile
+    # of them by UnitMem ceil(10%); held-out examples none; the output (negative activations) no UnitMem
+    units, top = (
+        ds[v].transpose("seed", "example", "layer").values
+        for v in ("example_layer_units", "example_layer_top_units")
+    )
+    held_out = ds["in_training"].values < 0.5
+    assert np.isnan(units[..., names.index("output")]).all()
+    encoder = [names.index(n) for n in ("layer1", "layer2", "layer3", "layer4")]
+    assert (units[held_out][:, encoder] == 0).all() and (top[held_out][:, encoder] == 0).all()
+    live = units[..., encoder].sum(1)  # (seed, layer): at most the layer's width
+    np.testing.assert_array_equal(top[..., encoder].sum(1), -(-live // 10))
+    assert pick_kinds(ds) == ("scores", "layermem", "unitsel")
     paths = plot_result(ds, tmp_path / "ssl.png")
-    assert [p.name for p in paths] == ["ssl.png", "ssl-layermem.png"] and all(p.is_file() for p in paths)
+    assert [p.name for p in paths] == ["ssl.png", "ssl-layermem.png", "ssl-unitsel.png"]
+    assert all(p.is_file() for p in paths)
 
 
 def test_outliers_replace_a_share_of_the_subset_by_another_datasets_images(tmp_path):
