@@ -13,7 +13,7 @@ from typing import Literal
 import torch
 from torch import Tensor
 
-from benign.probes.knn_search import Method, SearchStats, nearest
+from benign.probes.knn_search import CHUNK_BYTES, Method, SearchStats, nearest
 
 Vote = Literal["uniform", "cosine"]
 
@@ -31,7 +31,7 @@ def knn_predict(
     vote: Vote = "uniform",
     temperature: float = 0.07,
     normalize: bool = True,
-    max_chunk_bytes: int = 256 * 2**20,
+    max_chunk_bytes: int = CHUNK_BYTES,
     exclude_self: bool = False,
     method: Method = "auto",
     stats: SearchStats | None = None,
