@@ -312,25 +312,6 @@ def probe_checkpoint(
 
 
 @torch.no_grad()
-def view_alignment(
-    model,
-    images,
-    stats,
-    aug: Augmentation,
-    pairs: int = 8,
-    seed: int = 0,
-    layers: tuple[str, ...] = ("embedding",),
-) -> torch.Tensor:
-    """(n, len(layers)) SSLMem's alignment loss of each image (Wang et al., ICLR 2024) at each named
-    layer: the squared distance between the L2-normalised representations of two augmented views,
-    averaged over `pairs` pairs of views (eval mode; the same draws for every network given the seed).
-    Convolutional layers are averaged over their map (pool='avg'), so that two crops of one image are
-    compared channel by channel; at `embedding` this is SSLMem, at every layer LayerMem's input
-    (Wang et al., NeurIPS 2024)."""
-    return view_statistics(model, images, stats, aug, pairs, seed, layers)[0]
-
-
-@torch.no_grad()
 def view_statistics(
     model,
     images,
@@ -340,9 +321,16 @@ def view_statistics(
     seed: int = 0,
     layers: tuple[str, ...] = ("embedding",),
 ) -> tuple[torch.Tensor, dict[str, torch.Tensor | None]]:
-    """(`view_alignment`, means) from one pass over the views: means[layer] is (n, units), each unit's
-    activation averaged over the image's 2 x pairs views (UnitMem's mu, theory.unit_memorization),
-    None for a layer with a negative activation (UnitMem is defined after a ReLU)."""
+    """(alignment, means) from `pairs` pairs of augmented views of each image (eval mode; the same
+    draws for every network given the seed), at each named layer; convolutional layers averaged over
+    their map (pool='avg'), so that two crops of one image are compared channel by channel.
+
+    alignment (n, len(layers)): SSLMem's alignment loss (Wang et al., ICLR 2024), the squared distance
+    between the L2-normalised representations of two views, averaged over the pairs; at `embedding`
+    SSLMem's, at every layer LayerMem's input (Wang et al., NeurIPS 2024). means[layer] (n, units):
+    each unit's activation averaged over the image's 2 x pairs views (UnitMem's mu,
+    theory.unit_memorization), None for a layer with a negative activation (UnitMem is defined after
+    a ReLU)."""
     was_training = model.training
     model.eval()
     g = torch.Generator(device=images.device)

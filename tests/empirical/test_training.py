@@ -34,7 +34,7 @@ def test_the_simclr_objective_pairs_the_two_views_of_each_image():
     import dataclasses
 
     from benign.empirical.augment import parse_augmentation
-    from benign.empirical.probing import view_alignment
+    from benign.empirical.probing import view_statistics
     from benign.empirical.profiles.simclr import nt_xent
     from benign.empirical.training import TrainConfig, build_model, loss_fn, make_batch, prepare_data
 
@@ -50,14 +50,28 @@ def test_the_simclr_objective_pairs_the_two_views_of_each_image():
     torch.testing.assert_close(loss_fn("simclr", out, None), nt_xent(out[:8], out[8:]))
     # the same view twice aligns perfectly: the alignment measures only what augmentation moves
     images = data.train.images[:6]
-    assert torch.all(view_alignment(model, images, data.train, parse_augmentation("none")) < 1e-10)
-    assert torch.all(view_alignment(model, images, data.train, parse_augmentation("simclr")) > 0)
+    assert torch.all(view_statistics(model, images, data.train, parse_augmentation("none"))[0] < 1e-10)
+    assert torch.all(view_statistics(model, images, data.train, parse_augmentation("simclr"))[0] > 0)
     # LayerMem's input: one column per layer, each computed as at the embedding
     layers = ("layer1", "layer4", "embedding", "projector_hidden")
-    per_layer = view_alignment(model, images, data.train, parse_augmentation("simclr"), seed=3, layers=layers)
+    per_layer = view_statistics(
+        model, images, data.train, parse_augmentation("simclr"), seed=3, layers=layers
+    )[0]
     assert per_layer.shape == (6, 4) and torch.all((per_layer >= 0) & (per_layer <= 4))
     torch.testing.assert_close(per_layer[:, 1], per_layer[:, 2])  # the embedding is layer4 averaged
-    alone = view_alignment(model, images, data.train, parse_augmentation("simclr"), seed=3)
+    alone = view_statistics(model, images, data.train, parse_augmentation("simclr"), seed=3)[0]
     torch.testing.assert_close(alone[:, 0], per_layer[:, 2])
+    # UnitMem's means: under identical views each unit's activation on the image itself; none where
+    # activations go negative (the output layer)
+    from benign.empirical.datasets import normalize
+
+    _, means = view_statistics(
+        model, images, data.train, parse_augmentation("none"), 2, layers=("layer4", "output")
+    )
+    model.eval()
+    with torch.no_grad():
+        direct = model.features(normalize(images, data.train), ("layer4",), pool="avg")["layer4"].float()
+    torch.testing.assert_close(means["layer4"], direct)
+    assert means["output"] is None
     with pytest.raises(ValueError, match="two fresh views"):
         dataclasses.replace(cfg, mixup="xy").validate()
