@@ -127,8 +127,10 @@ def layermem_table(results: Path, name: str) -> str:
 def unit_selection_cpu(results: Path) -> str:
     """UnitMem's known answer (plots.unit_selection.selection_shares) of the fz and sslmem grids: per
     layer, the planted share of the top-decile units' selective examples and of every live unit's,
-    with its ratio to the planted share of the training examples."""
-    from benign.plots.unit_selection import selection_shares
+    with its ratio to the planted share of the training examples; and the AUROC of a per-example
+    score from the same selections (`example_unit_scores`)."""
+    from benign.plots.unit_selection import example_unit_scores, selection_shares
+    from benign.theory.memorization_scores import auroc
 
     shares = {name: selection_shares(open_result(results, f"{name}-cpu.nc")) for name in ("fz", "sslmem")}
     names = shares["fz"]["layers"]
@@ -143,6 +145,13 @@ def unit_selection_cpu(results: Path) -> str:
                     *(f"{decimal(v)} ({v / s['base']:.1f}x)" for v in s[key][0]),
                 ]
             )
+        _, score, known = example_unit_scores(open_result(results, f"{name}-cpu.nc"))
+        rows.append(
+            [
+                f"{name}: AUROC of each example's largest UnitMem of a unit selecting it",
+                *(decimal(auroc(score[:, j], known)) for j in range(len(names))),
+            ]
+        )
     # the embedding (layer 4 averaged over space) has layer 4's units: drawn once, named both
     header = [f"{n} / embedding" if n == "layer4" and "embedding" not in names else n for n in names]
     return rows_to_markdown(["selective examples that are planted", *header], rows)

@@ -54,6 +54,21 @@ def selection_shares(ds: xr.Dataset, distinct: bool = True) -> dict:
     return out
 
 
+def example_unit_scores(ds: xr.Dataset) -> tuple[list[str], np.ndarray, np.ndarray]:
+    """(layers, scores (examples, layers), planted (examples,)): each example's largest UnitMem among
+    the units that select it (0 if none), averaged over the done models that trained on it, at the
+    layers of `selection_shares`; examples no model trained on are left out."""
+    s = selection_shares(ds)
+    names = [str(n) for n in ds["layer_name"].values]
+    done = (ds["status"] == 1).values if "status" in ds else np.ones(ds.sizes["seed"], bool)
+    inside = ds["in_training"].transpose("seed", "example").values[done]
+    best = ds["example_layer_unit_mem"].transpose("seed", "example", "layer").values[done]
+    best = best[..., [names.index(n) for n in s["layers"]]]
+    seen = inside.sum(0) > 0
+    mean = (best * inside[..., None]).sum(0)[seen] / inside.sum(0)[seen, None]
+    return s["layers"], mean, planted(ds)[1][seen]
+
+
 def plot_unit_selection(ds: xr.Dataset, out: str | Path) -> Path:
     s = selection_shares(ds)
     x = np.arange(len(s["layers"]))

@@ -6,7 +6,7 @@ import pytest
 import xarray as xr
 
 from benign.grids.claims import judge_um
-from benign.plots.unit_selection import plot_unit_selection, selection_shares
+from benign.plots.unit_selection import example_unit_scores, plot_unit_selection, selection_shares
 
 LAYERS = ("layer1", "layer4", "embedding", "output")
 
@@ -26,8 +26,11 @@ def grid(marker="example_mislabelled", n=20, models=4, hit=3):
     top[..., 2] = top[..., 1]
     top[..., 3] = np.nan
     units = top * 3
+    best = np.where(top > 0, 0.9, 0.0)  # the top units' UnitMem
+    best[..., 3] = np.nan
     return xr.Dataset(
         {
+            "example_layer_unit_mem": (("seed", "example", "layer"), best),
             "example_layer_top_units": (("seed", "example", "layer"), top),
             "example_layer_units": (("seed", "example", "layer"), units),
             "in_training": (("seed", "example"), inside),
@@ -60,3 +63,15 @@ def test_a_grid_without_planted_examples_is_refused():
     ds["example_mislabelled"][:] = 1.0  # random labels everywhere: nothing singled out
     with pytest.raises(ValueError, match="plants no examples"):
         selection_shares(ds)
+
+
+def test_example_scores_average_over_the_models_that_trained_on_the_example():
+    layers, score, known = example_unit_scores(grid())
+    assert layers == ["layer1", "layer4"] and score.shape == (20, 2) and known.sum() == 4
+    # each model's layer4 selects its first planted example (0 or 1): trained on by 2 of the 4 models
+    # each, selected each time
+    np.testing.assert_allclose(score[:2, 1], 0.9)
+    np.testing.assert_allclose(score[2:4, 1], 0.0)
+    # layer1 selects the last training example of each model (18 or 19)
+    np.testing.assert_allclose(score[18:, 0], 0.9)
+    np.testing.assert_allclose(score[:18, 0], 0.0)
