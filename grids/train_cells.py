@@ -527,9 +527,9 @@ def pool_scores(model, data, cfg: TrainConfig, view_pairs: int = 8) -> dict[str,
         model, pool.images, data.train, view_aug, pairs=view_pairs, seed=cfg.subset_seed, layers=layers
     )
     if cfg.augment == "none":  # UnitMem's views are those the network trained on: the images themselves
-        means = view_statistics(model, pool.images, data.train, parse_augmentation("none"), 1, layers=layers)[
-            1
-        ]
+        _, means = view_statistics(
+            model, pool.images, data.train, parse_augmentation("none"), 1, layers=layers
+        )
     trained = data.in_training.bool()
     selections = np.full((3, n, len(layers)), np.nan)
     for j, name in enumerate(layers):
